@@ -1,0 +1,168 @@
+// LockFile: an fd owned by the addon, carrying an OFD fcntl lock.  JS never
+// sees a way to close this fd except LockFile#close, so Node's own close() of
+// other descriptors on the same file can't release the lock.  Opening never
+// creates the file unless asked: a missing Cyrus lock file is an error.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "common.h"
+
+namespace syncmux {
+
+namespace {
+
+LockMode ParseMode(const Napi::Value& value) {
+  std::string mode = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
+  if (mode == "shared") return LockMode::Shared;
+  if (mode == "exclusive") return LockMode::Exclusive;
+  throw Napi::TypeError::New(value.Env(), "lock mode must be 'shared' or 'exclusive'");
+}
+
+int ParseTimeout(const Napi::Value& value) {
+  if (value.IsUndefined()) return -1;
+  if (!value.IsNumber()) throw Napi::TypeError::New(value.Env(), "timeoutMs must be a number");
+  double ms = value.As<Napi::Number>().DoubleValue();
+  if (ms < 0) return -1;
+  return ms > 2147483647.0 ? 2147483647 : static_cast<int>(ms);
+}
+
+class LockWaitWorker : public Napi::AsyncWorker {
+ public:
+  LockWaitWorker(Napi::Env env, Napi::Object owner, int fd, LockMode mode, int timeoutMs,
+                 std::string path, std::shared_ptr<int> pending)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
+        owner_(Napi::Persistent(owner)), fd_(fd),
+        mode_(mode), timeoutMs_(timeoutMs), path_(std::move(path)),
+        cancel_(CancelToken::From(env)), pending_(std::move(pending)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { rc_ = WaitLockFd(fd_, mode_, timeoutMs_, cancel_); }
+  void OnOK() override {
+    --*pending_;
+    if (rc_ == 0) deferred_.Resolve(Env().Undefined());
+    else deferred_.Reject(ErrnoError(Env(), rc_, "fcntl", path_).Value());
+  }
+  void OnError(const Napi::Error& e) override {
+    --*pending_;
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference owner_;  // keeps the LockFile (and so the fd) alive while we wait
+  int fd_;
+  LockMode mode_;
+  int timeoutMs_;
+  std::string path_;
+  CancelToken cancel_;
+  std::shared_ptr<int> pending_;
+  int rc_ = 0;
+};
+
+}  // namespace
+
+class LockFile : public Napi::ObjectWrap<LockFile> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "LockFile",
+                       {InstanceMethod<&LockFile::TryLock>("tryLock"),
+                        InstanceMethod<&LockFile::LockSync>("lockSync"),
+                        InstanceMethod<&LockFile::Lock>("lock"),
+                        InstanceMethod<&LockFile::Unlock>("unlock"),
+                        InstanceMethod<&LockFile::SamePathInode>("samePathInode"),
+                        InstanceMethod<&LockFile::Close>("close"),
+                        InstanceAccessor<&LockFile::Fd>("fd")});
+  }
+
+  // new LockFile(path, { write = false, create = false })
+  LockFile(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LockFile>(info) {
+    if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "path must be a string");
+    path_ = info[0].As<Napi::String>().Utf8Value();
+    bool write = false, create = false;
+    if (info[1].IsObject()) {
+      auto opts = info[1].As<Napi::Object>();
+      write = opts.Get("write").ToBoolean();
+      create = opts.Get("create").ToBoolean();
+    }
+    int flags = (write ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0);
+    fd_ = OpenRetry(path_.c_str(), flags, 0640);
+    if (fd_ < 0) throw ErrnoError(info.Env(), errno, "open", path_);
+  }
+
+  ~LockFile() override {
+    if (fd_ >= 0) close(fd_);
+  }
+
+ private:
+  void RequireOpen(Napi::Env env) {
+    if (fd_ < 0) throw ErrnoError(env, EBADF, "fcntl", path_);
+  }
+
+  Napi::Value TryLock(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env());
+    int rc = TryLockFd(fd_, ParseMode(info[0]));
+    if (rc == EAGAIN) return Napi::Boolean::New(info.Env(), false);
+    if (rc != 0) throw ErrnoError(info.Env(), rc, "fcntl", path_);
+    return Napi::Boolean::New(info.Env(), true);
+  }
+
+  Napi::Value LockSync(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env());
+    int rc = WaitLockFd(fd_, ParseMode(info[0]), ParseTimeout(info[1]), CancelToken::From(info.Env()));
+    if (rc != 0) throw ErrnoError(info.Env(), rc, "fcntl", path_);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Lock(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env());
+    auto* worker = new LockWaitWorker(info.Env(), info.This().As<Napi::Object>(), fd_, ParseMode(info[0]), ParseTimeout(info[1]),
+                                      path_, pending_);
+    ++*pending_;
+    worker->Queue();
+    return worker->Promise();
+  }
+
+  Napi::Value Unlock(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env());
+    int rc = UnlockFd(fd_);
+    if (rc != 0) throw ErrnoError(info.Env(), rc, "fcntl", path_);
+    return info.Env().Undefined();
+  }
+
+  // True when `path` still names the inode this fd has open.  Cyrus readers
+  // re-check this after locking because writers replace files by rename.
+  Napi::Value SamePathInode(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env());
+    struct stat byFd, byPath;
+    if (fstat(fd_, &byFd) != 0) throw ErrnoError(info.Env(), errno, "fstat", path_);
+    if (stat(path_.c_str(), &byPath) != 0) {
+      if (errno == ENOENT) return Napi::Boolean::New(info.Env(), false);
+      throw ErrnoError(info.Env(), errno, "stat", path_);
+    }
+    return Napi::Boolean::New(info.Env(), byFd.st_ino == byPath.st_ino && byFd.st_dev == byPath.st_dev);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (*pending_ > 0) throw ErrnoError(info.Env(), EBUSY, "close", path_);
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+
+  std::string path_;
+  int fd_ = -1;
+  std::shared_ptr<int> pending_ = std::make_shared<int>(0);
+};
+
+void InitLocks(Napi::Env env, Napi::Object exports) {
+  exports.Set("LockFile", LockFile::Define(env));
+}
+
+}  // namespace syncmux

@@ -1,0 +1,253 @@
+// Cyrus sync-log file protocol (imap/sync_log.c @3.6.1), both halves:
+//  - appendLog: the writer.  open(O_WRONLY|O_APPEND|O_CREAT, 0640), exclusive
+//    whole-file lock, check the path still names our inode (a reader may have
+//    renamed it to log-run meanwhile), write, fdatasync, unlock, close.  Many
+//    lines in one call is our group commit: one sync for the batch.
+//  - handOffLog: the reader.  rename(log, log-run), fsync the directory, then
+//    take and drop the lock on log-run to wait out writers that opened the old
+//    inode before the rename.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace syncmux {
+
+namespace {
+
+constexpr int kAppendRetries = 64;  // SYNC_LOG_RETRIES
+
+struct AppendResult {
+  int err = 0;
+  const char* syscall = "";
+  size_t written = 0;
+};
+
+int WriteAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+AppendResult AppendLocked(const std::string& path, const std::string& data, bool sync, int timeoutMs,
+                          const CancelToken& cancel) {
+  for (int attempt = 0; attempt < kAppendRetries; attempt++) {
+    int fd = OpenRetry(path.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0640);
+    if (fd < 0) return {errno, "open"};
+    int rc = WaitLockFd(fd, LockMode::Exclusive, timeoutMs, cancel);
+    if (rc != 0) {
+      close(fd);
+      return {rc, "fcntl"};
+    }
+    struct stat byFd, byPath;
+    if (fstat(fd, &byFd) != 0 || stat(path.c_str(), &byPath) != 0 || byFd.st_ino != byPath.st_ino ||
+        byFd.st_dev != byPath.st_dev) {
+      UnlockFd(fd);
+      close(fd);
+      continue;  // renamed under us: a new log will be created on the next open
+    }
+    rc = WriteAll(fd, data);
+    const char* syscall = "write";
+    if (rc == 0 && sync && fdatasync(fd) != 0) {
+      rc = errno;
+      syscall = "fdatasync";
+    }
+    UnlockFd(fd);
+    close(fd);
+    if (rc != 0) return {rc, syscall};
+    return {0, "", data.size()};
+  }
+  return {EAGAIN, "open"};
+}
+
+enum class HandOff { Empty, Taken, Reprocess };
+
+struct HandOffResult {
+  int err = 0;
+  const char* syscall = "";
+  std::string errPath;
+  HandOff state = HandOff::Empty;
+};
+
+HandOffResult HandOffLocked(const std::string& log, const std::string& run, int timeoutMs,
+                            const CancelToken& cancel) {
+  struct stat st;
+  if (stat(run.c_str(), &st) == 0) return {0, "", "", HandOff::Reprocess};
+  if (errno != ENOENT) return {errno, "stat", run};
+  if (stat(log.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {0, "", "", HandOff::Empty};
+    return {errno, "stat", log};
+  }
+  if (rename(log.c_str(), run.c_str()) != 0) return {errno, "rename", log};
+  if (int rc = FsyncParentDir(run)) return {rc, "fsync", run};
+  int fd = OpenRetry(run.c_str(), O_RDWR, 0);
+  if (fd < 0) return {errno, "open", run};
+  int rc = WaitLockFd(fd, LockMode::Exclusive, timeoutMs, cancel);
+  if (rc == 0) UnlockFd(fd);
+  close(fd);
+  // Even on a timeout the rename stands: log-run is now ours and will be
+  // reprocessed, so report the state rather than undo it.
+  if (rc != 0) return {rc, "fcntl", run, HandOff::Taken};
+  return {0, "", "", HandOff::Taken};
+}
+
+const char* HandOffName(HandOff state) {
+  switch (state) {
+    case HandOff::Taken: return "taken";
+    case HandOff::Reprocess: return "reprocess";
+    default: return "empty";
+  }
+}
+
+// Copies the chunk(s) into one contiguous string: the copy is noise next to
+// an fdatasync, and it frees the async path from pinning JS buffers.
+std::string Gather(const Napi::Value& value) {
+  std::string out;
+  auto addOne = [&](const Napi::Value& chunk) {
+    if (chunk.IsString()) {
+      out += chunk.As<Napi::String>().Utf8Value();
+    } else if (chunk.IsTypedArray()) {
+      auto bytes = chunk.As<Napi::Uint8Array>();
+      out.append(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
+    } else {
+      throw Napi::TypeError::New(chunk.Env(), "log data must be strings or Uint8Arrays");
+    }
+  };
+  if (value.IsArray()) {
+    auto array = value.As<Napi::Array>();
+    for (uint32_t i = 0; i < array.Length(); i++) addOne(array.Get(i));
+  } else {
+    addOne(value);
+  }
+  return out;
+}
+
+struct AppendOptions {
+  bool sync = true;
+  int timeoutMs = -1;
+};
+
+AppendOptions ParseAppendOptions(const Napi::Value& value) {
+  AppendOptions opts;
+  if (!value.IsObject()) return opts;
+  auto obj = value.As<Napi::Object>();
+  if (obj.Has("sync")) opts.sync = obj.Get("sync").ToBoolean();
+  auto timeout = obj.Get("timeoutMs");
+  if (timeout.IsNumber()) opts.timeoutMs = timeout.As<Napi::Number>().Int32Value();
+  return opts;
+}
+
+std::string RequirePath(const Napi::Value& value) {
+  if (!value.IsString()) throw Napi::TypeError::New(value.Env(), "path must be a string");
+  return value.As<Napi::String>().Utf8Value();
+}
+
+Napi::Value AppendLogSync(const Napi::CallbackInfo& info) {
+  std::string path = RequirePath(info[0]);
+  std::string data = Gather(info[1]);
+  AppendOptions opts = ParseAppendOptions(info[2]);
+  AppendResult r = AppendLocked(path, data, opts.sync, opts.timeoutMs, CancelToken::From(info.Env()));
+  if (r.err) throw ErrnoError(info.Env(), r.err, r.syscall, path);
+  return Napi::Number::New(info.Env(), static_cast<double>(r.written));
+}
+
+class AppendWorker : public Napi::AsyncWorker {
+ public:
+  AppendWorker(Napi::Env env, std::string path, std::string data, AppendOptions opts)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
+        data_(std::move(data)), opts_(opts), cancel_(CancelToken::From(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { result_ = AppendLocked(path_, data_, opts_.sync, opts_.timeoutMs, cancel_); }
+  void OnOK() override {
+    if (result_.err) deferred_.Reject(ErrnoError(Env(), result_.err, result_.syscall, path_).Value());
+    else deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(result_.written)));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string path_, data_;
+  AppendOptions opts_;
+  CancelToken cancel_;
+  AppendResult result_;
+};
+
+Napi::Value AppendLog(const Napi::CallbackInfo& info) {
+  auto* worker = new AppendWorker(info.Env(), RequirePath(info[0]), Gather(info[1]),
+                                  ParseAppendOptions(info[2]));
+  worker->Queue();
+  return worker->Promise();
+}
+
+int TimeoutArg(const Napi::Value& value) {
+  return value.IsNumber() ? value.As<Napi::Number>().Int32Value() : -1;
+}
+
+Napi::Value HandOffLogSync(const Napi::CallbackInfo& info) {
+  std::string log = RequirePath(info[0]), run = RequirePath(info[1]);
+  HandOffResult r = HandOffLocked(log, run, TimeoutArg(info[2]), CancelToken::From(info.Env()));
+  if (r.err) throw ErrnoError(info.Env(), r.err, r.syscall, r.errPath);
+  return Napi::String::New(info.Env(), HandOffName(r.state));
+}
+
+class HandOffWorker : public Napi::AsyncWorker {
+ public:
+  HandOffWorker(Napi::Env env, std::string log, std::string run, int timeoutMs)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), log_(std::move(log)),
+        run_(std::move(run)), timeoutMs_(timeoutMs), cancel_(CancelToken::From(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { result_ = HandOffLocked(log_, run_, timeoutMs_, cancel_); }
+  void OnOK() override {
+    if (result_.err) deferred_.Reject(ErrnoError(Env(), result_.err, result_.syscall, result_.errPath).Value());
+    else deferred_.Resolve(Napi::String::New(Env(), HandOffName(result_.state)));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string log_, run_;
+  int timeoutMs_;
+  CancelToken cancel_;
+  HandOffResult result_;
+};
+
+Napi::Value HandOffLog(const Napi::CallbackInfo& info) {
+  auto* worker = new HandOffWorker(info.Env(), RequirePath(info[0]), RequirePath(info[1]), TimeoutArg(info[2]));
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value FsyncDir(const Napi::CallbackInfo& info) {
+  std::string path = RequirePath(info[0]);
+  int fd = OpenRetry(path.c_str(), O_RDONLY | O_DIRECTORY, 0);
+  if (fd < 0) throw ErrnoError(info.Env(), errno, "open", path);
+  int rc = fsync(fd) == 0 ? 0 : errno;
+  close(fd);
+  if (rc) throw ErrnoError(info.Env(), rc, "fsync", path);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitLogFile(Napi::Env env, Napi::Object exports) {
+  exports.Set("appendLogSync", Napi::Function::New(env, AppendLogSync, "appendLogSync"));
+  exports.Set("appendLog", Napi::Function::New(env, AppendLog, "appendLog"));
+  exports.Set("handOffLogSync", Napi::Function::New(env, HandOffLogSync, "handOffLogSync"));
+  exports.Set("handOffLog", Napi::Function::New(env, HandOffLog, "handOffLog"));
+  exports.Set("fsyncDir", Napi::Function::New(env, FsyncDir, "fsyncDir"));
+}
+
+}  // namespace syncmux

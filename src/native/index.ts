@@ -1,0 +1,88 @@
+/**
+ * The typed face of the C++ addon (native/). This module owns the API and its
+ * documentation; the addon only does what Node cannot: OFD fcntl locks that
+ * interoperate with Cyrus, the Cyrus sync-log writer/reader protocols, syslog(3),
+ * and XXH3 hashing for shard assignment.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export type LockMode = 'shared' | 'exclusive';
+
+export interface LockFileOptions {
+  /** Open read-write (needed for an exclusive lock). Default false. */
+  write?: boolean;
+  /** Create the file if missing. Default false: a missing Cyrus lock file is an error. */
+  create?: boolean;
+}
+
+/** An fd owned by the addon carrying an OFD whole-file lock. */
+export interface LockFile {
+  /** Try once; false if another process or fd holds a conflicting lock. */
+  tryLock(mode: LockMode): boolean;
+  /** Block the calling thread up to timeoutMs (negative or omitted: forever). Throws ETIMEDOUT / ECANCELED. */
+  lockSync(mode: LockMode, timeoutMs?: number): void;
+  /** Wait on the libuv pool, polling; rejects ETIMEDOUT / ECANCELED. */
+  lock(mode: LockMode, timeoutMs?: number): Promise<void>;
+  unlock(): void;
+  /** True while the path still names the inode this fd has open. */
+  samePathInode(): boolean;
+  /** Releases the lock and the fd. Throws EBUSY while an async lock() is pending. */
+  close(): void;
+  /** For reads only (fs.readSync). Never close it: the LockFile owns it. */
+  readonly fd: number;
+}
+
+export interface AppendOptions {
+  /** fdatasync before unlocking. Default true. */
+  sync?: boolean;
+  /** Bound on the lock wait. Default: forever (Cyrus writers hold it for microseconds). */
+  timeoutMs?: number;
+}
+
+export type LogData = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+
+/** What handOffLog found: `taken` = log renamed to log-run and writers drained;
+ *  `reprocess` = a log-run already existed (process it first, log untouched);
+ *  `empty` = no log to take. */
+export type HandOffState = 'taken' | 'reprocess' | 'empty';
+
+interface Addon {
+  hash64(key: string): bigint;
+  shardOf(key: string, shards: number): number;
+  shardOfLines(keys: Uint8Array, shards: number): Uint32Array;
+  LockFile: new (file: string, options?: LockFileOptions) => LockFile;
+  appendLogSync(file: string, data: LogData, options?: AppendOptions): number;
+  appendLog(file: string, data: LogData, options?: AppendOptions): Promise<number>;
+  handOffLogSync(log: string, run: string, timeoutMs?: number): HandOffState;
+  handOffLog(log: string, run: string, timeoutMs?: number): Promise<HandOffState>;
+  fsyncDir(dir: string): void;
+  cancelPending(): void;
+  openlog(ident: string, facility: number): void;
+  syslog(priority: number, message: string): void;
+}
+
+const require = createRequire(import.meta.url);
+const loadBinding = require('node-gyp-build') as (dir: string) => unknown;
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const addon = loadBinding(packageRoot) as Addon;
+
+/** XXH3-64 of the key's UTF-8 bytes. */
+export const hash64 = addon.hash64;
+/** XXH3-64(key) mod shards: the shard function. Pinned by golden tests. */
+export const shardOf = addon.shardOf;
+/** Batch form: keys separated by '\n' in one buffer, one shard number each. */
+export const shardOfLines = addon.shardOfLines;
+export const LockFile = addon.LockFile;
+/** Cyrus writer protocol: lock, inode check, write, fdatasync, unlock. One sync per call. */
+export const appendLogSync = addon.appendLogSync;
+export const appendLog = addon.appendLog;
+/** Cyrus reader hand-off: rename log to log-run, fsync dir, wait out writers. */
+export const handOffLogSync = addon.handOffLogSync;
+export const handOffLog = addon.handOffLog;
+export const fsyncDir = addon.fsyncDir;
+/** Makes every pending lock wait started on this thread fail with ECANCELED. */
+export const cancelPending = addon.cancelPending;
+export const openlog = addon.openlog;
+export const syslog = addon.syslog;
