@@ -1,0 +1,260 @@
+/**
+ * A throwaway Cyrus 3.6 master and replica on loopback, in a temp dir, on
+ * free ports: configs, sasldb, both cyrmasters, and stopping them by pid.
+ * The master logs every change to the sync log of each configured channel;
+ * the replica runs sync_server (csync) and imapd (IMAP replication).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { CYRMASTER, CYRUS_BIN, SASLPASSWD2, cyrusUnavailableReason } from './install.js';
+import { cyrusConf, imapdConf, type InstancePaths, type Listeners } from './lab-config.js';
+
+export interface LabOptions {
+  /** Sync-log channels on the master; the first is the one replicated. Default ['replica']. */
+  channels?: string[];
+  /** Use the replica's imapd (IMAP-embedded sync) instead of sync_server. Default false. */
+  syncTryImap?: boolean;
+  virtdomains?: boolean;
+  /** Extra imapd.conf lines for the master. */
+  masterExtra?: string[];
+  /** Keep the directory after destroy(), for post-mortems. */
+  keep?: boolean;
+}
+
+export interface Instance {
+  name: 'master' | 'replica';
+  servername: string;
+  paths: InstancePaths;
+  ports: Listeners;
+  pidFile: string;
+  logFile: string;
+}
+
+export const ADMIN = { user: 'admin', password: 'adminpw' } as const;
+export const SYNC_USER = { user: 'repl', password: 'replpw' } as const;
+
+const DIR_MODE = 0o750;
+const live = new Set<CyrusLab>();
+process.on('exit', () => {
+  for (const lab of live) lab.killNow();
+});
+
+export class CyrusLab {
+  readonly channel: string;
+
+  private constructor(
+    readonly dir: string,
+    readonly master: Instance,
+    readonly replica: Instance,
+    readonly options: LabOptions,
+  ) {
+    this.channel = options.channels?.[0] ?? 'replica';
+  }
+
+  static async start(options: LabOptions = {}): Promise<CyrusLab> {
+    const reason = cyrusUnavailableReason();
+    if (reason) throw new Error(reason);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-lab-'));
+    fs.chmodSync(dir, 0o755); // cyrus must traverse it
+    const [mImap, mLmtp, rImap, rLmtp, rSync] = await freePorts(5);
+    const master = layout(dir, 'master', 'syncmux-master', { imap: mImap!, lmtp: mLmtp! });
+    const replica = layout(dir, 'replica', 'syncmux-replica', { imap: rImap!, lmtp: rLmtp!, sync: rSync! });
+    const lab = new CyrusLab(dir, master, replica, options);
+    lab.writeInstance(master, [ADMIN.user], lab.masterReplicationConf(rSync!, rImap!));
+    lab.writeInstance(replica, [ADMIN.user, SYNC_USER.user], ['sync_log: no']);
+    lab.setPassword(master, ADMIN.user, ADMIN.password);
+    lab.setPassword(replica, ADMIN.user, ADMIN.password);
+    lab.setPassword(replica, SYNC_USER.user, SYNC_USER.password);
+    live.add(lab);
+    try {
+      lab.startInstance(master);
+      lab.startInstance(replica);
+      await waitForPorts([mImap!, mLmtp!, rImap!, rLmtp!, rSync!], 30_000);
+    } catch (err) {
+      await lab.destroy();
+      throw err;
+    }
+    return lab;
+  }
+
+  private masterReplicationConf(syncPort: number, imapPort: number): string[] {
+    const channels = this.options.channels ?? ['replica'];
+    const c = this.channel;
+    const imap = this.options.syncTryImap ?? false;
+    return [
+      'sync_log: yes',
+      `sync_log_channels: ${channels.join(' ')}`,
+      `${c}_sync_host: 127.0.0.1`,
+      `${c}_sync_port: ${imap ? imapPort : syncPort}`,
+      `${c}_sync_try_imap: ${imap ? 'yes' : 'no'}`,
+      `${c}_sync_authname: ${SYNC_USER.user}`,
+      `${c}_sync_password: ${SYNC_USER.password}`,
+      `${c}_sync_shutdown_file: ${path.join(this.dir, 'master', 'run', `sync-${c}.shutdown`)}`,
+      ...(this.options.masterExtra ?? []),
+    ];
+  }
+
+  private writeInstance(inst: Instance, admins: string[], extra: string[]): void {
+    const p = inst.paths;
+    for (const sub of ['db', 'lock', 'log', 'msg', 'proc', 'quota', 'socket', 'sync', 'user']) {
+      fs.mkdirSync(path.join(p.configDirectory, sub), { recursive: true });
+    }
+    fs.mkdirSync(p.spool, { recursive: true });
+    fs.mkdirSync(p.sieveDir, { recursive: true });
+    fs.mkdirSync(path.join(p.root, 'run'), { recursive: true });
+    const text = imapdConf({ servername: inst.servername, admins, paths: p, virtdomains: !!this.options.virtdomains, extra });
+    fs.writeFileSync(p.imapdConf, text, { mode: 0o644 });
+    fs.writeFileSync(p.cyrusConf, cyrusConf(p.imapdConf, inst.ports), { mode: 0o644 });
+    execFileSync('chown', ['-R', 'cyrus:mail', p.configDirectory, p.spool, p.sieveDir, path.join(p.root, 'run')]);
+    for (const d of [p.configDirectory, p.spool, p.sieveDir]) fs.chmodSync(d, DIR_MODE);
+  }
+
+  setPassword(inst: Instance, user: string, password: string): void {
+    const r = spawnSync(SASLPASSWD2, ['-p', '-c', '-f', inst.paths.sasldb, '-u', inst.servername, user], {
+      input: password,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`saslpasswd2 failed: ${r.stderr}`);
+    execFileSync('chown', ['cyrus:mail', inst.paths.sasldb]);
+    fs.chmodSync(inst.paths.sasldb, 0o640);
+  }
+
+  private startInstance(inst: Instance): void {
+    const r = spawnSync(CYRMASTER, ['-C', inst.paths.imapdConf, '-M', inst.paths.cyrusConf, '-p', inst.pidFile, '-d', '-L', inst.logFile], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`cyrmaster (${inst.name}) failed: ${r.stderr}; see ${inst.logFile}`);
+  }
+
+  /** Path of a channel's sync log on the master. */
+  syncLogDir(channel = this.channel): string {
+    return path.join(this.master.paths.configDirectory, 'sync', channel);
+  }
+
+  /** Runs a Cyrus tool from /usr/lib/cyrus/bin against an instance, as root (it drops to cyrus). */
+  tool(inst: Instance, name: string, args: string[], opts: { check?: boolean } = {}): { status: number; stdout: string; stderr: string } {
+    const r = spawnSync(path.join(CYRUS_BIN, name), ['-C', inst.paths.imapdConf, ...args], { encoding: 'utf8', timeout: 300_000 });
+    const result = { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+    if (opts.check !== false && result.status !== 0) {
+      throw new Error(`${name} ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
+    }
+    return result;
+  }
+
+  /** Stock sync_client against this lab's channel; `args` follow -C and -n. */
+  stockSyncClient(args: string[], opts: { check?: boolean } = {}): { status: number; stdout: string; stderr: string } {
+    return this.tool(this.master, 'sync_client', ['-n', this.channel, ...args], opts);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([stopByPidFile(this.master.pidFile), stopByPidFile(this.replica.pidFile)]);
+    live.delete(this);
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (!this.options.keep && !process.env.SYNCMUX_KEEP_LAB) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Synchronous last resort from the process 'exit' hook. */
+  killNow(): void {
+    for (const inst of [this.master, this.replica]) {
+      const pid = readPid(inst.pidFile);
+      if (pid) tryKill(pid, 'SIGTERM');
+    }
+  }
+
+  /** Stops and restarts one instance (e.g. to test reconnects). */
+  async restart(inst: Instance): Promise<void> {
+    await stopByPidFile(inst.pidFile);
+    this.startInstance(inst);
+    await waitForPorts(Object.values(inst.ports).filter((p): p is number => !!p), 30_000);
+  }
+
+  async stopInstance(inst: Instance): Promise<void> {
+    await stopByPidFile(inst.pidFile);
+  }
+}
+
+function layout(dir: string, name: 'master' | 'replica', servername: string, ports: Listeners): Instance {
+  const root = path.join(dir, name);
+  fs.mkdirSync(root, { recursive: true });
+  fs.chmodSync(root, 0o755);
+  return {
+    name,
+    servername,
+    ports,
+    pidFile: path.join(root, 'run', 'master.pid'),
+    logFile: path.join(root, 'master.log'),
+    paths: {
+      root,
+      imapdConf: path.join(root, 'imapd.conf'),
+      cyrusConf: path.join(root, 'cyrus.conf'),
+      configDirectory: path.join(root, 'conf'),
+      spool: path.join(root, 'spool'),
+      sieveDir: path.join(root, 'sieve'),
+      sasldb: path.join(root, 'sasldb2'),
+    },
+  };
+}
+
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+export async function waitForPorts(ports: number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const port of ports) {
+    for (;;) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const s = net.connect(port, '127.0.0.1');
+        s.once('connect', () => { s.destroy(); resolve(true); });
+        s.once('error', () => resolve(false));
+      });
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+function readPid(file: string): number | null {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    return pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function tryKill(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function stopByPidFile(file: string): Promise<void> {
+  const pid = readPid(file);
+  if (!pid) return;
+  tryKill(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (tryKill(pid, 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (tryKill(pid, 0)) tryKill(pid, 'SIGKILL');
+  fs.rmSync(file, { force: true });
+  fs.rmSync(`${file}.lock`, { force: true });
+}

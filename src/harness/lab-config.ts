@@ -1,0 +1,79 @@
+/**
+ * The text of a harness instance's imapd.conf and cyrus.conf. Pure: the lab
+ * decides paths and ports, this module only knows what Cyrus 3.6 needs.
+ */
+import { CYRUS_BIN } from './install.js';
+
+export interface InstancePaths {
+  root: string;
+  imapdConf: string;
+  cyrusConf: string;
+  configDirectory: string;
+  spool: string;
+  sieveDir: string;
+  sasldb: string;
+}
+
+export interface InstanceConfig {
+  servername: string;
+  admins: string[];
+  paths: InstancePaths;
+  virtdomains: boolean;
+  /** Lines appended verbatim (replication settings). */
+  extra: string[];
+}
+
+export function imapdConf(c: InstanceConfig): string {
+  const p = c.paths;
+  return [
+    `# syncmux harness instance ${c.servername}`,
+    `servername: ${c.servername}`,
+    `syslog_prefix: ${c.servername}`,
+    `configdirectory: ${p.configDirectory}`,
+    'defaultpartition: default',
+    `partition-default: ${p.spool}`,
+    `sievedir: ${p.sieveDir}`,
+    `lmtpsocket: ${p.configDirectory}/socket/lmtp`,
+    `idlesocket: ${p.configDirectory}/socket/idle`,
+    `notifysocket: ${p.configDirectory}/socket/notify`,
+    `admins: ${c.admins.join(' ')}`,
+    // upstream 3.x defaults, spelled out: Debian's /etc/imapd.conf differs
+    'altnamespace: yes',
+    'unixhierarchysep: yes',
+    `virtdomains: ${c.virtdomains ? 'userid' : 'off'}`,
+    'delete_mode: delayed',
+    'expunge_mode: delayed',
+    'lmtp_downcase_rcpt: yes',
+    'allowplaintext: yes',
+    'sasl_pwcheck_method: auxprop',
+    'sasl_auxprop_plugin: sasldb',
+    `sasl_sasldb_path: ${p.sasldb}`,
+    'sasl_mech_list: PLAIN LOGIN',
+    ...c.extra,
+    '',
+  ].join('\n');
+}
+
+export interface Listeners {
+  imap: number;
+  lmtp: number;
+  sync?: number;
+}
+
+export function cyrusConf(imapdConfPath: string, ports: Listeners): string {
+  // cyrmaster's -C is not inherited by its children, so every cmd carries it.
+  const conf = `-C ${imapdConfPath}`;
+  const lines = [
+    'START {',
+    `  recover cmd="${CYRUS_BIN}/ctl_cyrusdb ${conf} -r"`,
+    '}',
+    'SERVICES {',
+    `  imap cmd="${CYRUS_BIN}/imapd ${conf}" listen="127.0.0.1:${ports.imap}" prefork=1 maxchild=50`,
+    `  lmtp cmd="${CYRUS_BIN}/lmtpd ${conf} -a" listen="127.0.0.1:${ports.lmtp}" prefork=1 maxchild=20`,
+  ];
+  if (ports.sync) {
+    lines.push(`  syncserver cmd="${CYRUS_BIN}/sync_server ${conf}" listen="127.0.0.1:${ports.sync}" prefork=1 maxchild=20`);
+  }
+  lines.push('}', 'EVENTS {', `  checkpoint cmd="${CYRUS_BIN}/ctl_cyrusdb ${conf} -c" period=30`, '}', '');
+  return lines.join('\n');
+}

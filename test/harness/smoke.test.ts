@@ -1,0 +1,39 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CyrusLab } from '../../src/harness/cyrus-lab.js';
+import { compareLab } from '../../src/harness/compare.js';
+import { createUser, deliver, imap, appendTo } from '../../src/harness/lab-ops.js';
+import { skip } from '../support/skip.js';
+import { cyrusSkipReason } from '../support/cyrus.js';
+
+const reason = cyrusSkipReason();
+
+test('stock sync_client replicates a user through the harness, and compare sees a difference', async () => {
+  if (reason) return skip('harness smoke', reason);
+  const lab = await CyrusLab.start();
+  try {
+    await createUser(lab, 'alice');
+    await deliver(lab, 'alice', 5);
+    await appendTo(lab, 'alice', 'Sent', 2, '\\Seen');
+    await imap(lab.master, 'alice', 'SELECT INBOX', 'UID STORE 1:2 +FLAGS (\\Flagged $Work)');
+
+    const before = await compareLab(lab, ['alice']);
+    assert.not.ok(before.equal, 'replica should start empty');
+
+    const run = lab.stockSyncClient(['-u', 'alice']);
+    assert.is(run.status, 0, run.stderr);
+    const after = await compareLab(lab);
+    assert.equal(after.differences, []);
+    assert.ok(after.equal);
+
+    // A deliberate difference: mail only on the master.
+    await deliver(lab, 'alice', 1, { start: 100 });
+    const diverged = await compareLab(lab, ['alice']);
+    assert.not.ok(diverged.equal);
+    assert.ok(diverged.differences.some((d) => d.includes('INBOX')), diverged.differences.join('\n'));
+  } finally {
+    await lab.destroy();
+  }
+});
+
+test.run();
