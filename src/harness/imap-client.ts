@@ -19,7 +19,7 @@ export class ImapError extends Error {
 }
 
 export class ImapClient {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private waiters: Array<() => void> = [];
   private closed: Error | null = null;
   private tagCounter = 0;
