@@ -1,0 +1,101 @@
+/**
+ * syncmux-client's command line: exactly stock sync_client 3.6.1's
+ * (getopt "C:vlLS:F:f:w:t:d:n:rRNumsozOAp:1"), plus BlueMind's `-i <shard>`
+ * (process `log.<i>`/`log-run.<i>` of the channel). Pure: returns options or
+ * a usage error; the CLI prints usage and exits 64 (EX_USAGE) as stock does.
+ */
+import { atoi, getopt } from './getopt.js';
+
+export const SYNC_CLIENT_GETOPT = 'C:vlLS:F:f:w:t:d:n:rRNumsozOAp:1i:';
+
+export type ClientMode = 'rolling' | 'users' | 'mailboxes' | 'meta' | 'allUsers';
+
+export interface ClientOptions {
+  configFile?: string;
+  mode: ClientMode;
+  /** -r: rolling in the background (fork) unless -f or CYRUS_ISDAEMON. */
+  background: boolean;
+  /** -1: one log file, then exit. */
+  once: boolean;
+  serverOverride?: string;
+  channel?: string;
+  inputFile?: string;
+  shutdownFile?: string;
+  /** -t: seconds between reconnects in rolling mode (stock default 600). */
+  restartTimeout: number;
+  /** -d: minimum cycle seconds; undefined = sync_repeat_interval. */
+  minDelta?: number;
+  /** -w: seconds to sleep before starting. */
+  startDelay: number;
+  partition?: string;
+  nonBlocking: boolean;
+  localOnly: boolean;
+  noCopyback: boolean;
+  requireCompression: boolean;
+  connectOnce: boolean;
+  verbose: number;
+  verboseLogging: boolean;
+  /** BlueMind extension: shard index. */
+  shard?: number;
+  /** Users, mailboxes or (-A) a prefix. */
+  objects: string[];
+}
+
+/** `getoptError` marks errors getopt itself reports (stock prints them as "<prog>: <error>"). */
+export type ClientOptionsResult = { ok: true; options: ClientOptions } | { ok: false; error: string; getoptError?: boolean };
+
+const MODE_FLAGS: Record<string, ClientMode> = { r: 'rolling', R: 'rolling', u: 'users', m: 'mailboxes', s: 'meta', A: 'allUsers' };
+
+export function parseClientOptions(argv: readonly string[]): ClientOptionsResult {
+  const parsed = getopt(argv, SYNC_CLIENT_GETOPT);
+  if (!parsed.ok) return { ...parsed, getoptError: true };
+  let mode: ClientMode | undefined;
+  const o: Omit<ClientOptions, 'mode'> = {
+    background: false, once: false, restartTimeout: 600, startDelay: 0, nonBlocking: false,
+    localOnly: false, noCopyback: false, requireCompression: false, connectOnce: false,
+    verbose: 0, verboseLogging: false, objects: parsed.operands,
+  };
+  for (const { flag, value = '' } of parsed.options) {
+    const modeFlag = MODE_FLAGS[flag];
+    if (modeFlag) {
+      if (mode) return { ok: false, error: 'Mutually exclusive options defined' };
+      mode = modeFlag;
+      if (flag === 'r') o.background = true;
+      continue;
+    }
+    switch (flag) {
+      case 'C': o.configFile = value; break;
+      case 'v': o.verbose++; break;
+      case 'l': o.verboseLogging = true; break;
+      case 'L': o.localOnly = true; break;
+      case 'S': o.serverOverride = value; break;
+      case 'F': o.shutdownFile = value; break;
+      case 'f': o.inputFile = value; break;
+      case 'w': o.startDelay = atoi(value); break;
+      case 't': o.restartTimeout = atoi(value); break;
+      case 'd': o.minDelta = atoi(value); break;
+      case 'n': o.channel = value; break;
+      case 'N': o.nonBlocking = true; break;
+      case 'o': o.connectOnce = true; break;
+      case 'z': o.requireCompression = true; break;
+      case 'O': o.noCopyback = true; break;
+      case 'p': o.partition = value; break;
+      case '1': o.once = true; break;
+      case 'i': {
+        const shard = atoi(value);
+        if (shard < 0 || !/^\s*\+?\d+/.test(value)) return { ok: false, error: `invalid shard index '${value}'` };
+        o.shard = shard;
+        break;
+      }
+    }
+  }
+  if (!mode) return { ok: false, error: 'No replication mode specified' };
+  if (o.background && o.inputFile) o.background = false;
+  return { ok: true, options: { ...o, mode } };
+}
+
+/** The stderr text stock sync_client prints before exiting 64. */
+export function usageError(result: { error: string; getoptError?: boolean }, program: string): string {
+  const usage = `Usage: ${program} -S <servername> [-C <alt_config>] [-r] [-v] mailbox...`;
+  return result.getoptError ? `${program}: ${result.error}\n${usage}\n` : `${result.error}\n\n${usage}\n`;
+}
