@@ -1,0 +1,211 @@
+/**
+ * Connection setup with a Cyrus replica, up to the first replication command:
+ * read the greeting, pick the transport (csync banner or IMAP with
+ * X-REPLICATION), STARTTLS, SASL PLAIN/LOGIN, and COMPRESS DEFLATE (csync
+ * only, and never over TLS, as sync_server 3.6.1 offers it).
+ *
+ * Unlike stock sync_client, which probes IMAP and waits out a 10 s timeout
+ * against a csync port, we tell the two apart from the first greeting line:
+ * a csync banner never starts with an IMAP `* OK [CAPABILITY` greeting.
+ */
+import type tls from 'node:tls';
+import { ByteChannel } from './byte-channel.js';
+import { SyncProtocolError } from './errors.js';
+import type { Secret } from './secret.js';
+
+export type Transport = 'csync' | 'imap';
+
+export interface HandshakeOptions {
+  authname: string;
+  password: Secret;
+  /** Offer IMAP-embedded replication first (Cyrus sync_try_imap). */
+  tryImap: boolean;
+  /** Refuse to authenticate unless the channel is TLS-protected. */
+  requireTls: boolean;
+  /** Options for STARTTLS (servername, ca, …). */
+  tls: tls.ConnectionOptions;
+  /** Take COMPRESS DEFLATE when offered (stock always does). */
+  compress: boolean;
+  timeoutMs: number;
+  trace?: (direction: '>' | '<', line: string) => void;
+}
+
+export interface HandshakeResult {
+  transport: Transport;
+  capabilities: Set<string>;
+  compressed: boolean;
+  encrypted: boolean;
+}
+
+export async function handshake(channel: ByteChannel, o: HandshakeOptions): Promise<HandshakeResult> {
+  const first = await readLine(channel, o);
+  const imapGreeting = /^\* OK \[CAPABILITY /i.test(first) || /^\* OK .*IMAP/i.test(first);
+  if (imapGreeting) {
+    if (!o.tryImap) throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', 'the sync port answered with an IMAP greeting but sync_try_imap is off');
+    return imapHandshake(channel, o, first);
+  }
+  return csyncHandshake(channel, o, first);
+}
+
+async function readLine(channel: ByteChannel, o: HandshakeOptions): Promise<string> {
+  const line = await channel.readLine(o.timeoutMs);
+  o.trace?.('<', line);
+  return line;
+}
+
+function send(channel: ByteChannel, o: HandshakeOptions, line: string, traced = line): void {
+  o.trace?.('>', traced);
+  channel.write(`${line}\r\n`);
+}
+
+async function readCsyncBanner(channel: ByteChannel, o: HandshakeOptions, first?: string): Promise<Set<string>> {
+  const caps = new Set<string>();
+  let line = first ?? (await readLine(channel, o));
+  while (!line.startsWith('* OK')) {
+    if (!line.startsWith('* ')) throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `unexpected csync banner line: ${line.slice(0, 200)}`);
+    const words = line.slice(2).trim().split(/\s+/);
+    const name = words[0]!.toUpperCase();
+    if (name === 'SASL') for (const mech of words.slice(1)) caps.add(`AUTH=${mech.toUpperCase()}`);
+    else if (name === 'COMPRESS') caps.add(`COMPRESS=${(words[1] ?? '').toUpperCase()}`);
+    else caps.add(name);
+    line = await readLine(channel, o);
+  }
+  return caps;
+}
+
+async function csyncHandshake(channel: ByteChannel, o: HandshakeOptions, first: string): Promise<HandshakeResult> {
+  let caps = await readCsyncBanner(channel, o, first);
+  const mech = (c: Set<string>) => (c.has('AUTH=PLAIN') ? 'PLAIN' : c.has('AUTH=LOGIN') ? 'LOGIN' : null);
+  if (!channel.encrypted && (o.requireTls || !mech(caps)) && caps.has('STARTTLS')) {
+    send(channel, o, 'STARTTLS');
+    expectOk(await readLine(channel, o), 'STARTTLS');
+    await channel.startTls(o.tls);
+    caps = await readCsyncBanner(channel, o);
+  }
+  requireTlsIfConfigured(channel, o);
+  const chosen = mech(caps);
+  if (!chosen) throw new SyncProtocolError('IMAP_SASL_FAIL', `the replica offers no usable SASL mechanism (PLAIN or LOGIN); offered: ${[...caps].join(' ')}`);
+  if (chosen === 'PLAIN') {
+    send(channel, o, `AUTHENTICATE PLAIN ${plainToken(o)}`, 'AUTHENTICATE PLAIN <redacted>');
+  } else {
+    send(channel, o, 'AUTHENTICATE LOGIN');
+    await answerLoginChallenges(channel, o);
+  }
+  const authReply = await readAuthReply(channel, o);
+  if (!authReply.startsWith('OK')) throw authFailure(authReply);
+  let compressed = false;
+  if (o.compress && caps.has('COMPRESS=DEFLATE') && !channel.encrypted) {
+    send(channel, o, 'COMPRESS DEFLATE');
+    const reply = await readLine(channel, o);
+    if (reply.startsWith('OK')) {
+      channel.startCompression();
+      compressed = true;
+    }
+  }
+  return { transport: 'csync', capabilities: caps, compressed, encrypted: channel.encrypted };
+}
+
+async function imapHandshake(channel: ByteChannel, o: HandshakeOptions, greeting: string): Promise<HandshakeResult> {
+  let caps = parseImapCaps(greeting);
+  if (caps.size === 0) caps = await imapCapability(channel, o);
+  const hasMech = (c: Set<string>) => c.has('AUTH=PLAIN') || !c.has('LOGINDISABLED');
+  if (!channel.encrypted && (o.requireTls || !hasMech(caps)) && caps.has('STARTTLS')) {
+    send(channel, o, 'S01 STARTTLS');
+    expectTagged(await readTagged(channel, o, 'S01'), 'STARTTLS');
+    await channel.startTls(o.tls);
+    caps = await imapCapability(channel, o);
+  }
+  requireTlsIfConfigured(channel, o);
+  let reply: string;
+  if (caps.has('AUTH=PLAIN')) {
+    if (caps.has('SASL-IR')) {
+      send(channel, o, `A01 AUTHENTICATE PLAIN ${plainToken(o)}`, 'A01 AUTHENTICATE PLAIN <redacted>');
+    } else {
+      send(channel, o, 'A01 AUTHENTICATE PLAIN');
+      const cont = await readLine(channel, o);
+      if (!cont.startsWith('+')) throw authFailure(cont);
+      send(channel, o, plainToken(o), '<redacted>');
+    }
+    reply = await readTagged(channel, o, 'A01');
+  } else if (!caps.has('LOGINDISABLED')) {
+    send(channel, o, `A01 LOGIN ${imapQuote(o.authname)} ${imapQuote(o.password.reveal())}`, `A01 LOGIN ${imapQuote(o.authname)} <redacted>`);
+    reply = await readTagged(channel, o, 'A01');
+  } else {
+    throw new SyncProtocolError('IMAP_SASL_FAIL', 'the replica IMAP server allows neither AUTH=PLAIN nor LOGIN');
+  }
+  if (!/^A01 OK/i.test(reply)) throw authFailure(reply.replace(/^A01 /, ''));
+  const after = parseImapCaps(reply);
+  caps = after.size ? after : await imapCapability(channel, o);
+  if (!caps.has('X-REPLICATION')) {
+    throw new SyncProtocolError('IMAP_REMOTE_DENIED', 'the replica IMAP server does not offer X-REPLICATION to this user (is it a replica admin?)');
+  }
+  return { transport: 'imap', capabilities: caps, compressed: false, encrypted: channel.encrypted };
+}
+
+function plainToken(o: HandshakeOptions): string {
+  // Empty authzid, as Cyrus sends it: the replica uses the authcid.
+  return Buffer.from(`\0${o.authname}\0${o.password.reveal()}`, 'utf8').toString('base64');
+}
+
+async function answerLoginChallenges(channel: ByteChannel, o: HandshakeOptions): Promise<void> {
+  for (const answer of [o.authname, o.password.reveal()]) {
+    const line = await readLine(channel, o);
+    if (!line.startsWith('+')) throw authFailure(line);
+    send(channel, o, Buffer.from(answer, 'utf8').toString('base64'), '<redacted>');
+  }
+}
+
+async function readAuthReply(channel: ByteChannel, o: HandshakeOptions): Promise<string> {
+  for (;;) {
+    const line = await readLine(channel, o);
+    if (!line.startsWith('+')) return line;
+    send(channel, o, '*'); // an unexpected challenge: cancel rather than guess
+  }
+}
+
+function requireTlsIfConfigured(channel: ByteChannel, o: HandshakeOptions): void {
+  if (o.requireTls && !channel.encrypted) {
+    throw new SyncProtocolError('IMAP_TLS_REQUIRED', 'TLS is required (syncmux_require_tls) but the replica does not offer STARTTLS; refusing to send credentials in plaintext');
+  }
+}
+
+async function imapCapability(channel: ByteChannel, o: HandshakeOptions): Promise<Set<string>> {
+  send(channel, o, 'C01 CAPABILITY');
+  let caps = new Set<string>();
+  for (;;) {
+    const line = await readLine(channel, o);
+    if (/^\* CAPABILITY /i.test(line)) caps = new Set(line.slice(13).trim().split(/\s+/).map((c) => c.toUpperCase()));
+    if (line.startsWith('C01 ')) {
+      expectTagged(line, 'CAPABILITY');
+      return caps;
+    }
+  }
+}
+
+async function readTagged(channel: ByteChannel, o: HandshakeOptions, tag: string): Promise<string> {
+  for (;;) {
+    const line = await readLine(channel, o);
+    if (line.startsWith(`${tag} `)) return line;
+  }
+}
+
+function parseImapCaps(line: string): Set<string> {
+  const m = /\[CAPABILITY ([^\]]*)\]/i.exec(line);
+  return new Set(m ? m[1]!.trim().split(/\s+/).map((c) => c.toUpperCase()) : []);
+}
+
+function expectOk(line: string, what: string): void {
+  if (!line.startsWith('OK')) throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `${what} refused: ${line.slice(0, 200)}`);
+}
+
+function expectTagged(line: string, what: string): void {
+  if (!/^\S+ OK/i.test(line)) throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `${what} refused: ${line.slice(0, 200)}`);
+}
+
+function authFailure(reply: string): SyncProtocolError {
+  return new SyncProtocolError('IMAP_SASL_FAIL', `authentication failed: ${reply.slice(0, 200)}`);
+}
+
+function imapQuote(s: string): string {
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
