@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CYRMASTER, CYRUS_BIN, SASLPASSWD2, cyrusUnavailableReason } from './install.js';
 import { cyrusConf, imapdConf, type InstancePaths, type Listeners } from './lab-config.js';
+import { makeTestCertificates, type TestCertificates } from './test-ca.js';
 
 export interface LabOptions {
   /** Sync-log channels on the master; the first is the one replicated. Default ['replica']. */
@@ -20,6 +21,8 @@ export interface LabOptions {
   virtdomains?: boolean;
   /** Extra imapd.conf lines for the master. */
   masterExtra?: string[];
+  /** Give the replica a server certificate from a throwaway CA (STARTTLS). */
+  tls?: boolean;
   /** Keep the directory after destroy(), for post-mortems. */
   keep?: boolean;
 }
@@ -44,6 +47,8 @@ process.on('exit', () => {
 
 export class CyrusLab {
   readonly channel: string;
+  /** Set when started with `tls: true`. */
+  certificates: TestCertificates | null = null;
 
   private constructor(
     readonly dir: string,
@@ -64,7 +69,13 @@ export class CyrusLab {
     const replica = layout(dir, 'replica', 'syncmux-replica', { imap: rImap!, lmtp: rLmtp!, sync: rSync! });
     const lab = new CyrusLab(dir, master, replica, options);
     lab.writeInstance(master, [ADMIN.user], lab.masterReplicationConf(rSync!, rImap!));
-    lab.writeInstance(replica, [ADMIN.user, SYNC_USER.user], ['sync_log: no']);
+    const replicaExtra = ['sync_log: no'];
+    if (options.tls) {
+      lab.certificates = makeTestCertificates(path.join(dir, 'tls'));
+      execFileSync('chown', ['-R', 'cyrus:mail', path.join(dir, 'tls')]);
+      replicaExtra.push(`tls_server_cert: ${lab.certificates.certFile}`, `tls_server_key: ${lab.certificates.keyFile}`);
+    }
+    lab.writeInstance(replica, [ADMIN.user, SYNC_USER.user], replicaExtra);
     lab.setPassword(master, ADMIN.user, ADMIN.password);
     lab.setPassword(replica, ADMIN.user, ADMIN.password);
     lab.setPassword(replica, SYNC_USER.user, SYNC_USER.password);
