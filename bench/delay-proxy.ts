@@ -1,0 +1,111 @@
+/**
+ * A loopback TCP proxy that adds a fixed one-way delay in each direction,
+ * to emulate a WAN link to the replica, and counts round trips on the wire.
+ *
+ * Byte order is preserved because every chunk is released in arrival order
+ * at arrival time + delay (a FIFO with one timer); throughput is not capped
+ * because chunks are forwarded whole, never paced. A "round trip" is a
+ * client→server flight that begins after the server has sent something:
+ * pipelined commands in one flight count once, lock-step commands once each.
+ * That works without decoding, so it counts compressed streams too.
+ */
+import net from 'node:net';
+
+export interface ProxyStats {
+  connections: number;
+  roundTrips: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
+class DelayedPipe {
+  private queue: Array<{ due: number; chunk: Buffer }> = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly to: net.Socket, private readonly delayMs: number) {}
+
+  push(chunk: Buffer): void {
+    if (this.delayMs <= 0) {
+      this.to.write(chunk);
+      return;
+    }
+    this.queue.push({ due: performance.now() + this.delayMs, chunk });
+    if (!this.timer) this.schedule();
+  }
+
+  private schedule(): void {
+    const head = this.queue[0];
+    if (!head) {
+      this.timer = null;
+      return;
+    }
+    this.timer = setTimeout(() => this.release(), Math.max(0, head.due - performance.now()));
+  }
+
+  private release(): void {
+    const now = performance.now();
+    while (this.queue.length && this.queue[0]!.due <= now + 0.5) this.to.write(this.queue.shift()!.chunk);
+    this.schedule();
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.queue = [];
+  }
+}
+
+export class DelayProxy {
+  readonly stats: ProxyStats = { connections: 0, roundTrips: 0, bytesUp: 0, bytesDown: 0 };
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(private readonly server: net.Server, readonly port: number) {}
+
+  static async start(targetPort: number, delayMs: number, targetHost = '127.0.0.1'): Promise<DelayProxy> {
+    let proxy: DelayProxy | null = null;
+    const server = net.createServer((client) => proxy!.handle(client, targetHost, targetPort, delayMs));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    proxy = new DelayProxy(server, (server.address() as net.AddressInfo).port);
+    return proxy;
+  }
+
+  private handle(client: net.Socket, host: string, port: number, delayMs: number): void {
+    this.stats.connections++;
+    const upstream = net.connect(port, host);
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    this.sockets.add(client).add(upstream);
+    const up = new DelayedPipe(upstream, delayMs);
+    const down = new DelayedPipe(client, delayMs);
+    let serverSpokeLast = true; // the greeting/banner comes first
+    client.on('data', (chunk: Buffer) => {
+      if (serverSpokeLast) this.stats.roundTrips++;
+      serverSpokeLast = false;
+      this.stats.bytesUp += chunk.length;
+      up.push(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      serverSpokeLast = true;
+      this.stats.bytesDown += chunk.length;
+      down.push(chunk);
+    });
+    const teardown = () => {
+      up.close();
+      down.close();
+      client.destroy();
+      upstream.destroy();
+      this.sockets.delete(client);
+      this.sockets.delete(upstream);
+    };
+    client.on('close', teardown).on('error', teardown);
+    upstream.on('close', teardown).on('error', teardown);
+  }
+
+  resetStats(): void {
+    Object.assign(this.stats, { connections: 0, roundTrips: 0, bytesUp: 0, bytesDown: 0 });
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
