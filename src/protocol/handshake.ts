@@ -11,7 +11,7 @@
 import type tls from 'node:tls';
 import { ByteChannel } from './byte-channel.js';
 import { SyncProtocolError } from './errors.js';
-import type { Secret } from './secret.js';
+import type { Secret } from '../cyrus/secret.js';
 
 export type Transport = 'csync' | 'imap';
 

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { CyrusLab, SYNC_USER, type CyrusLab as Lab } from '../../src/harness/cyrus-lab.js';
 import { ByteChannel } from '../../src/protocol/byte-channel.js';
 import { handshake, type HandshakeOptions } from '../../src/protocol/handshake.js';
-import { Secret } from '../../src/protocol/secret.js';
+import { Secret } from '../../src/cyrus/secret.js';
 import { SyncProtocolError } from '../../src/protocol/errors.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';

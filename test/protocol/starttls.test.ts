@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { CyrusLab, SYNC_USER } from '../../src/harness/cyrus-lab.js';
 import { ByteChannel } from '../../src/protocol/byte-channel.js';
 import { handshake, type HandshakeOptions } from '../../src/protocol/handshake.js';
-import { Secret } from '../../src/protocol/secret.js';
+import { Secret } from '../../src/cyrus/secret.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 
