@@ -1,0 +1,128 @@
+/**
+ * Benchmarks of the read-only master state reader (src/cyrus): twoskip
+ * decoding, cyrus.index record decoding, sync CRC recomputation and
+ * mailboxes.db value decoding. The twoskip file comes from the installed
+ * cyr_dbtool when it can run, else from the test generator.
+ * Run alone: node --import tsx bench/cyrus.bench.ts
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { decodeDb } from '../src/cyrus/cyrusdb/open.js';
+import { TwoskipSeeker } from '../src/cyrus/cyrusdb/twoskip-seek.js';
+import { decodeIndex } from '../src/cyrus/index-file.js';
+import { decodeMbEntry } from '../src/cyrus/mboxlist.js';
+import { computeSyncCrcs } from '../src/cyrus/synccrc.js';
+import { CyrusEnv, cyrusUnavailable, type BatchOp } from '../test/cyrus/support/cyrus-env.js';
+import { encodeIndex, type RecordFields } from '../test/cyrus/support/index-writer.js';
+import { buildTwoskip } from '../test/cyrus/support/twoskip-writer.js';
+
+type Row = Record<string, string | number>;
+
+/** Runs fn until ~minMs have passed; returns operations per second of `units` per call. */
+function rate(units: number, fn: () => void, minMs = 400): { perSec: number; calls: number } {
+  fn();
+  let calls = 0;
+  const start = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < minMs) {
+    fn();
+    calls++;
+    elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+  }
+  return { perSec: (units * calls * 1000) / elapsed, calls };
+}
+
+function twoskipImage(n: number): { image: Buffer; source: string } {
+  const kv = (i: number): [string, string] => [`user.u${String(i).padStart(6, '0')}\x1fINBOX`, `%(T e I ${i.toString(16).padStart(8, '0')}-1111-2222-3333-444455556666 P default V 1700000000 C 1 F ${i} M 1700000000 A %(u${i} lrswipkxtecdan))`];
+  if (!cyrusUnavailable()) {
+    const env = CyrusEnv.create();
+    try {
+      const file = path.join(env.dir, 'bench.db');
+      const ops: BatchOp[] = [];
+      for (let i = 0; i < n; i++) ops.push(['SET', ...kv(i)]);
+      env.dbtool(file, 'twoskip', ops);
+      return { image: fs.readFileSync(file), source: 'cyr_dbtool' };
+    } finally {
+      env.cleanup();
+    }
+  }
+  return { image: buildTwoskip(Array.from({ length: n }, (_, i) => kv(i))), source: 'generator' };
+}
+
+function indexImage(n: number): Buffer {
+  const records: RecordFields[] = [];
+  for (let i = 1; i <= n; i++) {
+    records.push({
+      uid: i,
+      internaldate: 1700000000 + i,
+      sentdate: 1700000000,
+      size: 2000 + (i % 500),
+      headerSize: 600,
+      lastUpdated: 1700000000 + i,
+      systemFlags: i % 3 === 0 ? 0x10 : 0,
+      internalFlags: i % 50 === 0 ? 2 ** 31 : 0,
+      userFlags: [i % 7 === 0 ? 1 : 0, 0, 0, 0],
+      savedate: 1700000000 + i,
+      cacheVersion: 11,
+      guid: (i * 2654435761).toString(16).padStart(40, '0').slice(-40),
+      modseq: BigInt(i + 10),
+      cid: BigInt(i) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn,
+      createdmodseq: BigInt(i + 10),
+    });
+  }
+  return encodeIndex(17, { exists: n, lastUid: n, highestmodseq: BigInt(n + 10) }, records);
+}
+
+export async function benchCyrus(): Promise<Row[]> {
+  const rows: Row[] = [];
+
+  const KEYS = 10_000;
+  const { image, source } = twoskipImage(KEYS);
+  const ts = rate(KEYS, () => {
+    let n = 0;
+    for (const e of decodeDb(image).entries()) n += e.key.length;
+    if (n === 0) throw new Error('empty');
+  });
+  rows.push({ bench: 'twoskip decode+iterate', keys: KEYS, source, bytes: image.length, 'entries/s': Math.round(ts.perSec) });
+
+  const db = decodeDb(image);
+  const keys = [...db.entries()].map((e) => e.key);
+  const lookups = rate(keys.length, () => {
+    for (const k of keys) if (!db.get(k)) throw new Error('missing');
+  });
+  rows.push({ bench: 'twoskip snapshot get()', keys: KEYS, source, 'lookups/s': Math.round(lookups.perSec) });
+
+  const seeker = new TwoskipSeeker((off, len) => image.subarray(off, off + len), image.length);
+  const sample = keys.filter((_, i) => i % 10 === 0);
+  const seeks = rate(sample.length, () => {
+    for (const k of sample) if (!seeker.get(k)) throw new Error('missing');
+  });
+  rows.push({ bench: 'twoskip seeker get() (positioned reads, no full decode)', keys: KEYS, source, 'lookups/s': Math.round(seeks.perSec) });
+
+  const ctx = { deletedPrefix: 'DELETED', defaultDomain: null };
+  const entries = [...db.entries()];
+  const mb = rate(entries.length, () => {
+    for (const e of entries) decodeMbEntry(e.key.toString('latin1'), e.value, ctx);
+  });
+  rows.push({ bench: 'mailboxes.db N value decode', entries: entries.length, 'entries/s': Math.round(mb.perSec) });
+
+  const RECORDS = 50_000;
+  const index = indexImage(RECORDS);
+  const ix = rate(RECORDS, () => {
+    if (decodeIndex(index).records.length !== RECORDS) throw new Error('count');
+  });
+  rows.push({ bench: 'cyrus.index v17 decode (CRC-checked)', records: RECORDS, bytes: index.length, 'records/s': Math.round(ix.perSec) });
+
+  const decoded = decodeIndex(index).records;
+  const crc = rate(RECORDS, () => {
+    computeSyncCrcs(decoded, ['$Label1'], 17);
+  });
+  rows.push({ bench: 'SYNC_CRC + SYNC_CRC_ANNOT recompute', records: RECORDS, 'records/s': Math.round(crc.perSec) });
+
+  return rows;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  for (const row of await benchCyrus()) console.log(JSON.stringify(row));
+}

@@ -1,0 +1,11 @@
+/**
+ * Public face of the read-only cyrusdb readers (twoskip, skiplist, flat).
+ */
+export { decodeDb, emptyDb, lookupKey, openDb, openDbAsync, scanPrefix, tryOpenDb, tryOpenDbAsync, withDbLocked, type OpenDbOptions } from './open.js';
+export { TwoskipSeeker, type ReadAt } from './twoskip-seek.js';
+export { detectBackend, detectMagic } from './detect.js';
+export { decodeTwoskip, decodeTwoskipHeader, type TwoskipHeader } from './twoskip.js';
+export { decodeSkiplist, decodeSkiplistHeader, type SkiplistHeader } from './skiplist.js';
+export { decodeFlat, unescapeFlat } from './flat.js';
+export { MemoryDb } from './memory-db.js';
+export { CyrusDbError, DbBusyError, type Db, type DetectedBackend, type Entry } from './types.js';

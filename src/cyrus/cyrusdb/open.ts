@@ -1,0 +1,123 @@
+/**
+ * Opening a cyrusdb file read-only: backend by magic (never by config), the
+ * whole image read under a shared fcntl lock with the inode re-check, then
+ * decoded offline. A busy image (crashed or mid-commit writer) is retried a
+ * few times and then reported as DbBusyError; nothing is ever repaired.
+ */
+import fs from 'node:fs';
+import { lockExistingSync, readAllFd, readFileLocked, readFileLockedSync, readRangeFd, sleepSync, type LockOptions } from '../lock.js';
+import { detectBackend, detectMagic } from './detect.js';
+import { decodeFlat } from './flat.js';
+import { MemoryDb } from './memory-db.js';
+import { decodeSkiplist } from './skiplist.js';
+import { decodeTwoskip } from './twoskip.js';
+import { TwoskipSeeker } from './twoskip-seek.js';
+import { CyrusDbError, DbBusyError, toKey, type Db, type Entry } from './types.js';
+
+export interface OpenDbOptions extends LockOptions {
+  /** Extra reads when the image is busy; default 5. */
+  busyRetries?: number;
+  /** Pause between busy retries; default 20 ms, doubling. */
+  busyDelayMs?: number;
+}
+
+/** Pure: decodes a file image into a Db snapshot. */
+export function decodeDb(buf: Buffer, path = ''): Db {
+  const backend = detectBackend(buf);
+  switch (backend) {
+    case 'twoskip':
+      return new MemoryDb(backend, path, decodeTwoskip(buf, path).records);
+    case 'skiplist':
+      return new MemoryDb(backend, path, decodeSkiplist(buf, path).records);
+    case 'flat':
+      return new MemoryDb(backend, path, decodeFlat(buf, path).records);
+  }
+}
+
+/** Reads and decodes; null when the file does not exist (Cyrus: "no entries"). */
+export function tryOpenDb(path: string, options: OpenDbOptions = {}): Db | null {
+  const retries = options.busyRetries ?? 5;
+  let delay = options.busyDelayMs ?? 20;
+  for (let attempt = 0; ; attempt++) {
+    const buf = readFileLockedSync(path, options);
+    if (!buf) return null;
+    try {
+      return decodeDb(buf, path);
+    } catch (e) {
+      if (!(e instanceof DbBusyError) || attempt >= retries) throw e;
+    }
+    sleepSync(delay);
+    delay *= 2;
+  }
+}
+
+export function openDb(path: string, options: OpenDbOptions = {}): Db {
+  const db = tryOpenDb(path, options);
+  if (!db) throw new CyrusDbError('no such database file', path);
+  return db;
+}
+
+export async function tryOpenDbAsync(path: string, options: OpenDbOptions = {}): Promise<Db | null> {
+  const retries = options.busyRetries ?? 5;
+  let delay = options.busyDelayMs ?? 20;
+  for (let attempt = 0; ; attempt++) {
+    const buf = await readFileLocked(path, options);
+    if (!buf) return null;
+    try {
+      return decodeDb(buf, path);
+    } catch (e) {
+      if (!(e instanceof DbBusyError) || attempt >= retries) throw e;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay *= 2;
+  }
+}
+
+export async function openDbAsync(path: string, options: OpenDbOptions = {}): Promise<Db> {
+  const db = await tryOpenDbAsync(path, options);
+  if (!db) throw new CyrusDbError('no such database file', path);
+  return db;
+}
+
+/** An empty snapshot, for absent optional databases. */
+export function emptyDb(path = ''): Db {
+  return new MemoryDb('flat', path, []);
+}
+
+/**
+ * Runs `fn` against the file under one shared lock: a TwoskipSeeker (reads
+ * only the records it visits) for twoskip files, else the decoded snapshot.
+ * Busy images are retried like tryOpenDb; null when the file is absent.
+ */
+export function withDbLocked<T>(path: string, fn: (db: Pick<Db, 'get' | 'entries'>) => T, options: OpenDbOptions = {}): T | null {
+  const retries = options.busyRetries ?? 5;
+  let delay = options.busyDelayMs ?? 20;
+  for (let attempt = 0; ; attempt++) {
+    const lf = lockExistingSync(path, 'shared', options);
+    if (!lf) return null;
+    try {
+      const size = fs.fstatSync(lf.fd).size;
+      if (detectMagic(readRangeFd(lf.fd, 0, 32)) === 'twoskip') {
+        const seeker = new TwoskipSeeker((off, len) => readRangeFd(lf.fd, off, len), size, path);
+        return fn({ get: (k) => seeker.get(toKey(k)), entries: (prefix) => seeker.scan(toKey(prefix ?? '')) });
+      }
+      return fn(decodeDb(readAllFd(lf.fd), path));
+    } catch (e) {
+      if (!(e instanceof DbBusyError) || attempt >= retries) throw e;
+    } finally {
+      lf.close();
+    }
+    sleepSync(delay);
+    delay *= 2;
+  }
+}
+
+/** One key, read with O(log n) positioned reads on twoskip files; undefined if absent (or no file). */
+export function lookupKey(path: string, key: Buffer | string, options: OpenDbOptions = {}): Buffer | undefined {
+  return withDbLocked(path, (db) => db.get(key), options) ?? undefined;
+}
+
+/** All records under a key prefix, in key order, without reading the whole twoskip file. */
+export function scanPrefix(path: string, prefix: Buffer | string, options: OpenDbOptions = {}): Entry[] {
+  return withDbLocked(path, (db) => [...db.entries(prefix)], options) ?? [];
+}

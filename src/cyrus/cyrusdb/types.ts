@@ -1,0 +1,45 @@
+/**
+ * The read-only database interface every cyrusdb backend reader produces, and
+ * its errors. A Db is an immutable in-memory snapshot taken under Cyrus' own
+ * lock; keys and values are raw bytes (Buffers sharing the file image).
+ */
+
+export type DetectedBackend = 'twoskip' | 'skiplist' | 'flat';
+
+export interface Entry {
+  readonly key: Buffer;
+  readonly value: Buffer;
+}
+
+export interface Db {
+  readonly backend: DetectedBackend;
+  /** Path the snapshot was read from ('' for decoders fed a buffer). */
+  readonly path: string;
+  /** Live records. */
+  readonly size: number;
+  get(key: Buffer | string): Buffer | undefined;
+  /** Records in the database's own order (raw byte order for twoskip/skiplist), optionally only keys starting with prefix. */
+  entries(prefix?: Buffer | string): IterableIterator<Entry>;
+}
+
+/** The file is damaged (bad magic, CRC, pointer): Cyrus would refuse it too. */
+export class CyrusDbError extends Error {
+  override name = 'CyrusDbError';
+  constructor(
+    message: string,
+    readonly path = '',
+  ) {
+    super(path ? `${path}: ${message}` : message);
+  }
+}
+
+/**
+ * The file is mid-transaction or was left by a crashed writer (twoskip DIRTY,
+ * size ≠ current_size, unterminated skiplist log). Cyrus repairs it on the next
+ * write open; a read-only client must retry later and never repair.
+ */
+export class DbBusyError extends CyrusDbError {
+  override name = 'DbBusyError';
+}
+
+export const toKey = (k: Buffer | string): Buffer => (typeof k === 'string' ? Buffer.from(k, 'utf8') : k);

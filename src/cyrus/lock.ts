@@ -1,0 +1,152 @@
+/**
+ * Shared-lock primitives for reading Cyrus files, on top of the addon's OFD
+ * locks (which conflict with Cyrus' fcntl locks but belong to our fd, so no
+ * other fd in this process can drop them). Files are opened read-only and
+ * never created: a missing lock file is an error, a missing data file is
+ * reported as null. Files that writers replace by rename (twoskip checkpoint,
+ * flat, cyrus.header, repacked cyrus.index) are re-checked by inode after
+ * locking and reopened when they moved, as mappedfile_readlock does.
+ */
+import fs from 'node:fs';
+import { LockFile, type LockMode } from '../native/index.js';
+
+export type { LockMode } from '../native/index.js';
+
+export interface LockOptions {
+  /** Bound on each lock wait; default 10 s (Cyrus holds db locks for microseconds). */
+  timeoutMs?: number;
+  /** How often to reopen a file replaced under us before giving up; default 20. */
+  maxReopen?: number;
+}
+
+export class LockError extends Error {
+  override name = 'LockError';
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly code?: string,
+  ) {
+    super(`${path}: ${message}`);
+  }
+}
+
+const DEFAULT_TIMEOUT = 10_000;
+
+const errCode = (e: unknown): string | undefined => (e as { code?: string } | null)?.code;
+
+/** Opens read-only; null when the file does not exist. */
+function openReadOnly(file: string): LockFile | null {
+  try {
+    return new LockFile(file, { write: false, create: false });
+  } catch (e) {
+    if (errCode(e) === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+function lockError(file: string, e: unknown): LockError {
+  const code = errCode(e);
+  return new LockError(code === 'ETIMEDOUT' ? 'timed out waiting for lock' : String((e as Error).message ?? e), file, code);
+}
+
+/**
+ * Takes `mode` on an existing file, reopening while the path no longer names
+ * the locked inode. Returns null if the file is (or becomes) absent.
+ */
+export function lockExistingSync(file: string, mode: LockMode, options: LockOptions = {}): LockFile | null {
+  const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT;
+  for (let attempt = 0; attempt <= (options.maxReopen ?? 20); attempt++) {
+    const lf = openReadOnly(file);
+    if (!lf) return null;
+    try {
+      lf.lockSync(mode, timeout);
+    } catch (e) {
+      lf.close();
+      throw lockError(file, e);
+    }
+    if (lf.samePathInode()) return lf;
+    lf.close();
+  }
+  throw new LockError('file kept being replaced while locking', file);
+}
+
+export async function lockExisting(file: string, mode: LockMode, options: LockOptions = {}): Promise<LockFile | null> {
+  const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT;
+  for (let attempt = 0; attempt <= (options.maxReopen ?? 20); attempt++) {
+    const lf = openReadOnly(file);
+    if (!lf) return null;
+    try {
+      await lf.lock(mode, timeout);
+    } catch (e) {
+      lf.close();
+      throw lockError(file, e);
+    }
+    if (lf.samePathInode()) return lf;
+    lf.close();
+  }
+  throw new LockError('file kept being replaced while locking', file);
+}
+
+/** A Cyrus lock file (namelock, user namespace lock): it must already exist. */
+export function lockNameSync(file: string, mode: LockMode, options: LockOptions = {}): LockFile {
+  const lf = lockExistingSync(file, mode, options);
+  if (!lf) throw new LockError('lock file does not exist (not created by a read-only client)', file, 'ENOENT');
+  return lf;
+}
+
+export async function lockName(file: string, mode: LockMode, options: LockOptions = {}): Promise<LockFile> {
+  const lf = await lockExisting(file, mode, options);
+  if (!lf) throw new LockError('lock file does not exist (not created by a read-only client)', file, 'ENOENT');
+  return lf;
+}
+
+/** Reads the whole file through the locked fd (the image the lock protects). */
+export function readAllFd(fd: number): Buffer {
+  const size = fs.fstatSync(fd).size;
+  const buf = Buffer.allocUnsafe(size);
+  let n = 0;
+  while (n < size) {
+    const got = fs.readSync(fd, buf, n, size - n, n);
+    if (got === 0) break;
+    n += got;
+  }
+  return n === size ? buf : buf.subarray(0, n);
+}
+
+/** Reads `[offset, offset+length)` through the fd; short at end of file. */
+export function readRangeFd(fd: number, offset: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let n = 0;
+  while (n < length) {
+    const got = fs.readSync(fd, buf, n, length - n, offset + n);
+    if (got === 0) break;
+    n += got;
+  }
+  return n === length ? buf : buf.subarray(0, n);
+}
+
+/** Shared-locked whole-file read with the inode re-check; null if absent. */
+export function readFileLockedSync(file: string, options: LockOptions = {}): Buffer | null {
+  const lf = lockExistingSync(file, 'shared', options);
+  if (!lf) return null;
+  try {
+    return readAllFd(lf.fd);
+  } finally {
+    lf.close();
+  }
+}
+
+export async function readFileLocked(file: string, options: LockOptions = {}): Promise<Buffer | null> {
+  const lf = await lockExisting(file, 'shared', options);
+  if (!lf) return null;
+  try {
+    return readAllFd(lf.fd);
+  } finally {
+    lf.close();
+  }
+}
+
+/** Blocks this thread for ms (used only between retries of a busy file). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}

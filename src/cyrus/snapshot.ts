@@ -1,0 +1,213 @@
+/**
+ * A consistent, immutable snapshot of one mailbox — mailboxes.db entry,
+ * cyrus.header, cyrus.index header and records, annotations, message file
+ * paths (never bodies) — taken under Cyrus 3.6.1's lock order, all shared:
+ *   1. user namespace lock `*U*<user>` (user mailboxes only),
+ *   2. mailboxes.db re-read (the entry may have moved meanwhile),
+ *   3. mailbox namelock (uniqueid, or name for legacy dirs),
+ *   4. cyrus.index lock, then header, index and annotation reads,
+ * then release the index and namespace locks at once (index writers of this
+ * user wait on the namespace lock while we hold it). The namelock can be kept
+ * while the caller streams message files (it blocks unlink/repack), and must
+ * then be released promptly. Lock files are never created: a missing one is
+ * a LockError. The sync and async drivers share one step plan.
+ */
+import fs from 'node:fs';
+import type { LockFile } from '../native/index.js';
+import { messageAnnotations, mailboxAnnotations, type Annotation } from './annotations.js';
+import type { CyrusConfig } from './config.js';
+import { tryOpenDb, withDbLocked } from './cyrusdb/open.js';
+import { decodeHeader, type MailboxHeader } from './header.js';
+import { decodeIndex, isArchived, isUnlinked, OPT, type IndexHeader, type IndexRecord } from './index-file.js';
+import { lockExisting, lockExistingSync, lockName, lockNameSync, readAllFd, type LockOptions } from './lock.js';
+import { entryState, Mboxlist, type MbEntry } from './mboxlist.js';
+import { mailboxOwner } from './names.js';
+import { lockFile, mailboxDataDir, mailboxLockName, mailboxMetaFile, messageFile, userNamespaceLockName, type MailboxLocation } from './paths.js';
+
+export interface SnapshotRecord extends IndexRecord {
+  /** Message file to send (archive partition if ARCHIVED); null for UNLINKED records, which have none. */
+  readonly file: string | null;
+}
+
+export interface MailboxSnapshot {
+  readonly name: string;
+  /** userid owning the mailbox (also for DELETED.user.… names), null for shared mailboxes. */
+  readonly owner: string | null;
+  /** Authoritative identity, type, partition, ACL, foldermodseq. */
+  readonly entry: MbEntry;
+  /** uniqueid as Cyrus uses it: the entry's, else the header's. */
+  readonly uniqueid: string | null;
+  readonly location: MailboxLocation;
+  readonly header: MailboxHeader;
+  readonly index: IndexHeader;
+  /** In UID order, expunged ones included, damaged uid-0 slots excluded. */
+  readonly records: readonly SnapshotRecord[];
+  /** Slot → user flag name (from cyrus.header). */
+  readonly userFlags: ReadonlyArray<string | null>;
+  /** Mailbox-scope annotations (annotations.db), owner token translated, no tombstones. */
+  readonly mailboxAnnotations: readonly Annotation[];
+  /** Message-scope annotations (cyrus.annotations) by UID, owner token translated, no tombstones. */
+  readonly messageAnnotations: ReadonlyMap<number, readonly Annotation[]>;
+  /** Cyrus only logs a cyrus.header CRC mismatch; so do we (flag it). */
+  readonly headerCrcMismatch: boolean;
+  readonly paths: { readonly dataDir: string; readonly header: string; readonly index: string; readonly annotations: string };
+}
+
+export class MailboxUnavailableError extends Error {
+  override name = 'MailboxUnavailableError';
+  constructor(
+    readonly mailbox: string,
+    readonly reason: 'nonexistent' | 'tombstone' | 'intermediate' | 'reserved' | 'moving' | 'remote' | 'no-partition' | 'deleted' | 'moved',
+  ) {
+    super(`${mailbox}: ${reason}`);
+  }
+}
+
+export interface SnapshotOptions extends LockOptions {
+  /** Keep the mailbox namelock (shared) after the snapshot; call release() when done with message files. */
+  keepNamelock?: boolean;
+  /** Looks the name up in mailboxes.db; called under the namespace lock. Default: a fresh O(log n) lookup. */
+  lookupEntry?: (name: string) => MbEntry | undefined;
+  /** Mailbox-scope annotations of a uniqueid (owner already translated). Default: a prefix scan of annotations.db. */
+  mailboxAnnotations?: (uniqueid: string, owner: string | null) => Annotation[];
+}
+
+export interface SnapshotHandle {
+  readonly snapshot: MailboxSnapshot;
+  /** Drops the namelock if kept; idempotent. */
+  release(): void;
+}
+
+/** A lock the plan needs: a Cyrus lock file (must exist) or a data file (absent → null). */
+interface LockRequest {
+  readonly file: string;
+  readonly kind: 'lockfile' | 'data';
+}
+
+function readOptional(file: string): Buffer | null {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+function defaultLookup(cfg: CyrusConfig): (name: string) => MbEntry | undefined {
+  return (name) => Mboxlist.withLocked(cfg, (ml) => ml.lookup(name));
+}
+
+function defaultMailboxAnnotations(cfg: CyrusConfig): (uniqueid: string, owner: string | null) => Annotation[] {
+  const file = cfg.db.annotation.path ?? `${cfg.configDirectory}/annotations.db`;
+  return (uniqueid, owner) => withDbLocked(file, (db) => mailboxAnnotations(db, uniqueid, { owner })) ?? [];
+}
+
+/**
+ * The snapshot as a plan: yields each lock it needs in Cyrus' order and reads
+ * under them. Its finally releases every lock but a kept namelock, also when
+ * the driver abandons it with return().
+ */
+function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Generator<LockRequest, SnapshotHandle, LockFile | null> {
+  const owner = mailboxOwner(name, cfg);
+  const lookup = options.lookupEntry ?? defaultLookup(cfg);
+  const held: LockFile[] = [];
+  let kept: LockFile | null = null;
+  const take = function* (file: string, kind: LockRequest['kind']): Generator<LockRequest, LockFile | null, LockFile | null> {
+    const lf = yield { file, kind };
+    if (lf) held.push(lf);
+    return lf;
+  };
+  try {
+    if (owner !== null) yield* take(lockFile(cfg, userNamespaceLockName(owner)), 'lockfile');
+    const entry = lookup(name);
+    if (!entry) throw new MailboxUnavailableError(name, 'nonexistent');
+    const state = entryState(entry);
+    if (state !== 'live') throw new MailboxUnavailableError(name, state);
+    if (!entry.partition) throw new MailboxUnavailableError(name, 'no-partition');
+
+    const location: MailboxLocation = { name, uniqueid: entry.uniqueid, partition: entry.partition, legacyDirs: entry.mbtype.legacyDirs };
+    const namelock = yield* take(lockFile(cfg, mailboxLockName(location)), 'lockfile');
+
+    const indexPath = mailboxMetaFile(cfg, location, 'index');
+    const index = yield* take(indexPath, 'data');
+    if (!index) throw new MailboxUnavailableError(name, 'nonexistent');
+    const headerPath = mailboxMetaFile(cfg, location, 'header');
+    const headerBuf = readOptional(headerPath);
+    if (!headerBuf) throw new MailboxUnavailableError(name, 'nonexistent');
+    const header = decodeHeader(headerBuf);
+    const { header: ih, records } = decodeIndex(readAllFd(index.fd));
+    if (ih.options & OPT.MAILBOX_DELETED) throw new MailboxUnavailableError(name, 'deleted');
+
+    const uniqueid = entry.uniqueid ?? header.uniqueid;
+    const fullLocation = { ...location, uniqueid };
+    const annotationsPath = mailboxMetaFile(cfg, fullLocation, 'annotations');
+    const annotDb = tryOpenDb(annotationsPath, options);
+    const msgAnnots = annotDb ? messageAnnotations(annotDb, { owner }) : new Map<number, Annotation[]>();
+    const mbAnnots = uniqueid ? (options.mailboxAnnotations ?? defaultMailboxAnnotations(cfg))(uniqueid, owner) : [];
+
+    const snapshot: MailboxSnapshot = Object.freeze({
+      name,
+      owner,
+      entry,
+      uniqueid,
+      location: fullLocation,
+      header,
+      index: ih,
+      records: records.map((r) => Object.freeze({ ...r, file: isUnlinked(r) ? null : messageFile(cfg, fullLocation, r.uid, isArchived(r)) })),
+      userFlags: header.userFlags,
+      mailboxAnnotations: mbAnnots,
+      messageAnnotations: msgAnnots,
+      headerCrcMismatch: header.fileCrc !== 0 && ih.headerFileCrc !== 0 && header.fileCrc !== ih.headerFileCrc,
+      paths: { dataDir: mailboxDataDir(cfg, fullLocation), header: headerPath, index: indexPath, annotations: annotationsPath },
+    });
+
+    if (options.keepNamelock) kept = namelock;
+    let released = false;
+    return {
+      snapshot,
+      release: () => {
+        if (!released) kept?.close();
+        released = true;
+      },
+    };
+  } finally {
+    // Reverse order: index, then (unless kept) namelock, then namespace.
+    for (const lf of held.reverse()) if (lf !== kept) lf.close();
+  }
+}
+
+/** Takes the snapshot, blocking this thread on each lock (bounded by timeoutMs). */
+export function takeMailboxSnapshotSync(cfg: CyrusConfig, name: string, options: SnapshotOptions = {}): SnapshotHandle {
+  const steps = plan(cfg, name, options);
+  let next = steps.next();
+  while (!next.done) {
+    const req = next.value;
+    let lf: LockFile | null;
+    try {
+      lf = req.kind === 'lockfile' ? lockNameSync(req.file, 'shared', options) : lockExistingSync(req.file, 'shared', options);
+    } catch (e) {
+      steps.return(undefined as never);
+      throw e;
+    }
+    next = steps.next(lf);
+  }
+  return next.value;
+}
+
+/** Takes the snapshot, waiting for locks on the libuv pool. */
+export async function takeMailboxSnapshot(cfg: CyrusConfig, name: string, options: SnapshotOptions = {}): Promise<SnapshotHandle> {
+  const steps = plan(cfg, name, options);
+  let next = steps.next();
+  while (!next.done) {
+    const req = next.value;
+    let lf: LockFile | null;
+    try {
+      lf = req.kind === 'lockfile' ? await lockName(req.file, 'shared', options) : await lockExisting(req.file, 'shared', options);
+    } catch (e) {
+      steps.return(undefined as never);
+      throw e;
+    }
+    next = steps.next(lf);
+  }
+  return next.value;
+}
