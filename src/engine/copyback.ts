@@ -1,0 +1,46 @@
+/**
+ * Where stock sync_client would copy back from the replica (split brain, a
+ * replica ahead of the master), syncmux does not: it never writes the
+ * master's store. Instead it hands that one user to Cyrus's own installed
+ * sync_client (`sync_client -u <user>`), after releasing its own sync lock,
+ * or, when that is disabled, parks the user as failed with a clear message.
+ *
+ *   syncmux_copyback_client: /usr/lib/cyrus/bin/sync_client   (default)
+ *   syncmux_copyback_client: off                               (park instead)
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import type { CyrusConfig } from '../cyrus/config.js';
+
+export const DEFAULT_COPYBACK_CLIENT = '/usr/lib/cyrus/bin/sync_client';
+
+export function copybackClient(config: CyrusConfig, channel: string | null): string | null {
+  const value = (channel ? config.raw.get(`${channel}_syncmux_copyback_client`) : undefined)
+    ?? config.raw.get('syncmux_copyback_client') ?? DEFAULT_COPYBACK_CLIENT;
+  if (/^(off|no|none|0|false)$/i.test(value.trim())) return null;
+  return fs.existsSync(value) ? value : null;
+}
+
+export interface CopybackResult {
+  ok: boolean;
+  detail: string;
+}
+
+/** Runs `<client> -C <conf> [-n <channel>] [-S <server>] -u <userid>` and reports how it ended. */
+export function runCopyback(client: string, o: { configFile: string; channel: string | null; serverOverride?: string; userid: string }): Promise<CopybackResult> {
+  const args = ['-C', o.configFile];
+  if (o.channel) args.push('-n', o.channel);
+  if (o.serverOverride) args.push('-S', o.serverOverride);
+  args.push('-u', o.userid);
+  return new Promise((resolve) => {
+    const child = spawn(client, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-2000); });
+    child.on('error', (err) => resolve({ ok: false, detail: `${client}: ${err.message}` }));
+    child.on('exit', (code, signal) => {
+      resolve(code === 0
+        ? { ok: true, detail: `${client} -u ${o.userid} reconciled the user` }
+        : { ok: false, detail: `${client} -u ${o.userid} exited ${code ?? signal}: ${stderr.trim().split('\n').pop() ?? ''}` });
+    });
+  });
+}

@@ -1,0 +1,131 @@
+/**
+ * The replication engine behind the Replicator seam: one replica connection
+ * (made lazily, with stock's reconnect backoff), one ReplicaSession, and
+ * per-batch execution with stock's ordering and promotion. Connection
+ * failures reconnect and retry the batch; a user that needs a copyback is
+ * handed to Cyrus's own sync_client or parked.
+ */
+import { loadConfig, type CyrusConfig } from '../cyrus/config.js';
+import { SyncConnection } from '../protocol/connection.js';
+import { resolveEndpoint, type Endpoint } from '../protocol/endpoint.js';
+import { SyncProtocolError } from '../protocol/errors.js';
+import { connectWithRetry } from '../protocol/reconnect.js';
+import { ReplicaClient } from '../protocol/replica-client.js';
+import { copybackClient, runCopyback } from './copyback.js';
+import { executeBatch, isConnectionError } from './executor.js';
+import { NeedsCopybackError } from './mailbox-sync.js';
+import type { Replicator, ReplicatorContext, ReplicatorFactory, UserBatch, UserOutcome } from './replicator.js';
+import { ReplicaSession } from './session.js';
+import { UserLockedError } from './sync-lock.js';
+
+/** Connection losses tolerated while one batch is retried, before it goes to the retry log. */
+const MAX_RECONNECTS_PER_BATCH = 3;
+
+export class Engine implements Replicator {
+  private session: ReplicaSession | null = null;
+  private connecting: Promise<ReplicaSession> | null = null;
+  private readonly closing = new AbortController();
+  readonly config: CyrusConfig;
+  readonly endpoint: Endpoint;
+
+  constructor(private readonly ctx: ReplicatorContext) {
+    this.config = loadConfig(ctx.configFile);
+    this.endpoint = resolveEndpoint(this.config, ctx.channel, ctx.engine?.serverOverride);
+    if (ctx.engine?.trace) this.endpoint.trace = ctx.engine.trace;
+  }
+
+  /** The live session, connecting (and waiting out the replica) if needed. */
+  async connect(): Promise<ReplicaSession> {
+    if (this.session && !this.session.replica.connection.failure) return this.session;
+    this.session = null;
+    this.connecting ??= this.openSession().finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  private async openSession(): Promise<ReplicaSession> {
+    const e = this.ctx.engine ?? {};
+    const connection = await connectWithRetry(this.endpoint, {
+      once: e.connectOnce,
+      signal: this.closing.signal,
+      onWait: (message, _s, cause) => {
+        e.onConnectWait?.(message);
+        this.ctx.log('warning', `${message} (${cause.message})`);
+      },
+    });
+    try {
+      if (e.requireCompression && !connection.session.compressed) {
+        throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', 'compression was required (-z) but the replica did not compress');
+      }
+      const replica = new ReplicaClient(connection);
+      let sieveMailbox = false;
+      if (connection.session.capabilities.has('SIEVE-MAILBOX') || connection.session.capabilities.has('X-SIEVE-MAILBOX')) {
+        sieveMailbox = (await replica.applyCapabilities(['SIEVE-MAILBOX'])).includes('SIEVE-MAILBOX');
+      }
+      if (e.noCopyback) await replica.applyForce();
+      this.session = new ReplicaSession(this.config, replica, {
+        partition: e.partition,
+        sieveMailbox,
+        serverName: this.endpoint.serverName,
+        noCopyback: !!e.noCopyback,
+        nonBlocking: !!e.nonBlocking,
+      }, this.ctx.log);
+      return this.session;
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
+  }
+
+  async replicate(batch: UserBatch): Promise<UserOutcome> {
+    for (let attempt = 0; ; attempt++) {
+      let session: ReplicaSession;
+      try {
+        session = await this.connect();
+      } catch (err) {
+        return { ok: false, retryable: true, error: `cannot connect: ${(err as Error).message}` };
+      }
+      try {
+        await session.flow(() => executeBatch(session, batch.lines));
+        return { ok: true };
+      } catch (err) {
+        if (isConnectionError(err) && attempt < MAX_RECONNECTS_PER_BATCH) {
+          this.ctx.log('warning', `connection lost during ${batch.key}: ${(err as Error).message}; reconnecting`);
+          continue;
+        }
+        return this.failure(batch, err);
+      }
+    }
+  }
+
+  private async failure(batch: UserBatch, err: unknown): Promise<UserOutcome> {
+    if (err instanceof UserLockedError) return { ok: false, retryable: true, error: err.message };
+    if (err instanceof NeedsCopybackError) return this.copyback(batch, err);
+    const message = err instanceof Error ? err.message : String(err);
+    this.ctx.log('err', `IOERROR: user replication failed: ${batch.key}: ${message}`);
+    return { ok: false, retryable: true, error: message };
+  }
+
+  private async copyback(batch: UserBatch, err: NeedsCopybackError): Promise<UserOutcome> {
+    const client = copybackClient(this.config, this.ctx.channel);
+    if (!client) {
+      this.ctx.log('err', `SYNCERROR: ${err.message}; copyback is disabled (syncmux_copyback_client), parking ${batch.key}`);
+      return { ok: false, retryable: true, error: err.message };
+    }
+    this.ctx.log('notice', `${err.message}; handing ${batch.key} to ${client} -u`);
+    const result = await runCopyback(client, {
+      configFile: this.ctx.configFile, channel: this.ctx.channel, serverOverride: this.ctx.engine?.serverOverride, userid: batch.key,
+    });
+    if (result.ok) return { ok: true };
+    this.ctx.log('err', `SYNCERROR: copyback for ${batch.key} failed: ${result.detail}`);
+    return { ok: false, retryable: true, error: result.detail };
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort(new Error('engine closing'));
+    const session = this.session;
+    this.session = null;
+    if (session) await session.replica.connection.close();
+  }
+}
+
+export const createReplicator: ReplicatorFactory = async (ctx) => new Engine(ctx);

@@ -1,0 +1,210 @@
+/**
+ * Mailbox replication (stock's sync_do_mailboxes / do_folders /
+ * update_mailbox_once, sync-protocol.md §6.1–6.3, §7.1): match master and
+ * replica folders by uniqueid, rename where names differ, delete replica
+ * folders that have a local tombstone (user syncs only), then for each
+ * changed folder reserve, upload missing messages streamed from disk, and
+ * APPLY MAILBOX with only the records the replica lacks.
+ *
+ * The retry ladder stops where stock would repair the master (GET
+ * FULLMAILBOX + local rewrite): syncmux never writes the master's store, so
+ * a CHECKSUM that survives a fresh retry raises NeedsCopybackError for the
+ * caller to hand the user to Cyrus's own sync_client.
+ */
+import { file, type DFile } from '../dlist/index.js';
+import { isUnlinked } from '../cyrus/index-file.js';
+import { Mboxlist, type MbEntry } from '../cyrus/mboxlist.js';
+import { MailboxUnavailableError, takeMailboxSnapshot, type SnapshotHandle } from '../cyrus/snapshot.js';
+import { SyncProtocolError } from '../protocol/errors.js';
+import { intermediateDlist, mailboxDlist } from './mailbox-dlist.js';
+import { decodeReplicaMailbox, isUnchanged, type ReplicaMailbox } from './replica-mailbox.js';
+import type { ReplicaSession } from './session.js';
+
+/** Files per APPLY MESSAGE, as stock. */
+const FILES_PER_MESSAGE = 1024;
+const MAX_RENAME_ROUNDS = 3;
+
+export class NeedsCopybackError extends Error {
+  constructor(readonly mailbox: string, detail: string) {
+    super(`${mailbox}: replica disagrees after a fresh retry (${detail}); only a copyback from the replica can reconcile it`);
+    this.name = 'NeedsCopybackError';
+  }
+}
+
+export interface FolderSyncOptions {
+  /** User sync: delete replica folders whose local entry is a tombstone. */
+  deleteRemote?: boolean;
+  /** Replica folders already known (from GET USER); otherwise GET MAILBOXES is sent. */
+  replicaFolders?: ReplicaMailbox[];
+}
+
+/** Syncs the named mailboxes (internal names). Throws SyncProtocolError / NeedsCopybackError on failure. */
+export async function syncMailboxes(session: ReplicaSession, names: readonly string[], o: FolderSyncOptions = {}): Promise<void> {
+  let replicaFolders = o.replicaFolders;
+  for (let round = 0; round < MAX_RENAME_ROUNDS; round++) {
+    const mboxlist = Mboxlist.open(session.config);
+    const { masters, queryNames } = masterFolders(mboxlist, names);
+    replicaFolders ??= await fetchReplica(session, queryNames);
+    const byUniqueId = new Map(replicaFolders.filter((r) => r.uniqueid).map((r) => [r.uniqueid, r]));
+    if (await renameMoved(session, masters, byUniqueId)) {
+      replicaFolders = undefined;
+      if (o.replicaFolders) replicaFolders = undefined;
+      continue;
+    }
+    if (o.deleteRemote) await deleteUnmatched(session, mboxlist, masters, replicaFolders);
+    const knownReplicaNames = replicaFolders.map((r) => r.name);
+    for (const entry of masters) {
+      if (entry.mbtype.intermediate) {
+        await syncIntermediate(session, entry, byUniqueId.get(entry.uniqueid ?? ''));
+        continue;
+      }
+      await syncOneFolder(session, entry.name, byUniqueId.get(entry.uniqueid ?? '') ?? null, knownReplicaNames);
+    }
+    return;
+  }
+  throw new SyncProtocolError('IMAP_SYNC_CHANGED', `renames of ${names.join(', ')} did not settle after ${MAX_RENAME_ROUNDS} rounds`);
+}
+
+/** The live (or intermediate) local entries for the names, plus former names to look for on the replica. */
+function masterFolders(mboxlist: Mboxlist, names: readonly string[]): { masters: MbEntry[]; queryNames: string[] } {
+  const masters: MbEntry[] = [];
+  const query = new Set<string>();
+  const seen = new Set<string>();
+  for (const name of names) {
+    query.add(name);
+    const entry = mboxlist.lookup(name);
+    if (!entry || entry.mbtype.deleted || entry.mbtype.reserve || !entry.uniqueid) continue;
+    if (seen.has(entry.uniqueid)) continue;
+    seen.add(entry.uniqueid);
+    masters.push(entry);
+    for (const former of mboxlist.byUniqueId(entry.uniqueid)?.history ?? []) query.add(former.name);
+  }
+  return { masters, queryNames: [...query] };
+}
+
+async function fetchReplica(session: ReplicaSession, names: string[]): Promise<ReplicaMailbox[]> {
+  if (names.length === 0) return [];
+  const items = await session.replica.getMailboxes(names);
+  return items.filter((i) => i.name === 'MAILBOX').map((i) => decodeReplicaMailbox(i.value));
+}
+
+/** APPLY RENAME for folders whose replica copy has another name or partition; true if any was sent. */
+async function renameMoved(session: ReplicaSession, masters: MbEntry[], byUniqueId: Map<string, ReplicaMailbox>): Promise<boolean> {
+  let renamed = false;
+  for (const entry of masters) {
+    const remote = byUniqueId.get(entry.uniqueid ?? '');
+    if (!remote || entry.mbtype.intermediate) continue;
+    const partition = session.options.partition ?? entry.partition ?? remote.partition;
+    if (remote.name === entry.name && remote.partition === partition) continue;
+    session.log('info', `RENAME ${remote.name} -> ${entry.name}`);
+    await session.replica.applyRename({ oldName: remote.name, newName: entry.name, partition, uidvalidity: entry.uidvalidity || undefined });
+    renamed = true;
+  }
+  return renamed;
+}
+
+async function deleteUnmatched(session: ReplicaSession, mboxlist: Mboxlist, masters: MbEntry[], replica: ReplicaMailbox[]): Promise<void> {
+  const local = new Set(masters.map((m) => m.uniqueid));
+  for (const remote of replica) {
+    if (local.has(remote.uniqueid)) continue;
+    const entry = mboxlist.lookup(remote.name);
+    if (entry?.mbtype.deleted) {
+      await session.replica.applyUnmailbox(remote.name);
+    } else {
+      session.log('notice', `SYNCNOTICE: attempt to UNMAILBOX without a tombstone: mailbox=<${remote.name}>`);
+    }
+  }
+}
+
+async function syncIntermediate(session: ReplicaSession, entry: MbEntry, remote: ReplicaMailbox | undefined): Promise<void> {
+  if (remote && remote.mbtype.includes('i') && remote.foldermodseq === entry.foldermodseq) return;
+  await session.replica.applyMailbox(intermediateDlist({
+    uniqueid: entry.uniqueid!, name: entry.name, createdmodseq: entry.createdmodseq, foldermodseq: entry.foldermodseq,
+  }));
+}
+
+/** update_mailbox_once plus stock's first retry (fresh state, no SINCE_*). */
+async function syncOneFolder(session: ReplicaSession, name: string, remote: ReplicaMailbox | null, replicaNames: string[]): Promise<void> {
+  try {
+    await updateOnce(session, name, remote, replicaNames, true);
+  } catch (err) {
+    if (!(err instanceof SyncProtocolError) || (err.code !== 'IMAP_SYNC_CHECKSUM' && err.code !== 'IMAP_SYNC_CHANGED')) throw err;
+    session.log('notice', `${name}: ${err.code}, recalculating and trying again`);
+    const [fresh] = await fetchReplica(session, [name]);
+    try {
+      await updateOnce(session, name, fresh ?? null, replicaNames, false);
+    } catch (again) {
+      if (again instanceof SyncProtocolError && again.code === 'IMAP_SYNC_CHECKSUM' && !session.options.noCopyback) {
+        throw new NeedsCopybackError(name, again.code);
+      }
+      throw again;
+    }
+  }
+}
+
+async function updateOnce(session: ReplicaSession, name: string, remote: ReplicaMailbox | null, replicaNames: string[], firstAttempt: boolean): Promise<void> {
+  let handle: SnapshotHandle;
+  try {
+    handle = await takeMailboxSnapshot(session.config, name, { keepNamelock: true });
+  } catch (err) {
+    // Gone since the log line was written: the UNMAILBOX / RENAME path handles it.
+    if (err instanceof MailboxUnavailableError) return;
+    throw err;
+  }
+  try {
+    const s = handle.snapshot;
+    if (remote && remote.uniqueid !== s.uniqueid) remote = null; // same name, other mailbox: the replica will say MOVED
+    if (isUnchanged(s, remote)) return;
+    const partition = session.options.partition ?? s.entry.partition ?? 'default';
+    const files = await uploadsFor(session, s, remote, partition, replicaNames);
+    for (let i = 0; i < files.length; i += FILES_PER_MESSAGE) {
+      await session.replica.applyMessage(files.slice(i, i + FILES_PER_MESSAGE));
+    }
+    for (const f of files) session.markStaged(partition, f.guidHex);
+    const since = firstAttempt && remote && remote.highestModseq !== 0n
+      ? { modseq: remote.highestModseq, crc: remote.syncCrc, crcAnnot: remote.syncCrcAnnot }
+      : null;
+    await session.replica.applyMailbox(mailboxDlist(s, {
+      partition,
+      recordsAbove: remote ? remote.highestModseq : null,
+      since,
+      uidvalidity: Math.max(s.index.uidvalidity, remote?.uidvalidity ?? 0),
+    }));
+  } finally {
+    handle.release();
+  }
+}
+
+interface UploadFile extends DFile {
+  guidHex: string;
+}
+
+/** File literals for records the replica lacks (UID above its LAST_UID), minus what it already holds. */
+async function uploadsFor(
+  session: ReplicaSession,
+  s: import('../cyrus/snapshot.js').MailboxSnapshot,
+  remote: ReplicaMailbox | null,
+  partition: string,
+  replicaNames: string[],
+): Promise<UploadFile[]> {
+  const fromUid = remote?.lastUid ?? 0;
+  const wanted = new Map<string, { path: string; size: number }>();
+  for (const r of s.records) {
+    if (r.uid <= fromUid || isUnlinked(r) || !r.file) continue;
+    if (session.isStaged(partition, r.guid) || wanted.has(r.guid)) continue;
+    wanted.set(r.guid, { path: r.file, size: r.size });
+  }
+  if (wanted.size === 0) return [];
+  let missing = new Set(wanted.keys());
+  // As stock: only ask when the replica has folders we know of; a new user has nothing to find.
+  if (replicaNames.length > 0) missing = new Set(await session.replica.applyReserve(partition, replicaNames, [...wanted.keys()]));
+  const out: UploadFile[] = [];
+  for (const [guid, f] of wanted) {
+    if (!missing.has(guid)) {
+      session.markStaged(partition, guid);
+      continue;
+    }
+    out.push(Object.assign(file(partition, guid, f.size, { path: f.path }), { guidHex: guid }));
+  }
+  return out;
+}

@@ -1,0 +1,96 @@
+/**
+ * What the replica says a mailbox looks like (a `* MAILBOX %(…)` item from
+ * GET MAILBOXES / GET USER, or a sync-cache entry), decoded into plain
+ * values, and stock's is_unchanged comparison against a master snapshot.
+ * Pure.
+ */
+import type { Node } from '../dlist/index.js';
+import type { MailboxSnapshot } from '../cyrus/snapshot.js';
+import { computeSyncCrcs } from '../cyrus/synccrc.js';
+import { syncMbType } from '../cyrus/mbtype.js';
+import { optionLetters } from './mailbox-dlist.js';
+
+export interface ReplicaAnnotation {
+  entry: string;
+  userid: string;
+  /** Binary string. */
+  value: string;
+}
+
+export interface ReplicaMailbox {
+  uniqueid: string;
+  /** Internal name. */
+  name: string;
+  /** MBOXTYPE letters; '' for plain email. */
+  mbtype: string;
+  syncCrc: number;
+  syncCrcAnnot: number;
+  lastUid: number;
+  highestModseq: bigint;
+  recentUid: number;
+  recentTime: number;
+  lastAppendDate: number;
+  pop3LastLogin: number;
+  pop3ShowAfter: number;
+  uidvalidity: number;
+  partition: string;
+  acl: string;
+  options: string;
+  foldermodseq: bigint | null;
+  annotations: ReplicaAnnotation[];
+}
+
+const n = (node: Node, key: string): number => node.get(key)?.asNumber() ?? 0;
+const big = (node: Node, key: string): bigint => node.get(key)?.asBigInt() ?? 0n;
+const s = (node: Node, key: string): string => node.get(key)?.asString() ?? '';
+const bin = (node: Node, key: string): string => node.get(key)?.asBinary() ?? '';
+
+export function decodeReplicaMailbox(node: Node): ReplicaMailbox {
+  const annotations = (node.get('ANNOTATIONS')?.asList() ?? []).map((a) => ({
+    entry: s(a, 'ENTRY'),
+    userid: s(a, 'USERID'),
+    value: bin(a, 'VALUE'),
+  }));
+  return {
+    uniqueid: s(node, 'UNIQUEID'),
+    name: s(node, 'MBOXNAME'),
+    mbtype: s(node, 'MBOXTYPE'),
+    syncCrc: n(node, 'SYNC_CRC'),
+    syncCrcAnnot: n(node, 'SYNC_CRC_ANNOT'),
+    lastUid: n(node, 'LAST_UID'),
+    highestModseq: big(node, 'HIGHESTMODSEQ'),
+    recentUid: n(node, 'RECENTUID'),
+    recentTime: n(node, 'RECENTTIME'),
+    lastAppendDate: n(node, 'LAST_APPENDDATE'),
+    pop3LastLogin: n(node, 'POP3_LAST_LOGIN'),
+    pop3ShowAfter: n(node, 'POP3_SHOW_AFTER'),
+    uidvalidity: n(node, 'UIDVALIDITY'),
+    partition: s(node, 'PARTITION'),
+    acl: s(node, 'ACL'),
+    options: s(node, 'OPTIONS'),
+    foldermodseq: node.has('FOLDERMODSEQ') ? big(node, 'FOLDERMODSEQ') : null,
+    annotations,
+  };
+}
+
+/**
+ * sync_client's is_unchanged: nothing to send when every compared field and
+ * both CRCs agree. LAST_APPENDDATE and QUOTAROOT are deliberately not compared.
+ */
+export function isUnchanged(master: MailboxSnapshot, replica: ReplicaMailbox | null): boolean {
+  if (!replica) return false;
+  const idx = master.index;
+  if ((syncMbType(master.entry.mbtype) ?? '') !== replica.mbtype) return false;
+  if (idx.lastUid !== replica.lastUid || idx.highestmodseq !== replica.highestModseq) return false;
+  if (idx.uidvalidity !== replica.uidvalidity || idx.recentuid !== replica.recentUid || idx.recenttime !== replica.recentTime) return false;
+  if (idx.pop3LastLogin !== replica.pop3LastLogin || idx.pop3ShowAfter !== replica.pop3ShowAfter) return false;
+  if (optionLetters(idx.options) !== replica.options) return false;
+  if (replica.foldermodseq !== null && master.entry.foldermodseq !== replica.foldermodseq) return false;
+  if (master.entry.acl !== replica.acl) return false;
+  const local = master.mailboxAnnotations.map((a) => `${a.entry}\0${a.userid ?? ''}\0${a.value.toString('latin1')}`).sort();
+  const remote = replica.annotations.map((a) => `${a.entry}\0${a.userid}\0${a.value}`).sort();
+  if (local.join('\x01') !== remote.join('\x01')) return false;
+  const crcs = computeSyncCrcs(master.records, master.userFlags, idx.minorVersion, (uid) =>
+    (master.messageAnnotations.get(uid) ?? []).map((a) => ({ entry: a.entry, userid: a.userid, value: a.value })));
+  return crcs.basic === replica.syncCrc && crcs.annot === replica.syncCrcAnnot;
+}

@@ -1,0 +1,66 @@
+/**
+ * The contract between a shard worker and the replication engine. A worker
+ * owns ordering, durability of its log files, retries and failure
+ * isolation; the engine owns turning one user's log lines into replica
+ * state. Keeping this seam small lets each side be tested on its own.
+ */
+import type { SyncLogLine } from '../synclog/index.js';
+
+export interface UserBatch {
+  /** The shard key (see src/synclog/route.ts): a userid, `@domain`, `@` or `*`. */
+  key: string;
+  /** That key's lines, in log order. */
+  lines: SyncLogLine[];
+  /** True when these lines come from the retry log (a previous attempt failed). */
+  retry: boolean;
+}
+
+export type UserOutcome =
+  | { ok: true }
+  /** `retryable`: worth another attempt later (connection loss, replica busy…). */
+  | { ok: false; retryable: boolean; error: string };
+
+export interface Replicator {
+  /**
+   * Replicates one batch. Resolves only once the replica has confirmed every
+   * change in it. Batches of different keys may be in flight at once (the
+   * engine pipelines them over one connection); batches of one key are
+   * never given concurrently.
+   */
+  replicate(batch: UserBatch): Promise<UserOutcome>;
+  /** Called when the worker stops; sends EXIT and closes the connection. */
+  close(): Promise<void>;
+}
+
+export interface ReplicatorContext {
+  shard: number;
+  shards: number;
+  /** imapd.conf path and channel, as given to syncmux. */
+  configFile: string;
+  channel: string | null;
+  log: (priority: 'err' | 'warning' | 'notice' | 'info' | 'debug', message: string) => void;
+  /** Drop-in flags that change how the engine talks to the replica. */
+  engine?: EngineOptions;
+}
+
+export interface EngineOptions {
+  /** -S: overrides sync_host (and names the sync lock). */
+  serverOverride?: string;
+  /** -p: destination partition. */
+  partition?: string;
+  /** -O: APPLY FORCE at connect; never copy back. */
+  noCopyback?: boolean;
+  /** -N: skip users another sync client holds. */
+  nonBlocking?: boolean;
+  /** -z: fail unless the connection is compressed. */
+  requireCompression?: boolean;
+  /** -o: give up on the first failed connect instead of retrying. */
+  connectOnce?: boolean;
+  /** -v -v: protocol trace (credentials redacted). */
+  trace?: (direction: '>' | '<', line: string) => void;
+  /** Where to report connect retries (stock prints them on stderr). */
+  onConnectWait?: (message: string) => void;
+}
+
+/** A module a worker loads by URL must export this as `createReplicator`. */
+export type ReplicatorFactory = (context: ReplicatorContext) => Promise<Replicator>;

@@ -1,0 +1,72 @@
+/**
+ * Per-connection replication state shared by every sync flow of a worker:
+ * the replica client, which GUIDs are already staged on the replica in this
+ * epoch (staged files live until RESTART, keyed by partition and GUID), and
+ * when RESTART may be sent: only when no flow is in flight, because a
+ * RESTART discards files another flow has uploaded but not yet applied.
+ */
+import type { CyrusConfig } from '../cyrus/config.js';
+import type { ReplicaClient } from '../protocol/replica-client.js';
+import type { ReplicatorContext } from './replicator.js';
+
+export type Log = ReplicatorContext['log'];
+
+export interface SessionOptions {
+  /** -p: destination partition on the replica. */
+  partition?: string;
+  /** The replica offered and enabled SIEVE-MAILBOX. */
+  sieveMailbox: boolean;
+  /** The sync server string (-S or sync_host): part of the sync lock name. */
+  serverName: string;
+  /** -O: never repair; CHECKSUM after the retry is final. */
+  noCopyback: boolean;
+  /** -N: skip users locked by another sync_client instead of waiting. */
+  nonBlocking: boolean;
+}
+
+export class ReplicaSession {
+  private readonly staged = new Set<string>();
+  private flowsInFlight = 0;
+  private restartWanted = false;
+
+  constructor(
+    readonly config: CyrusConfig,
+    readonly replica: ReplicaClient,
+    readonly options: SessionOptions,
+    readonly log: Log,
+  ) {}
+
+  isStaged(partition: string, guid: string): boolean {
+    return this.staged.has(`${partition}\0${guid}`);
+  }
+
+  markStaged(partition: string, guid: string): void {
+    this.staged.add(`${partition}\0${guid}`);
+  }
+
+  /** Wraps one flow so RESTART is only sent between flows. */
+  async flow<T>(fn: () => Promise<T>): Promise<T> {
+    this.flowsInFlight++;
+    try {
+      return await fn();
+    } finally {
+      this.flowsInFlight--;
+      if (this.flowsInFlight === 0 && this.restartWanted) await this.restartNow();
+    }
+  }
+
+  /** Asks for a RESTART once no flow is running (stock sends one after each user). */
+  requestRestart(): void {
+    this.restartWanted = true;
+  }
+
+  private async restartNow(): Promise<void> {
+    this.restartWanted = false;
+    this.staged.clear();
+    try {
+      await this.replica.restart();
+    } catch (err) {
+      this.log('warning', `RESTART failed: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Whole-user replication (stock's sync_do_user, sync-protocol.md §6.6):
+ * GET USER for the replica's view, then every local mailbox of the user
+ * (DELETED.* included, tombstones and intermediates not), deleting replica
+ * folders that have a local tombstone, then quota roots, subscriptions and
+ * seen state. A whole-user sync never trusts cached replica state.
+ */
+import { Mboxlist } from '../cyrus/mboxlist.js';
+import { userInbox } from '../cyrus/names.js';
+import { readQuota } from '../cyrus/quota.js';
+import { readUserSeen } from '../cyrus/seen.js';
+import { readUserSubscriptions } from '../cyrus/subs.js';
+import { takeMailboxSnapshot } from '../cyrus/snapshot.js';
+import type { Keyed } from '../dlist/index.js';
+import { SyncProtocolError } from '../protocol/errors.js';
+import { syncMailboxes } from './mailbox-sync.js';
+import { quotaFields, quotaDiffers, type QuotaLimits } from './quota-dlist.js';
+import { decodeReplicaMailbox } from './replica-mailbox.js';
+import type { ReplicaSession } from './session.js';
+import { seenDiffers, type SeenState } from './seen-state.js';
+
+const MAX_ROUNDS = 3;
+
+export async function syncUser(session: ReplicaSession, userid: string): Promise<void> {
+  const cfg = session.config;
+  for (let round = 0; ; round++) {
+    const mboxlist = Mboxlist.open(cfg);
+    const inbox = mboxlist.find(userInbox(userid, cfg));
+    if (!inbox) {
+      session.log('info', `user ${userid} has no INBOX on the master; leaving the replica to UNUSER`);
+      return;
+    }
+    const remote = await session.replica.getUser(userid);
+    const folders = remote.filter((i) => i.name === 'MAILBOX').map((i) => decodeReplicaMailbox(i.value));
+    const names = [...mboxlist.userTree(userid, { deleted: true })].map((e) => e.name);
+    try {
+      await syncMailboxes(session, names, { deleteRemote: true, replicaFolders: folders });
+    } catch (err) {
+      if (err instanceof SyncProtocolError && err.code === 'IMAP_SYNC_CHANGED' && round < MAX_ROUNDS - 1) continue;
+      throw err;
+    }
+    await syncUserQuotas(session, names, remote);
+    await syncSubscriptions(session, userid, mboxlist, remoteSubscriptions(remote));
+    await syncSeen(session, userid, mboxlist, remote);
+    session.requestRestart();
+    return;
+  }
+}
+
+/** GET META: seen and subscriptions only (stock's sync_do_meta). */
+export async function syncMeta(session: ReplicaSession, userid: string): Promise<void> {
+  const mboxlist = Mboxlist.open(session.config);
+  const remote = await session.replica.getMeta(userid);
+  await syncSubscriptions(session, userid, mboxlist, remoteSubscriptions(remote));
+  await syncSeen(session, userid, mboxlist, remote);
+}
+
+function remoteSubscriptions(items: Keyed[]): Set<string> {
+  const lsub = items.find((i) => i.name === 'LSUB');
+  return new Set((lsub?.value.asList() ?? []).map((n) => n.asString() ?? ''));
+}
+
+async function syncSubscriptions(session: ReplicaSession, userid: string, mboxlist: Mboxlist, remote: Set<string>): Promise<void> {
+  const local = new Set(readUserSubscriptions(session.config, mboxlist, userid));
+  for (const name of local) if (!remote.has(name)) await session.replica.applySub(userid, name);
+  for (const name of remote) if (!local.has(name)) await session.replica.applyUnsub(userid, name);
+}
+
+async function syncSeen(session: ReplicaSession, userid: string, mboxlist: Mboxlist, remote: Keyed[]): Promise<void> {
+  const replicaSeen = new Map<string, SeenState>();
+  for (const item of remote) {
+    if (item.name !== 'SEEN') continue;
+    const v = item.value;
+    replicaSeen.set(v.get('UNIQUEID')?.asString() ?? '', {
+      lastread: v.get('LASTREAD')?.asNumber() ?? 0,
+      lastuid: v.get('LASTUID')?.asNumber() ?? 0,
+      lastchange: v.get('LASTCHANGE')?.asNumber() ?? 0,
+      seenuids: v.get('SEENUIDS')?.asString() ?? '',
+    });
+  }
+  for (const entry of readUserSeen(session.config, mboxlist, userid)) {
+    if (!seenDiffers(entry, replicaSeen.get(entry.uniqueid))) continue;
+    try {
+      await session.replica.applySeen({ userid, ...entry });
+    } catch (err) {
+      // As stock: seen errors in a user sync are logged, not fatal.
+      session.log('warning', `APPLY SEEN ${userid} ${entry.uniqueid}: ${(err as Error).message}`);
+    }
+  }
+}
+
+async function syncUserQuotas(session: ReplicaSession, names: string[], remote: Keyed[]): Promise<void> {
+  const roots = new Set<string>();
+  for (const name of names) {
+    try {
+      const h = await takeMailboxSnapshot(session.config, name);
+      if (h.snapshot.header.quotaroot) roots.add(h.snapshot.header.quotaroot);
+      h.release();
+    } catch {
+      // a mailbox that vanished meanwhile has no quota root to offer
+    }
+  }
+  const remoteRoots = new Map<string, QuotaLimits>();
+  for (const item of remote) {
+    if (item.name !== 'QUOTA') continue;
+    remoteRoots.set(item.value.get('ROOT')?.asString() ?? '', quotaFromDlist(item.value));
+  }
+  for (const root of roots) {
+    const local = readQuota(session.config, root);
+    if (!local) continue;
+    if (!quotaDiffers(local, remoteRoots.get(root))) continue;
+    await session.replica.applyQuota(quotaFields(local));
+  }
+  for (const root of remoteRoots.keys()) {
+    if (!roots.has(root) && !readQuota(session.config, root)) await session.replica.applyUnquota(root);
+  }
+}
+
+function quotaFromDlist(v: Keyed['value']): QuotaLimits {
+  const get = (k: string) => (v.has(k) ? v.get(k)!.asBigInt() ?? null : null);
+  return { STORAGE: get('STORAGE'), MESSAGE: get('MESSAGE'), 'X-ANNOTATION-STORAGE': get('X-ANNOTATION-STORAGE'), 'X-NUM-FOLDERS': get('X-NUM-FOLDERS') };
+}
