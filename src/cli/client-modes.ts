@@ -1,0 +1,173 @@
+/**
+ * What each syncmux-client mode does, in terms of the engine: -u/-s/-m/-A
+ * turn their objects into synthetic log lines (USER, META, MAILBOX) and
+ * replicate them; rolling mode (-r/-R, -1, -f, -i) consumes a sync log with
+ * Cyrus's hand-off. Exit codes follow stock sync_client 3.6.1.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Mboxlist } from '../cyrus/mboxlist.js';
+import { mailboxOwner } from '../cyrus/names.js';
+import type { Engine } from '../engine/engine.js';
+import { groupLines, replicateFile } from '../engine/log-pass.js';
+import { appendLog, handOffLog } from '../native/index.js';
+import { printLine, type SyncLogLine } from '../synclog/index.js';
+import type { ClientOptions } from './client-options.js';
+import type { Logger } from './logger.js';
+
+export const EXIT = { OK: 0, FAIL: 1, USAGE: 64, SOFTWARE: 70, TEMPFAIL: 75, CONFIG: 78 } as const;
+
+const bin = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+
+/** -m takes names in the admin namespace (e.g. user/alice/Sent with unixhierarchysep). */
+export function internalMailboxName(external: string, engine: Engine): string {
+  const cfg = engine.config;
+  let name = external;
+  let domain: string | null = null;
+  if (cfg.virtDomains !== 'off') {
+    const at = name.lastIndexOf('@');
+    if (at > 0) {
+      domain = name.slice(at + 1);
+      name = name.slice(0, at);
+    }
+  }
+  if (cfg.unixHierarchySep) name = name.replace(/\./g, '^').replace(/\//g, '.');
+  return domain && domain !== cfg.defaultDomain ? `${domain}!${name}` : name;
+}
+
+async function replicateLines(engine: Engine, log: Logger, key: string, lines: SyncLogLine[]): Promise<boolean> {
+  const outcome = await engine.replicate({ key, lines, retry: false });
+  if (!outcome.ok) log.log('err', `IOERROR: user replication failed: ${key}: ${outcome.error}`);
+  return outcome.ok;
+}
+
+/** -u, -s, -m, -A: every object is tried; exit 1 if any failed. */
+export async function runObjects(o: ClientOptions, engine: Engine, log: Logger): Promise<number> {
+  const objects = o.inputFile ? readObjectFile(o.inputFile) : o.objects;
+  let ok = true;
+  if (o.mode === 'users' || o.mode === 'meta') {
+    const type = o.mode === 'users' ? 'USER' : 'META';
+    for (const u of objects) {
+      log.verbose(`${type} ${u}`);
+      ok = (await replicateLines(engine, log, u, [{ type, args: [bin(u)] }])) && ok;
+    }
+  } else if (o.mode === 'mailboxes') {
+    const lines = objects.map((m) => ({ type: 'MAILBOX' as const, args: [bin(internalMailboxName(m, engine))] }));
+    const byOwner = new Map<string, SyncLogLine[]>();
+    for (const l of lines) {
+      const owner = mailboxOwner(Buffer.from(l.args[0]!, 'latin1').toString('utf8'), engine.config) ?? '';
+      byOwner.set(owner, [...(byOwner.get(owner) ?? []), l]);
+    }
+    for (const [owner, ls] of byOwner) ok = (await replicateLines(engine, log, owner, ls)) && ok;
+  } else if (o.mode === 'allUsers') {
+    ok = await runAllUsers(engine, log, o.objects[0] ?? '');
+  }
+  return ok ? EXIT.OK : EXIT.FAIL;
+}
+
+async function runAllUsers(engine: Engine, log: Logger, prefix: string): Promise<boolean> {
+  const mboxlist = Mboxlist.open(engine.config);
+  let ok = true;
+  let lastUser: string | null = null;
+  for (const entry of mboxlist.entries()) {
+    if (entry.mbtype.deleted || entry.mbtype.intermediate || entry.mbtype.reserve) continue;
+    if (prefix && !entry.name.startsWith(prefix)) continue;
+    if (entry.name.startsWith(`${engine.config.deletedPrefix}.`) || entry.name.includes(`!${engine.config.deletedPrefix}.`)) continue;
+    const owner = mailboxOwner(entry.name, engine.config);
+    if (owner) {
+      if (owner === lastUser) continue;
+      lastUser = owner;
+      log.verbose(`USER ${owner}`);
+      ok = (await replicateLines(engine, log, owner, [{ type: 'USER', args: [bin(owner)] }])) && ok;
+    } else {
+      ok = (await replicateLines(engine, log, `@`, [{ type: 'MAILBOX', args: [bin(entry.name)] }])) && ok;
+    }
+  }
+  return ok;
+}
+
+function readObjectFile(file: string): string[] {
+  return fs.readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+}
+
+export interface RollingOptions {
+  logFile: string;
+  shutdownFile: string | null;
+  repeatSeconds: number;
+  signal: AbortSignal;
+}
+
+/**
+ * Rolling mode. Failed users' lines are re-appended to the log (stock's
+ * deferral), so one failing user never holds the others back and nothing
+ * is lost; log-run is unlinked only once every line is confirmed or re-queued.
+ */
+export async function runRolling(o: ClientOptions, engine: Engine, log: Logger, r: RollingOptions): Promise<number> {
+  if (o.inputFile) {
+    const result = await replicateFile(o.inputFile, engine, { deletedPrefix: engine.config.deletedPrefix });
+    for (const m of result.malformed) log.log('warning', `Invalid input in ${o.inputFile}: ${m.reason}`);
+    return result.failed.length ? EXIT.FAIL : EXIT.OK;
+  }
+  const runFile = runFileOf(r.logFile);
+  for (;;) {
+    if (r.signal.aborted) return EXIT.TEMPFAIL;
+    if (r.shutdownFile && fs.existsSync(r.shutdownFile)) {
+      fs.rmSync(r.shutdownFile, { force: true });
+      log.log('notice', 'sync shutdown file found, exiting');
+      return EXIT.OK;
+    }
+    const state = fs.existsSync(runFile) ? 'reprocess' : await handOffLog(r.logFile, runFile, 30_000);
+    if (state === 'reprocess') log.log('notice', `Reprocessing sync log file ${runFile}`);
+    if (state === 'empty') {
+      if (o.once) return EXIT.OK;
+      await waitForLog(r.logFile, r.repeatSeconds * 1000, r.signal);
+      continue;
+    }
+    await processRun(engine, log, runFile, r.logFile);
+    if (o.once) return EXIT.OK;
+  }
+}
+
+/** `log` → `log-run`, `log.3` → `log-run.3`. */
+export function runFileOf(logFile: string): string {
+  const m = /^(.*?)(\.\d+)?$/.exec(path.basename(logFile))!;
+  return path.join(path.dirname(logFile), `${m[1]}-run${m[2] ?? ''}`);
+}
+
+async function processRun(engine: Engine, log: Logger, runFile: string, logFile: string): Promise<void> {
+  const text = fs.readFileSync(runFile);
+  const result = await replicateFile(runFile, engine, { deletedPrefix: engine.config.deletedPrefix });
+  for (const m of result.malformed) log.log('warning', `Invalid input in ${runFile}: ${m.reason}: ${m.line.slice(0, 200)}`);
+  if (result.failed.length) {
+    const failedKeys = new Set(result.failed.map((f) => f.key));
+    const requeue = groupLines(text, { deletedPrefix: engine.config.deletedPrefix }).groups
+      .filter((g) => failedKeys.has(g.key))
+      .flatMap((g) => g.lines.map((l) => printLine(l)));
+    if (requeue.length) await appendLog(logFile, requeue);
+    log.log('notice', `re-queued ${requeue.length} line(s) of ${failedKeys.size} failed user(s): ${[...failedKeys].join(' ')}`);
+  }
+  fs.rmSync(runFile);
+}
+
+/** Sleeps until the log appears (fs.watch) or the repeat interval passes; never a fixed sleep on the hot path. */
+function waitForLog(logFile: string, maxMs: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    let watcher: fs.FSWatcher | null = null;
+    const done = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(100, maxMs));
+    signal.addEventListener('abort', done, { once: true });
+    try {
+      watcher = fs.watch(path.dirname(logFile), (_e, name) => {
+        if (name === path.basename(logFile)) done();
+      });
+    } catch {
+      // directory missing: the timer polls
+    }
+    if (fs.existsSync(logFile)) done();
+  });
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+/**
+ * syncmux-client: a drop-in for Cyrus 3.6.1's sync_client. Same argv, config
+ * keys, exit codes (0 done or shutdown file, 1 failure, 64 usage, 70 no
+ * sync_host, 75 SIGTERM/SIGINT/SIGQUIT), stderr and syslog conventions
+ * (ident `<syslog_prefix>/sync_client`). Becomes the cyrus user when run as
+ * root, as Cyrus tools do.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { loadConfig, syncChannel, type CyrusConfig } from '../cyrus/config.js';
+import { Engine } from '../engine/engine.js';
+import { EndpointError } from '../protocol/endpoint.js';
+import { parseClientOptions, usageError, type ClientOptions } from './client-options.js';
+import { EXIT, runObjects, runRolling } from './client-modes.js';
+import { openLogger, type Logger } from './logger.js';
+import { becomeCyrus } from './privileges.js';
+
+const PROGRAM = 'sync_client';
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseClientOptions(argv);
+  const programName = path.basename(process.argv[1] ?? 'syncmux-client').replace(/\.[jt]s$/, '');
+  if (!parsed.ok) {
+    process.stderr.write(usageError(parsed, programName));
+    return EXIT.USAGE;
+  }
+  const o = parsed.options;
+  if (o.mode === 'rolling' && o.background && !process.env.CYRUS_ISDAEMON) return forkToBackground(argv);
+  becomeCyrus();
+  let config: CyrusConfig;
+  try {
+    config = loadConfig(o.configFile ?? '/etc/imapd.conf', { ident: PROGRAM });
+  } catch (err) {
+    process.stderr.write(`Fatal error: ${(err as Error).message}\n`);
+    return EXIT.CONFIG;
+  }
+  const log = openLogger(PROGRAM, config, { verbose: o.verbose, verboseLogging: o.verboseLogging });
+  if (o.startDelay > 0) await new Promise((r) => setTimeout(r, o.startDelay * 1000));
+
+  const stop = new AbortController();
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, () => stop.abort(new Error(sig)));
+
+  let engine: Engine;
+  try {
+    engine = new Engine({
+      shard: o.shard ?? 0, shards: 1, configFile: config.file, channel: o.channel ?? null,
+      log: (p, m) => log.log(p, m),
+      engine: {
+        serverOverride: o.serverOverride, partition: o.partition, noCopyback: o.noCopyback, nonBlocking: o.nonBlocking,
+        requireCompression: o.requireCompression, connectOnce: o.connectOnce,
+        trace: o.verbose >= 2 ? (d, line) => process.stderr.write(`${d === '>' ? '>' : '<'}${Math.floor(Date.now() / 1000)}${d === '>' ? '>' : '<'}${line}\n`) : undefined,
+        onConnectWait: (message) => process.stderr.write(`${message}\n`),
+      },
+    });
+  } catch (err) {
+    if (err instanceof EndpointError) {
+      process.stderr.write(`Fatal error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+  // A signal also ends connect waits and in-flight work; unfinished lines are re-queued, never lost.
+  stop.signal.addEventListener('abort', () => void engine.close(), { once: true });
+  try {
+    return await run(o, config, engine, log, stop.signal);
+  } finally {
+    await engine.close();
+  }
+}
+
+async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, log: Logger, signal: AbortSignal): Promise<number> {
+  try {
+    await Promise.race([engine.connect(), aborted(signal)]);
+  } catch (err) {
+    if (signal.aborted) return EXIT.TEMPFAIL;
+    log.log('err', `Can not connect to server '${engine.endpoint.serverName}': ${(err as Error).message}`);
+    return EXIT.FAIL;
+  }
+  if (o.mode !== 'rolling') return runObjects(o, engine, log);
+  const channel = syncChannel(config, o.channel ?? null);
+  const logFile = o.shard === undefined ? channel.logFile : `${channel.logFile}.${o.shard}`;
+  return runRolling(o, engine, log, {
+    logFile,
+    shutdownFile: o.shutdownFile ?? channel.shutdownFile,
+    repeatSeconds: o.minDelta || channel.repeatInterval,
+    signal,
+  });
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/** -r: like stock, the parent returns 0 at once and the child rolls on. */
+function forkToBackground(argv: string[]): number {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, CYRUS_ISDAEMON: '1' },
+  });
+  child.unref();
+  return EXIT.OK;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`Fatal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(EXIT.SOFTWARE);
+  },
+);

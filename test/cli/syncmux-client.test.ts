@@ -1,0 +1,110 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CyrusLab, freePorts } from '../../src/harness/cyrus-lab.js';
+import { compareLab } from '../../src/harness/compare.js';
+import { appendTo, createUser, deliver, drained, imap, waitDrained } from '../../src/harness/lab-ops.js';
+import { skip } from '../support/skip.js';
+import { cyrusSkipReason } from '../support/cyrus.js';
+import { runClient, startClient } from './support.js';
+
+const reason = cyrusSkipReason();
+let lab: CyrusLab | null = null;
+const conf = () => lab!.master.paths.imapdConf;
+
+test.before(async () => {
+  if (reason) return;
+  lab = await CyrusLab.start();
+  await createUser(lab, 'alice');
+  await createUser(lab, 'bob');
+  await deliver(lab, 'alice', 3);
+  await appendTo(lab, 'bob', 'Sent', 2);
+});
+test.after(async () => {
+  await lab?.destroy();
+});
+
+const realTest = (name: string, fn: () => Promise<void>) =>
+  test(name, async () => {
+    if (reason || !lab) return skip(name, reason ?? 'no lab');
+    await fn();
+  });
+
+test('usage errors exit 64 with stock wording', async () => {
+  const r = await runClient(['-C', '/nonexistent', '-u', '-m', 'x']);
+  assert.is(r.status, 64);
+  assert.match(r.stderr, /^Mutually exclusive options defined\n\nUsage: /);
+});
+
+realTest('-u replicates a user (Cassandane argv shape)', async () => {
+  const r = await runClient(['-C', conf(), '-n', lab!.channel, '-v', '-v', '-o', '-S', '127.0.0.1', '-u', 'alice']);
+  assert.is(r.status, 0, r.stderr);
+  assert.not.match(r.stderr, /replpw/, 'the password never reaches stderr');
+  assert.equal((await compareLab(lab!, ['alice'])).differences, []);
+});
+
+realTest('-m replicates one mailbox by its external name', async () => {
+  const r = await runClient(['-C', conf(), '-n', lab!.channel, '-m', 'user/bob/Sent']);
+  assert.is(r.status, 0, r.stderr);
+  const cmp = await compareLab(lab!, ['bob']);
+  assert.ok(cmp.differences.every((d) => !d.includes('mailbox Sent')), cmp.differences.join('\n'));
+});
+
+realTest('-A replicates every user', async () => {
+  const r = await runClient(['-C', conf(), '-n', lab!.channel, '-A']);
+  assert.is(r.status, 0, r.stderr);
+  assert.equal((await compareLab(lab!)).differences, []);
+});
+
+realTest('-R -1 drains the channel log once; -R -f replays a file without deleting it', async () => {
+  await deliver(lab!, 'alice', 2, { start: 20 });
+  await imap(lab!.master, 'bob', 'CREATE Lists');
+  const r = await runClient(['-C', conf(), '-n', lab!.channel, '-R', '-1']);
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(drained(lab!));
+  assert.equal((await compareLab(lab!)).differences, []);
+  const file = path.join(lab!.dir, 'replay.log');
+  fs.writeFileSync(file, 'USER alice\nMAILBOX user.bob.Lists\n');
+  fs.chmodSync(file, 0o644);
+  const f = await runClient(['-C', conf(), '-n', lab!.channel, '-R', '-f', file]);
+  assert.is(f.status, 0, f.stderr);
+  assert.ok(fs.existsSync(file));
+});
+
+realTest('rolling: replicates as changes arrive, exits 0 on the shutdown file and 75 on SIGTERM', async () => {
+  const shutdown = path.join(lab!.dir, 'master', 'run', `sync-${lab!.channel}.shutdown`);
+  const rolling = startClient(['-C', conf(), '-n', lab!.channel, '-R']);
+  await deliver(lab!, 'bob', 2, { start: 40 });
+  await waitDrained(lab!, 20_000);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal((await compareLab(lab!)).differences, []);
+  fs.writeFileSync(shutdown, '');
+  const r = await rolling.done;
+  assert.is(r.status, 0, r.stderr);
+  const again = startClient(['-C', conf(), '-n', lab!.channel, '-R']);
+  await new Promise((r) => setTimeout(r, 1500));
+  again.child.kill('SIGTERM');
+  assert.is((await again.done).status, 75);
+});
+
+realTest("connect retries print stock's message; SIGTERM while waiting exits 75", async () => {
+  const [port] = await freePorts(1);
+  const c = startClient(['-C', conf(), '-n', lab!.channel, '-S', `127.0.0.1:${port}`, '-R']);
+  const deadline = Date.now() + 15_000;
+  while (!/Can not connect/.test(await peekStderr(c)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  c.child.kill('SIGTERM');
+  const r = await c.done;
+  assert.match(r.stderr, /Can not connect to server '127\.0\.0\.1:\d+', retrying in 15 seconds/);
+  assert.is(r.status, 75);
+  const once = await runClient(['-C', conf(), '-n', lab!.channel, '-S', `127.0.0.1:${port}`, '-o', '-u', 'alice']);
+  assert.is(once.status, 1);
+});
+
+let stderrSoFar = '';
+function peekStderr(c: ReturnType<typeof startClient>): Promise<string> {
+  c.child.stderr!.once('data', (d: Buffer) => (stderrSoFar += d.toString()));
+  return Promise.resolve(stderrSoFar);
+}
+
+test.run();
