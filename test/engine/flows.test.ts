@@ -76,6 +76,15 @@ scenario('cross-user folder move', async () => {
   await drainAndCompare('cross-user');
 });
 
+scenario('stock sync_client -u finds nothing left to send', async () => {
+  for (const user of ['alice', 'bob']) {
+    const r = lab!.stockSyncClient(['-v', '-v', '-u', user], { check: false });
+    assert.is(r.status, 0, r.stderr);
+    const sent = r.stderr.split('\n').filter((l) => /^>\d+>APPLY (MESSAGE|MAILBOX|RENAME|UNMAILBOX)/.test(l));
+    assert.equal(sent.map((l) => l.slice(0, 120)), [], `stock found work for ${user}`);
+  }
+});
+
 scenario('user delete', async () => {
   await imap(lab!.master, null, 'SETACL "user/bob" admin lrswipkxtecda', 'DELETE "user/bob"');
   await drainAndCompare('unuser');
