@@ -16,7 +16,14 @@ import { executeBatch, isConnectionError } from './executor.js';
 import { NeedsCopybackError } from './mailbox-sync.js';
 import type { Replicator, ReplicatorContext, ReplicatorFactory, UserBatch, UserOutcome } from './replicator.js';
 import { ReplicaSession } from './session.js';
+import { SyncCache } from './sync-cache.js';
 import { UserLockedError } from './sync-lock.js';
+
+/** Per channel and shard, beside the shard logs; never the path stock's sync_cache_db_path uses. */
+function cacheFile(config: CyrusConfig, ctx: ReplicatorContext): string {
+  const dir = ctx.channel ? `${config.configDirectory}/sync/${ctx.channel}` : `${config.configDirectory}/sync`;
+  return `${dir}/syncmux-cache.${ctx.shard}`;
+}
 
 /** Connection losses tolerated while one batch is retried, before it goes to the retry log. */
 const MAX_RECONNECTS_PER_BATCH = 3;
@@ -27,11 +34,29 @@ export class Engine implements Replicator {
   private readonly closing = new AbortController();
   readonly config: CyrusConfig;
   readonly endpoint: Endpoint;
+  readonly cache: SyncCache | null;
+  private readonly reserveThreshold: number;
+  private readonly flushTimer: NodeJS.Timeout | null;
 
   constructor(private readonly ctx: ReplicatorContext) {
     this.config = loadConfig(ctx.configFile);
     this.endpoint = resolveEndpoint(this.config, ctx.channel, ctx.engine?.serverOverride);
     if (ctx.engine?.trace) this.endpoint.trace = ctx.engine.trace;
+    const setting = (key: string) => (ctx.channel ? this.config.raw.get(`${ctx.channel}_${key}`) : undefined) ?? this.config.raw.get(key);
+    this.reserveThreshold = Number(setting('syncmux_reserve_threshold') ?? 65536);
+    const cacheSetting = setting('syncmux_sync_cache') ?? 'yes';
+    this.cache = /^(off|no|0|false)$/i.test(cacheSetting) || ctx.engine?.noCache
+      ? null
+      : new SyncCache({ file: cacheFile(this.config, ctx), verifyIntervalMs: Number(setting('syncmux_verify_interval') ?? 86400) * 1000 });
+    this.flushTimer = this.cache ? setInterval(() => this.flushCache(), 5000).unref() : null;
+  }
+
+  private flushCache(): void {
+    try {
+      this.cache?.flush();
+    } catch (err) {
+      this.ctx.log('warning', `sync cache not saved: ${(err as Error).message}`);
+    }
   }
 
   /** The live session, connecting (and waiting out the replica) if needed. */
@@ -68,7 +93,8 @@ export class Engine implements Replicator {
         serverName: this.endpoint.serverName,
         noCopyback: !!e.noCopyback,
         nonBlocking: !!e.nonBlocking,
-      }, this.ctx.log);
+        reserveThreshold: this.reserveThreshold,
+      }, this.ctx.log, this.cache);
       return this.session;
     } catch (err) {
       await connection.close();
@@ -85,7 +111,7 @@ export class Engine implements Replicator {
         return { ok: false, retryable: true, error: `cannot connect: ${(err as Error).message}` };
       }
       try {
-        await session.flow(() => executeBatch(session, batch.lines));
+        await session.flow(() => executeBatch(session, batch.lines, { useCache: !batch.retry && this.cache !== null }));
         return { ok: true };
       } catch (err) {
         if (isConnectionError(err) && attempt < MAX_RECONNECTS_PER_BATCH) {
@@ -121,6 +147,8 @@ export class Engine implements Replicator {
   }
 
   async close(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushCache();
     this.closing.abort(new Error('engine closing'));
     const session = this.session;
     this.session = null;

@@ -25,7 +25,7 @@ function textOf(line: SyncLogLine): SyncLogLine {
   return { type: line.type, args: line.args.map((a) => Buffer.from(a, 'latin1').toString('utf8')) };
 }
 
-export async function executeBatch(session: ReplicaSession, rawLines: readonly SyncLogLine[]): Promise<void> {
+export async function executeBatch(session: ReplicaSession, rawLines: readonly SyncLogLine[], o: { useCache?: boolean } = {}): Promise<void> {
   const cfg = session.config;
   const plan = planBatch(rawLines.map(textOf), { deletedPrefix: cfg.deletedPrefix, defaultDomain: cfg.defaultDomain });
   const locks = await lockUsers(cfg, session.options.serverName, usersOf(session, plan), {
@@ -33,7 +33,7 @@ export async function executeBatch(session: ReplicaSession, rawLines: readonly S
     timeoutMs: 60_000,
   });
   try {
-    await runPlan(session, plan);
+    await runPlan(session, plan, o.useCache ?? false);
   } finally {
     locks.release();
   }
@@ -47,7 +47,7 @@ function usersOf(session: ReplicaSession, plan: WorkPlan): Array<string | null> 
   return users;
 }
 
-async function runPlan(session: ReplicaSession, plan: WorkPlan): Promise<void> {
+async function runPlan(session: ReplicaSession, plan: WorkPlan, useCache: boolean): Promise<void> {
   const promoteUser = new Set<string>();
   const promoteMeta = new Set<string>();
   let lastError: unknown = null;
@@ -64,7 +64,7 @@ async function runPlan(session: ReplicaSession, plan: WorkPlan): Promise<void> {
 
   for (const names of plan.mailboxGroups.values()) {
     await attempt(`MAILBOXES ${names.join(' ')}`, async () => {
-      await syncMailboxes(session, names);
+      await syncMailboxes(session, names, { useCache });
       session.requestRestart();
     }, () => {
       const owners = names.map(ownerOf);

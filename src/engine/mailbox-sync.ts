@@ -17,7 +17,7 @@ import { Mboxlist, type MbEntry } from '../cyrus/mboxlist.js';
 import { MailboxUnavailableError, takeMailboxSnapshot, type SnapshotHandle } from '../cyrus/snapshot.js';
 import { SyncProtocolError } from '../protocol/errors.js';
 import { intermediateDlist, mailboxDlist } from './mailbox-dlist.js';
-import { decodeReplicaMailbox, isUnchanged, type ReplicaMailbox } from './replica-mailbox.js';
+import { decodeReplicaMailbox, isUnchanged, replicaStateAfterApply, type ReplicaMailbox } from './replica-mailbox.js';
 import type { ReplicaSession } from './session.js';
 
 /** Files per APPLY MESSAGE, as stock. */
@@ -34,6 +34,8 @@ export class NeedsCopybackError extends Error {
 export interface FolderSyncOptions {
   /** User sync: delete replica folders whose local entry is a tombstone. */
   deleteRemote?: boolean;
+  /** Trust the sync cache for the replica state (rolling mode; never for user syncs or resyncs). */
+  useCache?: boolean;
   /** Replica folders already known (from GET USER); otherwise GET MAILBOXES is sent. */
   replicaFolders?: ReplicaMailbox[];
 }
@@ -44,7 +46,8 @@ export async function syncMailboxes(session: ReplicaSession, names: readonly str
   for (let round = 0; round < MAX_RENAME_ROUNDS; round++) {
     const mboxlist = Mboxlist.open(session.config);
     const { masters, queryNames } = masterFolders(mboxlist, names);
-    replicaFolders ??= await fetchReplica(session, queryNames);
+    const cached = o.useCache && round === 0 && !o.replicaFolders ? fromCache(session, masters) : null;
+    replicaFolders ??= cached ?? (await fetchReplica(session, queryNames));
     const byUniqueId = new Map(replicaFolders.filter((r) => r.uniqueid).map((r) => [r.uniqueid, r]));
     if (await renameMoved(session, masters, byUniqueId)) {
       replicaFolders = undefined;
@@ -58,7 +61,7 @@ export async function syncMailboxes(session: ReplicaSession, names: readonly str
         await syncIntermediate(session, entry, byUniqueId.get(entry.uniqueid ?? ''));
         continue;
       }
-      await syncOneFolder(session, entry.name, byUniqueId.get(entry.uniqueid ?? '') ?? null, knownReplicaNames);
+      await syncOneFolder(session, entry.name, byUniqueId.get(entry.uniqueid ?? '') ?? null, knownReplicaNames, cached !== null);
     }
     return;
   }
@@ -85,7 +88,21 @@ function masterFolders(mboxlist: Mboxlist, names: readonly string[]): { masters:
 async function fetchReplica(session: ReplicaSession, names: string[]): Promise<ReplicaMailbox[]> {
   if (names.length === 0) return [];
   const items = await session.replica.getMailboxes(names);
-  return items.filter((i) => i.name === 'MAILBOX').map((i) => decodeReplicaMailbox(i.value));
+  const states = items.filter((i) => i.name === 'MAILBOX').map((i) => decodeReplicaMailbox(i.value));
+  for (const st of states) session.cache?.verified(st);
+  return states;
+}
+
+/** Every live folder's state from the cache, or null if any is missing (then one GET for all). */
+function fromCache(session: ReplicaSession, masters: MbEntry[]): ReplicaMailbox[] | null {
+  if (!session.cache || masters.length === 0) return null;
+  const out: ReplicaMailbox[] = [];
+  for (const m of masters) {
+    const st = session.cache.get(m.name);
+    if (!st || st.uniqueid !== m.uniqueid) return null;
+    out.push(st);
+  }
+  return out;
 }
 
 /** APPLY RENAME for folders whose replica copy has another name or partition; true if any was sent. */
@@ -97,6 +114,8 @@ async function renameMoved(session: ReplicaSession, masters: MbEntry[], byUnique
     const partition = session.options.partition ?? entry.partition ?? remote.partition;
     if (remote.name === entry.name && remote.partition === partition) continue;
     session.log('info', `RENAME ${remote.name} -> ${entry.name}`);
+    session.cache?.drop(remote.name);
+    session.cache?.drop(entry.name);
     await session.replica.applyRename({ oldName: remote.name, newName: entry.name, partition, uidvalidity: entry.uidvalidity || undefined });
     renamed = true;
   }
@@ -109,6 +128,7 @@ async function deleteUnmatched(session: ReplicaSession, mboxlist: Mboxlist, mast
     if (local.has(remote.uniqueid)) continue;
     const entry = mboxlist.lookup(remote.name);
     if (entry?.mbtype.deleted) {
+      session.cache?.drop(remote.name);
       await session.replica.applyUnmailbox(remote.name);
     } else {
       session.log('notice', `SYNCNOTICE: attempt to UNMAILBOX without a tombstone: mailbox=<${remote.name}>`);
@@ -124,16 +144,18 @@ async function syncIntermediate(session: ReplicaSession, entry: MbEntry, remote:
 }
 
 /** update_mailbox_once plus stock's first retry (fresh state, no SINCE_*). */
-async function syncOneFolder(session: ReplicaSession, name: string, remote: ReplicaMailbox | null, replicaNames: string[]): Promise<void> {
+async function syncOneFolder(session: ReplicaSession, name: string, remote: ReplicaMailbox | null, replicaNames: string[], fromCache: boolean): Promise<void> {
   try {
-    await updateOnce(session, name, remote, replicaNames, true);
+    await updateOnce(session, name, remote, replicaNames, true, fromCache);
   } catch (err) {
+    session.cache?.drop(name);
     if (!(err instanceof SyncProtocolError) || (err.code !== 'IMAP_SYNC_CHECKSUM' && err.code !== 'IMAP_SYNC_CHANGED')) throw err;
-    session.log('notice', `${name}: ${err.code}, recalculating and trying again`);
+    if (!fromCache || err.code === 'IMAP_SYNC_CHECKSUM') session.log('notice', `${name}: ${err.code}, recalculating and trying again`);
     const [fresh] = await fetchReplica(session, [name]);
     try {
-      await updateOnce(session, name, fresh ?? null, replicaNames, false);
+      await updateOnce(session, name, fresh ?? null, replicaNames, false, false);
     } catch (again) {
+      session.cache?.drop(name);
       if (again instanceof SyncProtocolError && again.code === 'IMAP_SYNC_CHECKSUM' && !session.options.noCopyback) {
         throw new NeedsCopybackError(name, again.code);
       }
@@ -142,7 +164,14 @@ async function syncOneFolder(session: ReplicaSession, name: string, remote: Repl
   }
 }
 
-async function updateOnce(session: ReplicaSession, name: string, remote: ReplicaMailbox | null, replicaNames: string[], firstAttempt: boolean): Promise<void> {
+async function updateOnce(
+  session: ReplicaSession,
+  name: string,
+  remote: ReplicaMailbox | null,
+  replicaNames: string[],
+  firstAttempt: boolean,
+  fromCache: boolean,
+): Promise<void> {
   let handle: SnapshotHandle;
   try {
     handle = await takeMailboxSnapshot(session.config, name, { keepNamelock: true });
@@ -156,20 +185,31 @@ async function updateOnce(session: ReplicaSession, name: string, remote: Replica
     if (remote && remote.uniqueid !== s.uniqueid) remote = null; // same name, other mailbox: the replica will say MOVED
     if (isUnchanged(s, remote)) return;
     const partition = session.options.partition ?? s.entry.partition ?? 'default';
-    const files = await uploadsFor(session, s, remote, partition, replicaNames);
+    const files = await uploadsFor(session, s, remote, partition, replicaNames, fromCache);
+    // MESSAGE and MAILBOX go out in one flight. If an upload fails on our side
+    // the connection is dropped before the MAILBOX that needs it is written.
+    const uploads: Array<Promise<void>> = [];
     for (let i = 0; i < files.length; i += FILES_PER_MESSAGE) {
-      await session.replica.applyMessage(files.slice(i, i + FILES_PER_MESSAGE));
+      uploads.push(session.replica.applyMessage(files.slice(i, i + FILES_PER_MESSAGE)));
     }
     for (const f of files) session.markStaged(partition, f.guidHex);
     const since = firstAttempt && remote && remote.highestModseq !== 0n
       ? { modseq: remote.highestModseq, crc: remote.syncCrc, crcAnnot: remote.syncCrcAnnot }
       : null;
-    await session.replica.applyMailbox(mailboxDlist(s, {
+    const uidvalidity = Math.max(s.index.uidvalidity, remote?.uidvalidity ?? 0);
+    const applied = session.replica.applyMailbox(mailboxDlist(s, {
       partition,
       recordsAbove: remote ? remote.highestModseq : null,
       since,
-      uidvalidity: Math.max(s.index.uidvalidity, remote?.uidvalidity ?? 0),
+      uidvalidity,
     }));
+    try {
+      await Promise.all([...uploads, applied]);
+    } catch (err) {
+      for (const f of files) session.unmarkStaged(partition, f.guidHex);
+      throw err;
+    }
+    session.cache?.applied(replicaStateAfterApply(s, partition, uidvalidity));
   } finally {
     handle.release();
   }
@@ -186,6 +226,7 @@ async function uploadsFor(
   remote: ReplicaMailbox | null,
   partition: string,
   replicaNames: string[],
+  fromCache: boolean,
 ): Promise<UploadFile[]> {
   const fromUid = remote?.lastUid ?? 0;
   const wanted = new Map<string, { path: string; size: number }>();
@@ -197,7 +238,11 @@ async function uploadsFor(
   if (wanted.size === 0) return [];
   let missing = new Set(wanted.keys());
   // As stock: only ask when the replica has folders we know of; a new user has nothing to find.
-  if (replicaNames.length > 0) missing = new Set(await session.replica.applyReserve(partition, replicaNames, [...wanted.keys()]));
+  // With a known (cached) folder, small messages are cheaper to send than to ask about.
+  const small = [...wanted.values()].every((f) => f.size < session.options.reserveThreshold);
+  if (replicaNames.length > 0 && !(fromCache && small)) {
+    missing = new Set(await session.replica.applyReserve(partition, replicaNames, [...wanted.keys()]));
+  }
   const out: UploadFile[] = [];
   for (const [guid, f] of wanted) {
     if (!missing.has(guid)) {

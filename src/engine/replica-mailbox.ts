@@ -94,3 +94,30 @@ export function isUnchanged(master: MailboxSnapshot, replica: ReplicaMailbox | n
     (master.messageAnnotations.get(uid) ?? []).map((a) => ({ entry: a.entry, userid: a.userid, value: a.value })));
   return crcs.basic === replica.syncCrc && crcs.annot === replica.syncCrcAnnot;
 }
+
+/** What the replica holds once an APPLY MAILBOX of this snapshot succeeded (for the sync cache). */
+export function replicaStateAfterApply(s: MailboxSnapshot, partition: string, uidvalidity: number): ReplicaMailbox {
+  const idx = s.index;
+  const crcs = computeSyncCrcs(s.records, s.userFlags, idx.minorVersion, (uid) =>
+    (s.messageAnnotations.get(uid) ?? []).map((a) => ({ entry: a.entry, userid: a.userid, value: a.value })));
+  return {
+    uniqueid: s.uniqueid ?? '',
+    name: s.name,
+    mbtype: syncMbType(s.entry.mbtype) ?? '',
+    syncCrc: crcs.basic,
+    syncCrcAnnot: crcs.annot,
+    lastUid: idx.lastUid,
+    highestModseq: idx.highestmodseq,
+    recentUid: idx.recentuid,
+    recentTime: idx.recenttime,
+    lastAppendDate: idx.lastAppenddate,
+    pop3LastLogin: idx.pop3LastLogin,
+    pop3ShowAfter: idx.pop3ShowAfter,
+    uidvalidity,
+    partition,
+    acl: s.entry.acl,
+    options: optionLetters(idx.options),
+    foldermodseq: s.entry.foldermodseq !== 0n ? s.entry.foldermodseq : null,
+    annotations: s.mailboxAnnotations.map((a) => ({ entry: a.entry, userid: a.userid ?? '', value: a.value.toString('latin1') })),
+  };
+}

@@ -56,6 +56,8 @@ export interface EngineOptions {
   requireCompression?: boolean;
   /** -o: give up on the first failed connect instead of retrying. */
   connectOnce?: boolean;
+  /** Disable the sync cache (e.g. the drop-in's one-shot modes). */
+  noCache?: boolean;
   /** -v -v: protocol trace (credentials redacted). */
   trace?: (direction: '>' | '<', line: string) => void;
   /** Where to report connect retries (stock prints them on stderr). */

@@ -4,10 +4,14 @@
  * epoch (staged files live until RESTART, keyed by partition and GUID), and
  * when RESTART may be sent: only when no flow is in flight, because a
  * RESTART discards files another flow has uploaded but not yet applied.
+ * Stock sends one after every user; we send it once the connection has been
+ * idle a moment (or many files are staged), so it never costs a busy flow
+ * a round trip.
  */
 import type { CyrusConfig } from '../cyrus/config.js';
 import type { ReplicaClient } from '../protocol/replica-client.js';
 import type { ReplicatorContext } from './replicator.js';
+import type { SyncCache } from './sync-cache.js';
 
 export type Log = ReplicatorContext['log'];
 
@@ -22,18 +26,24 @@ export interface SessionOptions {
   noCopyback: boolean;
   /** -N: skip users locked by another sync_client instead of waiting. */
   nonBlocking: boolean;
+  /** Messages smaller than this are sent without asking APPLY RESERVE first (when the cache knows the folder). */
+  reserveThreshold: number;
 }
 
 export class ReplicaSession {
   private readonly staged = new Set<string>();
   private flowsInFlight = 0;
   private restartWanted = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+  static readonly RESTART_IDLE_MS = 1000;
+  static readonly RESTART_STAGED_FILES = 1000;
 
   constructor(
     readonly config: CyrusConfig,
     readonly replica: ReplicaClient,
     readonly options: SessionOptions,
     readonly log: Log,
+    readonly cache: SyncCache | null = null,
   ) {}
 
   isStaged(partition: string, guid: string): boolean {
@@ -44,6 +54,11 @@ export class ReplicaSession {
     this.staged.add(`${partition}\0${guid}`);
   }
 
+  /** After a failed upload: the replica may not hold it, so it must be sent again. */
+  unmarkStaged(partition: string, guid: string): void {
+    this.staged.delete(`${partition}\0${guid}`);
+  }
+
   /** Wraps one flow so RESTART is only sent between flows. */
   async flow<T>(fn: () => Promise<T>): Promise<T> {
     this.flowsInFlight++;
@@ -51,8 +66,20 @@ export class ReplicaSession {
       return await fn();
     } finally {
       this.flowsInFlight--;
-      if (this.flowsInFlight === 0 && this.restartWanted) await this.restartNow();
+      if (this.flowsInFlight === 0 && this.restartWanted) this.scheduleRestart();
     }
+  }
+
+  private scheduleRestart(): void {
+    if (this.staged.size >= ReplicaSession.RESTART_STAGED_FILES) {
+      void this.restartNow();
+      return;
+    }
+    this.restartTimer ??= setTimeout(() => {
+      this.restartTimer = null;
+      if (this.flowsInFlight === 0 && this.restartWanted) void this.restartNow();
+      else if (this.restartWanted) this.scheduleRestart();
+    }, ReplicaSession.RESTART_IDLE_MS).unref();
   }
 
   /** Asks for a RESTART once no flow is running (stock sends one after each user). */
@@ -61,6 +88,8 @@ export class ReplicaSession {
   }
 
   private async restartNow(): Promise<void> {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     this.restartWanted = false;
     this.staged.clear();
     try {

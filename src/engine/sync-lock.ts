@@ -8,12 +8,12 @@
  * like stock, we create it (and its hash directory) if missing, owned by
  * the cyrus user even when we run as root.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CyrusConfig } from '../cyrus/config.js';
 import { lockFile, syncLockName } from '../cyrus/paths.js';
 import { LockFile } from '../native/index.js';
+import { cyrusOwnerIfRoot } from './cyrus-owner.js';
 
 export class UserLockedError extends Error {
   constructor(readonly userid: string) {
@@ -22,23 +22,9 @@ export class UserLockedError extends Error {
   }
 }
 
-let cyrusIds: { uid: number; gid: number } | null | undefined;
-
-function cyrusOwner(): { uid: number; gid: number } | null {
-  if (cyrusIds !== undefined) return cyrusIds;
-  try {
-    const uid = Number(execFileSync('id', ['-u', 'cyrus'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'cyrus'], { encoding: 'utf8' }).trim());
-    cyrusIds = { uid, gid };
-  } catch {
-    cyrusIds = null;
-  }
-  return cyrusIds;
-}
-
 function ensureLockFile(file: string): void {
   if (fs.existsSync(file)) return;
-  const owner = process.getuid?.() === 0 ? cyrusOwner() : null;
+  const owner = cyrusOwnerIfRoot();
   const dir = path.dirname(file);
   const created = fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   if (created && owner) {

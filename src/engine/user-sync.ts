@@ -32,6 +32,7 @@ export async function syncUser(session: ReplicaSession, userid: string): Promise
     }
     const remote = await session.replica.getUser(userid);
     const folders = remote.filter((i) => i.name === 'MAILBOX').map((i) => decodeReplicaMailbox(i.value));
+    for (const f of folders) session.cache?.verified(f);
     const names = [...mboxlist.userTree(userid, { deleted: true })].map((e) => e.name);
     try {
       await syncMailboxes(session, names, { deleteRemote: true, replicaFolders: folders });

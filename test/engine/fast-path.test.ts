@@ -1,0 +1,98 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import { takeMailboxSnapshotSync } from '../../src/cyrus/snapshot.js';
+import { CyrusLab } from '../../src/harness/cyrus-lab.js';
+import { compareLab } from '../../src/harness/compare.js';
+import { createUser, deliver, imap } from '../../src/harness/lab-ops.js';
+import { skip } from '../support/skip.js';
+import { cyrusSkipReason } from '../support/cyrus.js';
+import { engineFor, type EngineUnderTest } from './support.js';
+
+const reason = cyrusSkipReason();
+let lab: CyrusLab | null = null;
+let eut: EngineUnderTest | null = null;
+
+test.before(async () => {
+  if (reason) return;
+  lab = await CyrusLab.start();
+  eut = engineFor(lab);
+  await createUser(lab, 'alice');
+  await deliver(lab, 'alice', 2);
+  const r = await eut.drain();
+  if (r.failed.length) throw new Error(JSON.stringify(r.failed));
+});
+test.after(async () => {
+  await eut?.engine.close();
+  await lab?.destroy();
+});
+
+const realTest = (name: string, fn: () => Promise<void>) =>
+  test(name, async () => {
+    if (reason || !lab) return skip(name, reason ?? 'no lab');
+    await fn();
+  });
+
+async function counters() {
+  const session = await eut!.engine.connect();
+  return { ...session.replica.connection.counters };
+}
+
+realTest('a steady-state APPEND costs one flight: APPLY MESSAGE and APPLY MAILBOX pipelined, no GET, no RESERVE', async () => {
+  await deliver(lab!, 'alice', 1, { start: 10 }); // warms the cache for INBOX
+  await eut!.drain();
+  await new Promise((r) => setTimeout(r, 1200)); // let the idle RESTART go out
+  const before = await counters();
+  await deliver(lab!, 'alice', 1, { start: 11 });
+  await eut!.drain();
+  const after = await counters();
+  assert.is(after.commands - before.commands, 2, 'APPLY MESSAGE + APPLY MAILBOX');
+  assert.is(after.flights - before.flights, 1, 'one round trip');
+  assert.equal((await compareLab(lab!, ['alice'])).differences, []);
+});
+
+realTest('a cache entry made stale by hand is detected (SINCE_MODSEQ) and repaired', async () => {
+  const cache = eut!.engine.cache!;
+  const entry = cache.get('user.alice')!;
+  cache.applied({ ...entry, highestModseq: entry.highestModseq - 1n, syncCrc: 12345 });
+  await deliver(lab!, 'alice', 1, { start: 20 });
+  const r = await eut!.drain();
+  assert.equal(r.failed, []);
+  assert.equal((await compareLab(lab!, ['alice'])).differences, []);
+  const fresh = eut!.engine.cache!.get('user.alice')!;
+  assert.is.not(fresh.syncCrc, 12345);
+});
+
+// The replica's delayed delete renames alice's folders to DELETED.* (bumping their modseqs); the
+// resync renames them back by uniqueid, and where the replica is now ahead of the master only a
+// copyback can reconcile, which syncmux hands to Cyrus's own sync_client.
+realTest('a replica user deleted behind our back is restored by a user resync', async () => {
+  await imap(lab!.replica, null, 'SETACL "user/alice" admin lrswipkxtecda', 'DELETE "user/alice"');
+  const outcome = await eut!.engine.replicate({ key: 'alice', lines: [{ type: 'USER', args: ['alice'] }], retry: true });
+  assert.ok(outcome.ok, JSON.stringify(outcome));
+  assert.ok(eut!.logs.some((l) => /RENAME DELETED\.user\.alice\.\w+ -> user\.alice/.test(l)), eut!.logs.join('\n'));
+  assert.not.ok(eut!.logs.some((l) => /SYNCERROR|IOERROR/.test(l)), eut!.logs.join('\n'));
+  assert.equal((await compareLab(lab!, ['alice'])).differences, []);
+  await deliver(lab!, 'alice', 1, { start: 30 });
+  assert.equal((await eut!.drain()).failed, []);
+  assert.equal((await compareLab(lab!, ['alice'])).differences, []);
+});
+
+realTest('a message whose upload fails leaves the replica consistent, and the next pass repairs it', async () => {
+  await deliver(lab!, 'alice', 1, { start: 40 });
+  const handle = takeMailboxSnapshotSync(eut!.engine.config, 'user.alice');
+  const records = handle.snapshot.records;
+  handle.release();
+  const newest = records[records.length - 1]!.file!;
+  fs.renameSync(newest, `${newest}.away`);
+  const failed = await eut!.drain();
+
+  assert.ok(failed.failed.length > 0, 'the pass reports the failure');
+  const diff = await compareLab(lab!, ['alice']);
+  assert.ok(diff.differences.every((d) => d.includes('mailbox INBOX')), diff.differences.join('\n'));
+  fs.renameSync(`${newest}.away`, newest);
+  assert.equal((await eut!.drain()).failed, []);
+  assert.equal((await compareLab(lab!, ['alice'])).differences, []);
+});
+
+test.run();
