@@ -3,11 +3,23 @@
  * decoding, cyrus.index record decoding, sync CRC recomputation and
  * mailboxes.db value decoding. The twoskip file comes from the installed
  * cyr_dbtool when it can run, else from the test generator.
+ * Real-master rows read a tree a harness Cyrus built over IMAP, cached in
+ * .bench-cache/ (test/cyrus/support/bench-master.ts); without root and
+ * Cyrus they print why they were skipped. RSS is measured in a child
+ * process so earlier rows don't blur it.
  * Run alone: node --import tsx bench/cyrus.bench.ts
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadConfig } from '../src/cyrus/config.js';
+import { isExpunged } from '../src/cyrus/index-file.js';
+import { Mboxlist } from '../src/cyrus/mboxlist.js';
+import { mailboxMetaFile } from '../src/cyrus/paths.js';
+import { takeMailboxSnapshot, type MailboxSnapshot } from '../src/cyrus/snapshot.js';
+import { cyrusUnavailableReason } from '../src/harness/install.js';
+import { ensureBenchMaster } from '../test/cyrus/support/bench-master.js';
 import { decodeDb } from '../src/cyrus/cyrusdb/open.js';
 import { TwoskipSeeker } from '../src/cyrus/cyrusdb/twoskip-seek.js';
 import { decodeIndex } from '../src/cyrus/index-file.js';
@@ -120,9 +132,120 @@ export async function benchCyrus(): Promise<Row[]> {
   });
   rows.push({ bench: 'SYNC_CRC + SYNC_CRC_ANNOT recompute', records: RECORDS, 'records/s': Math.round(crc.perSec) });
 
+  rows.push(...(await benchRealMaster()));
   return rows;
 }
 
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const REAL = 'real master';
+
+/** Rows over the cached harness-built master; one "skipped" row when it can't be had. */
+async function benchRealMaster(): Promise<Row[]> {
+  const cache = path.join(repoRoot, '.bench-cache');
+  let conf: string;
+  try {
+    // Also with a cache: its files are private to the cyrus user.
+    const why = cyrusUnavailableReason();
+    if (why) throw new Error(why);
+    conf = (await ensureBenchMaster(cache)).imapdConf;
+  } catch (e) {
+    return [{ bench: `${REAL}: all rows`, skipped: (e as Error).message }];
+  }
+  const cfg = loadConfig(conf);
+  const rows: Row[] = [];
+
+  const ml = Mboxlist.open(cfg);
+  const total = [...ml.entries()].length;
+  const mb = rate(total, () => {
+    let n = 0;
+    for (const e of Mboxlist.open(cfg).entries()) n += e.uidvalidity > 0 ? 1 : 0;
+    if (n === 0) throw new Error('empty');
+  });
+  rows.push({ bench: `${REAL}: mailboxes.db open + decode every entry`, entries: total, bytes: fs.statSync(`${cfg.configDirectory}/mailboxes.db`).size, 'entries/s': Math.round(mb.perSec) });
+  const names = [...ml.entries()].filter((_, i) => i % 50 === 0).map((e) => e.name);
+  const looked = rate(names.length, () => {
+    Mboxlist.withLocked(cfg, (l) => {
+      for (const n of names) if (!l.lookup(n)) throw new Error(`missing ${n}`);
+    });
+  });
+  rows.push({ bench: `${REAL}: mailboxes.db locked point lookups (twoskip seeks)`, entries: total, 'lookups/s': Math.round(looked.perSec) });
+
+  const snap = async (): Promise<MailboxSnapshot> => {
+    const h = await takeMailboxSnapshot(cfg, 'user.big');
+    h.release();
+    return h.snapshot;
+  };
+  const big = await snap();
+  const count = big.records.length;
+  const indexBytes = fs.statSync(mailboxMetaFile(cfg, big.location, 'index')).size;
+  const snapRate = await rateAsync(count, snap);
+  rows.push({ bench: `${REAL}: snapshot of a ${count}-record INBOX (locks, read, decode, paths)`, records: count, expunged: big.records.filter(isExpunged).length, bytes: indexBytes, 'records/s': Math.round(snapRate) });
+
+  // Two users with different body sizes: heap per record should match, bodies per record not.
+  for (const user of ['snap', 'big']) {
+    const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--snapshot-user', conf, user], { encoding: 'utf8', cwd: repoRoot });
+    const last = (child.status === 0 ? child.stdout : child.stderr).trim().split('\n').pop() ?? '';
+    rows.push(child.status === 0 ? (JSON.parse(last) as Row) : { bench: `${REAL}: snapshot user.${user}`, skipped: `child failed: ${last}` });
+  }
+  return rows;
+}
+
+async function rateAsync(units: number, fn: () => Promise<unknown>, minMs = 400): Promise<number> {
+  await fn();
+  let calls = 0;
+  const start = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < minMs) {
+    await fn();
+    calls++;
+    elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+  }
+  return (units * calls * 1000) / elapsed;
+}
+
+/**
+ * Child mode: snapshots every mailbox of one user and keeps them all, then
+ * reports wall time and the RSS / heap growth next to the bytes of message
+ * bodies those records describe (which a snapshot must never read).
+ */
+async function snapshotUser(conf: string, user: string): Promise<Row> {
+  const cfg = loadConfig(conf);
+  const names = Mboxlist.withLocked(cfg, (l) => [...l.userTree(user, {})].map((e) => e.name)) ?? [];
+  const warm = await takeMailboxSnapshot(cfg, names[0] ?? '');
+  warm.release();
+  globalThis.gc?.();
+  const before = process.memoryUsage();
+  const t0 = process.hrtime.bigint();
+  const kept: MailboxSnapshot[] = [];
+  for (const n of names) {
+    const h = await takeMailboxSnapshot(cfg, n);
+    h.release();
+    kept.push(h.snapshot);
+  }
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  globalThis.gc?.();
+  const after = process.memoryUsage();
+  const records = kept.reduce((n, s) => n + s.records.length, 0);
+  const bodies = kept.reduce((n, s) => n + s.records.reduce((m, r) => m + r.size, 0), 0);
+  const mib = (b: number): number => Math.round((b / 2 ** 20) * 10) / 10;
+  return {
+    bench: `${REAL}: snapshot user.${user} (every mailbox, kept in memory)`,
+    mailboxes: names.length,
+    records,
+    ms: Math.round(ms),
+    'records/s': Math.round((records * 1000) / ms),
+    'RSS delta MiB': mib(after.rss - before.rss),
+    'heap delta MiB': mib(after.heapUsed - before.heapUsed),
+    'bytes/record (heap)': Math.round((after.heapUsed - before.heapUsed) / Math.max(records, 1)),
+    'bodies MiB (not read)': mib(bodies),
+    'body bytes/record': Math.round(bodies / Math.max(records, 1)),
+  };
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  for (const row of await benchCyrus()) console.log(JSON.stringify(row));
+  if (process.argv[2] === '--snapshot-user') {
+    console.log(JSON.stringify(await snapshotUser(process.argv[3] ?? '', process.argv[4] ?? '')));
+  } else {
+    for (const row of await benchCyrus()) console.log(JSON.stringify(row));
+  }
 }

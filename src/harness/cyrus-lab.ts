@@ -21,6 +21,8 @@ export interface LabOptions {
   virtdomains?: boolean;
   /** Extra imapd.conf lines for the master. */
   masterExtra?: string[];
+  /** Also run timsieved (ManageSieve) on the master, on `master.ports.sieve`. */
+  sieve?: boolean;
   /** Give the replica a server certificate from a throwaway CA (STARTTLS). */
   tls?: boolean;
   /** Keep the directory after destroy(), for post-mortems. */
@@ -64,8 +66,8 @@ export class CyrusLab {
     if (reason) throw new Error(reason);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-lab-'));
     fs.chmodSync(dir, 0o755); // cyrus must traverse it
-    const [mImap, mLmtp, rImap, rLmtp, rSync] = await freePorts(5);
-    const master = layout(dir, 'master', 'syncmux-master', { imap: mImap!, lmtp: mLmtp! });
+    const [mImap, mLmtp, rImap, rLmtp, rSync, mSieve] = await freePorts(options.sieve ? 6 : 5);
+    const master = layout(dir, 'master', 'syncmux-master', { imap: mImap!, lmtp: mLmtp!, ...(mSieve ? { sieve: mSieve } : {}) });
     const replica = layout(dir, 'replica', 'syncmux-replica', { imap: rImap!, lmtp: rLmtp!, sync: rSync! });
     const lab = new CyrusLab(dir, master, replica, options);
     lab.writeInstance(master, [ADMIN.user], lab.masterReplicationConf(rSync!, rImap!));
@@ -83,7 +85,7 @@ export class CyrusLab {
     try {
       lab.startInstance(master);
       lab.startInstance(replica);
-      await waitForPorts([mImap!, mLmtp!, rImap!, rLmtp!, rSync!], 30_000);
+      await waitForPorts([mImap!, mLmtp!, rImap!, rLmtp!, rSync!, ...(mSieve ? [mSieve] : [])], 30_000);
     } catch (err) {
       await lab.destroy();
       throw err;
@@ -145,9 +147,9 @@ export class CyrusLab {
     return path.join(this.master.paths.configDirectory, 'sync', channel);
   }
 
-  /** Runs a Cyrus tool from /usr/lib/cyrus/bin against an instance, as root (it drops to cyrus). */
-  tool(inst: Instance, name: string, args: string[], opts: { check?: boolean } = {}): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync(path.join(CYRUS_BIN, name), ['-C', inst.paths.imapdConf, ...args], { encoding: 'utf8', timeout: 300_000 });
+  /** Runs a Cyrus tool from /usr/lib/cyrus/bin against an instance, as root (it drops to cyrus); `input` feeds stdin. */
+  tool(inst: Instance, name: string, args: string[], opts: { check?: boolean; input?: string } = {}): { status: number; stdout: string; stderr: string } {
+    const r = spawnSync(path.join(CYRUS_BIN, name), ['-C', inst.paths.imapdConf, ...args], { encoding: 'utf8', timeout: 300_000, input: opts.input });
     const result = { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
     if (opts.check !== false && result.status !== 0) {
       throw new Error(`${name} ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);

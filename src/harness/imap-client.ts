@@ -1,7 +1,8 @@
 /**
  * Minimal IMAP client for the harness: one command at a time, literals in
  * responses read exactly, AUTHENTICATE PLAIN (optionally as an admin acting
- * for a user), APPEND with a synchronising literal. Test-only: no TLS.
+ * for a user), APPEND with a synchronising literal, MULTIAPPEND with
+ * non-synchronising ones (bulk fixtures). Test-only: no TLS.
  */
 import net from 'node:net';
 import { LiteralBytes, type ImapPart, tokenize, type ImapToken } from './imap-tokens.js';
@@ -10,6 +11,13 @@ export interface ImapResponse {
   status: 'OK' | 'NO' | 'BAD';
   text: string;
   untagged: ImapToken[][];
+}
+
+/** One message of a MULTIAPPEND; `internaldate` in IMAP date-time form ("01-Jan-2026 00:00:00 +0000"). */
+export interface AppendMessage {
+  body: Buffer;
+  flags?: string;
+  internaldate?: string;
 }
 
 export class ImapError extends Error {
@@ -120,6 +128,24 @@ export class ImapClient {
     const cont = await this.readLine();
     if (!cont.startsWith('+')) throw new Error(`APPEND refused: ${cont}`);
     this.socket.write(message);
+    this.socket.write('\r\n');
+    return this.collect(tag, 'APPEND', check);
+  }
+
+  /**
+   * MULTIAPPEND (RFC 3502) of many messages in one command, with LITERAL+
+   * literals so nothing waits for continuations: one round trip and one
+   * mailbox lock per batch, far faster than a message at a time.
+   */
+  async multiAppend(mailbox: string, messages: ReadonlyArray<AppendMessage>, check = true): Promise<ImapResponse> {
+    const tag = this.nextTag();
+    this.socket.write(`${tag} APPEND ${mailbox}`);
+    for (const m of messages) {
+      const flagPart = m.flags !== undefined ? ` (${m.flags})` : '';
+      const datePart = m.internaldate ? ` "${m.internaldate}"` : '';
+      this.socket.write(`${flagPart}${datePart} {${m.body.length}+}\r\n`);
+      this.socket.write(m.body);
+    }
     this.socket.write('\r\n');
     return this.collect(tag, 'APPEND', check);
   }

@@ -58,6 +58,8 @@ export interface Listeners {
   imap: number;
   lmtp: number;
   sync?: number;
+  /** ManageSieve (timsieved), when the lab was started with `sieve: true`. */
+  sieve?: number;
 }
 
 export function cyrusConf(imapdConfPath: string, ports: Listeners): string {
@@ -73,6 +75,9 @@ export function cyrusConf(imapdConfPath: string, ports: Listeners): string {
   ];
   if (ports.sync) {
     lines.push(`  syncserver cmd="${CYRUS_BIN}/sync_server ${conf}" listen="127.0.0.1:${ports.sync}" prefork=1 maxchild=20`);
+  }
+  if (ports.sieve) {
+    lines.push(`  sieve cmd="${CYRUS_BIN}/timsieved ${conf}" listen="127.0.0.1:${ports.sieve}" prefork=0 maxchild=10`);
   }
   lines.push('}', 'EVENTS {', `  checkpoint cmd="${CYRUS_BIN}/ctl_cyrusdb ${conf} -c" period=30`, '}', '');
   return lines.join('\n');

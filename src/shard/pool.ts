@@ -1,0 +1,197 @@
+/**
+ * N shard workers, one worker_thread per shard, each running the shard
+ * runner with a replicator from the given factory module. A worker that
+ * crashes (exits non-zero while the pool is not stopping) is restarted
+ * after a capped exponential backoff; its log-run.<i> and retry journal
+ * are simply replayed. stop() asks every worker to shut down gracefully
+ * and terminates those still running grace + 1 s later. Counters live in a
+ * SharedArrayBuffer the pool's thread can read at any moment.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { LogPriority } from './log.js';
+import type { RunnerSettings } from './options.js';
+import type { FromWorker, ToWorker, WorkerConfig } from './protocol.js';
+import { needsTsx, startWorker } from './spawn.js';
+import { StatsBuffer } from './stats-buffer.js';
+import type { ShardStats } from './stats.js';
+
+export interface RestartOptions {
+  /** First restart delay. Default 100 ms; doubles per crash in a row. */
+  readonly initialMs?: number;
+  /** Longest delay. Default 10 s. */
+  readonly maxMs?: number;
+  /** A worker that ran this long before crashing starts the backoff over. Default 30 s. */
+  readonly stableMs?: number;
+}
+
+export interface PoolOptions {
+  readonly channelDir: string;
+  readonly shards: number;
+  /** Module exporting `createReplicator: ReplicatorFactory` (a .ts URL works under tsx). */
+  readonly replicatorModule: string | URL;
+  /** Passed to the factory as ReplicatorContext.configFile. */
+  readonly configFile: string;
+  readonly channel?: string | null;
+  readonly settings?: RunnerSettings;
+  /** `watch` (default) runs until stop(); `once` lets every shard do what is there and exit. */
+  readonly mode?: 'watch' | 'once';
+  readonly restart?: RestartOptions;
+  /** How often workers refresh their stats row. Default 100 ms. */
+  readonly statsIntervalMs?: number;
+  readonly onEvent?: (event: PoolEvent) => void;
+}
+
+export type PoolEvent =
+  | { readonly type: 'ready'; readonly shard: number }
+  | { readonly type: 'log'; readonly shard: number; readonly priority: LogPriority; readonly message: string }
+  | { readonly type: 'fatal'; readonly shard: number; readonly message: string }
+  | { readonly type: 'stats'; readonly shard: number; readonly stats: ShardStats; readonly final: boolean }
+  | { readonly type: 'exit'; readonly shard: number; readonly code: number }
+  | { readonly type: 'restart'; readonly shard: number; readonly attempt: number; readonly delayMs: number };
+
+interface Slot {
+  worker: Worker | null;
+  startedAt: number;
+  crashes: number;
+  restarts: number;
+  restartTimer: NodeJS.Timeout | null;
+  killTimer: NodeJS.Timeout | null;
+  lastCode: number;
+  finished: boolean;
+}
+
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+
+export class ShardPool {
+  readonly stats: StatsBuffer;
+  /** Resolves with each shard's last exit code once every worker is gone for good. */
+  readonly done: Promise<number[]>;
+  private readonly slots: Slot[];
+  private stopping = false;
+  private resolveDone: (codes: number[]) => void = () => {};
+
+  private constructor(private readonly options: PoolOptions) {
+    this.stats = StatsBuffer.create(options.shards);
+    this.slots = Array.from({ length: options.shards }, () => ({
+      worker: null,
+      startedAt: 0,
+      crashes: 0,
+      restarts: 0,
+      restartTimer: null,
+      killTimer: null,
+      lastCode: 0,
+      finished: false,
+    }));
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  static start(options: PoolOptions): ShardPool {
+    const pool = new ShardPool(options);
+    for (let shard = 0; shard < options.shards; shard++) pool.spawn(shard);
+    return pool;
+  }
+
+  /** Every shard's counters, read from shared memory. */
+  snapshot(): ShardStats[] {
+    return this.slots.map((_, shard) => this.stats.read(shard));
+  }
+
+  restarts(shard: number): number {
+    return this.slots[shard]?.restarts ?? 0;
+  }
+
+  /** Graceful shutdown; resolves with the exit codes (0 for a clean stop). */
+  stop(graceMs = 10_000): Promise<number[]> {
+    this.stopping = true;
+    this.slots.forEach((slot, shard) => {
+      if (slot.restartTimer) {
+        clearTimeout(slot.restartTimer);
+        slot.restartTimer = null;
+        this.finish(shard, slot.lastCode);
+      }
+      const worker = slot.worker;
+      if (worker && !slot.killTimer) {
+        this.send(worker, { t: 'shutdown', graceMs });
+        slot.killTimer = setTimeout(() => void worker.terminate(), graceMs + 1000);
+      }
+    });
+    return this.done;
+  }
+
+  private spawn(shard: number): void {
+    const slot = this.slots[shard]!;
+    const config: WorkerConfig = {
+      shard,
+      shards: this.options.shards,
+      channelDir: this.options.channelDir,
+      replicatorModule: String(this.options.replicatorModule),
+      configFile: this.options.configFile,
+      channel: this.options.channel ?? null,
+      settings: this.options.settings ?? {},
+      mode: this.options.mode ?? 'watch',
+      statsBuffer: this.stats.buffer,
+      statsIntervalMs: this.options.statsIntervalMs ?? 100,
+    };
+    const tsx = needsTsx(WORKER_URL, config.replicatorModule);
+    const worker = startWorker(WORKER_URL, { workerData: config, name: `shard-${shard}` }, tsx);
+    slot.worker = worker;
+    slot.startedAt = Date.now();
+    worker.on('message', (message: FromWorker) => this.onMessage(shard, worker, message));
+    worker.on('error', (error) => this.emit({ type: 'fatal', shard, message: error.message }));
+    worker.on('exit', (code) => this.onExit(shard, code));
+  }
+
+  private onMessage(shard: number, worker: Worker, message: FromWorker): void {
+    switch (message.t) {
+      case 'ready':
+        this.emit({ type: 'ready', shard });
+        this.send(worker, this.stopping ? { t: 'shutdown', graceMs: 0 } : { t: 'start' });
+        break;
+      case 'log':
+        this.emit({ type: 'log', shard, priority: message.priority, message: message.message });
+        break;
+      case 'stats':
+        this.emit({ type: 'stats', shard, stats: message.stats, final: message.final });
+        break;
+      case 'fatal':
+        this.emit({ type: 'fatal', shard, message: message.message });
+        break;
+    }
+  }
+
+  private onExit(shard: number, code: number): void {
+    const slot = this.slots[shard]!;
+    slot.worker = null;
+    slot.lastCode = code;
+    if (slot.killTimer) clearTimeout(slot.killTimer);
+    slot.killTimer = null;
+    this.emit({ type: 'exit', shard, code });
+    if (this.stopping || code === 0) return this.finish(shard, code);
+    const restart = this.options.restart ?? {};
+    if (Date.now() - slot.startedAt >= (restart.stableMs ?? 30_000)) slot.crashes = 0;
+    const delayMs = Math.min(restart.maxMs ?? 10_000, (restart.initialMs ?? 100) * 2 ** Math.min(slot.crashes, 30));
+    slot.crashes++;
+    slot.restarts++;
+    this.emit({ type: 'restart', shard, attempt: slot.crashes, delayMs });
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = null;
+      if (this.stopping) this.finish(shard, code);
+      else this.spawn(shard);
+    }, delayMs);
+  }
+
+  private finish(shard: number, code: number): void {
+    const slot = this.slots[shard]!;
+    slot.finished = true;
+    slot.lastCode = code;
+    if (this.slots.every((s) => s.finished)) this.resolveDone(this.slots.map((s) => s.lastCode));
+  }
+
+  private send(worker: Worker, message: ToWorker): void {
+    worker.postMessage(message);
+  }
+
+  private emit(event: PoolEvent): void {
+    this.options.onEvent?.(event);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * What the pool and a shard worker say to each other: workerData at start,
+ * then typed messages over the worker's port. Counters do not travel as
+ * messages while running: the worker writes them into the shared stats
+ * buffer (stats-buffer.ts), readable at any time.
+ */
+import type { LogPriority } from './log.js';
+import type { RunnerSettings } from './options.js';
+import type { ShardStats } from './stats.js';
+
+export interface WorkerConfig {
+  readonly shard: number;
+  readonly shards: number;
+  readonly channelDir: string;
+  /** URL (href) of a module exporting `createReplicator: ReplicatorFactory`. */
+  readonly replicatorModule: string;
+  readonly configFile: string;
+  readonly channel: string | null;
+  readonly settings: RunnerSettings;
+  /** `watch` runs until shutdown; `once` does what is there and exits 0. */
+  readonly mode: 'watch' | 'once';
+  readonly statsBuffer: SharedArrayBuffer;
+  /** How often the worker refreshes its row of the stats buffer. */
+  readonly statsIntervalMs: number;
+}
+
+export type ToWorker =
+  /** Go: sent once the worker said ready. */
+  | { readonly t: 'start' }
+  /** Stop taking work, let in-flight batches finish for up to graceMs, close the replicator, exit 0. */
+  | { readonly t: 'shutdown'; readonly graceMs: number }
+  /** Ask for a `stats` message. */
+  | { readonly t: 'stats' };
+
+export type FromWorker =
+  /** The replicator is created; waiting for `start`. */
+  | { readonly t: 'ready' }
+  /** A snapshot: on request, and the final one just before a clean exit. */
+  | { readonly t: 'stats'; readonly stats: ShardStats; readonly final: boolean }
+  | { readonly t: 'log'; readonly priority: LogPriority; readonly message: string }
+  /** Something the worker cannot go on after; it exits non-zero and the pool restarts it. */
+  | { readonly t: 'fatal'; readonly message: string; readonly stack?: string };

@@ -1,0 +1,112 @@
+/**
+ * A shard worker thread: loads the replicator factory named by
+ * workerData.replicatorModule, says `ready`, and on `start` runs the shard
+ * runner for its shard. On `shutdown` it cancels pending lock waits, stops
+ * taking work, gives in-flight batches up to the grace period, closes the
+ * replicator and exits 0. Anything fatal is reported and ends the thread
+ * with exit code 1; the pool restarts it and the runner replays from disk.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Replicator, ReplicatorFactory } from '../engine/replicator.js';
+import { cancelPending } from '../native/index.js';
+import type { LogFn } from './log.js';
+import type { FromWorker, ToWorker, WorkerConfig } from './protocol.js';
+import { ShardRunner } from './shard-runner.js';
+import { StatsBuffer } from './stats-buffer.js';
+
+const config = workerData as WorkerConfig;
+const port = parentPort!;
+const post = (message: FromWorker): void => port.postMessage(message);
+const log: LogFn = (priority, message) => post({ t: 'log', priority, message });
+const statsBuffer = new StatsBuffer(config.statsBuffer, config.shards);
+const stop = new AbortController();
+let runner: ShardRunner | null = null;
+let graceMs = 0;
+let startWork: () => void = () => {};
+const started = new Promise<void>((resolve) => (startWork = resolve));
+
+port.on('message', (message: ToWorker) => {
+  if (message.t === 'start') startWork();
+  else if (message.t === 'stats') {
+    if (runner) post({ t: 'stats', stats: { ...runner.snapshot() }, final: false });
+  } else if (message.t === 'shutdown') {
+    graceMs = message.graceMs;
+    stop.abort();
+    cancelPending(); // lock waits (hand-off, barriers' peers) end now, not at their timeout
+    startWork();
+  }
+});
+
+main().then(
+  () => {
+    port.unref();
+    // Should a replicator leave a handle open, do not hang: the pool would only terminate us later.
+    setTimeout(() => process.exit(0), 1000).unref();
+  },
+  (error: unknown) => {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    post({ t: 'fatal', message: failure.message, stack: failure.stack });
+    process.exit(1);
+  },
+);
+
+async function main(): Promise<void> {
+  const module = (await import(config.replicatorModule)) as { createReplicator?: ReplicatorFactory };
+  if (typeof module.createReplicator !== 'function') throw new Error(`${config.replicatorModule} does not export createReplicator`);
+  const replicator = await module.createReplicator({
+    shard: config.shard,
+    shards: config.shards,
+    configFile: config.configFile,
+    channel: config.channel,
+    log,
+  });
+  let closing: Promise<void> | null = null;
+  const closeReplicator = (): Promise<void> =>
+    (closing ??= replicator.close().catch((error: unknown) => log('warning', `closing the replicator: ${String(error)}`)));
+  try {
+    post({ t: 'ready' });
+    await started;
+    if (stop.signal.aborted) return;
+    await runShardWorker(replicator, closeReplicator);
+  } finally {
+    await closeReplicator();
+  }
+}
+
+async function runShardWorker(replicator: Replicator, closeReplicator: () => Promise<void>): Promise<void> {
+  const shardRunner = await ShardRunner.open({
+    ...config.settings,
+    channelDir: config.channelDir,
+    shard: config.shard,
+    shards: config.shards,
+    replicator,
+    signal: stop.signal,
+    log,
+  });
+  runner = shardRunner;
+  const publish = (): void => statsBuffer.write(config.shard, shardRunner.snapshot());
+  const timer = setInterval(publish, config.statsIntervalMs);
+  try {
+    const work = config.mode === 'once' ? shardRunner.runOnce() : shardRunner.run();
+    work.catch(() => {}); // observed below; this only keeps an early rejection from counting as unhandled
+    if ((await Promise.race([work.then(() => 'done' as const), graceExpired()])) === 'grace') {
+      log('warning', `shard ${config.shard}: batches still in flight after ${graceMs} ms; closing the replicator`);
+      await closeReplicator();
+    }
+    await work;
+  } finally {
+    clearInterval(timer);
+    publish();
+    post({ t: 'stats', stats: { ...shardRunner.snapshot() }, final: true });
+    await shardRunner.close();
+  }
+}
+
+/** Resolves `grace` graceMs after a shutdown request; never before one. */
+function graceExpired(): Promise<'grace'> {
+  return new Promise((resolve) => {
+    const arm = (): void => void setTimeout(() => resolve('grace'), graceMs).unref();
+    if (stop.signal.aborted) arm();
+    else stop.signal.addEventListener('abort', arm, { once: true });
+  });
+}
