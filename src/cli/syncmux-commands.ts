@@ -7,7 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { syncChannel, type CyrusConfig } from '../cyrus/config.js';
 import { runSplitter, splitOnce, type SplitStats } from '../synclog/index.js';
+import { RESYNC_PREFIX, SKIP_PREFIX } from '../shard/index.js';
 import type { Logger } from './logger.js';
+import { prometheusText } from './metrics.js';
+import { readStatus, runDaemon, statusLagMs } from './run-daemon.js';
 
 export interface CommandContext {
   config: CyrusConfig;
@@ -55,4 +58,64 @@ const split: Command = async (ctx) => {
   return 0;
 };
 
-export const commands: Record<string, Command> = { split };
+const run: Command = (ctx) => runDaemon(ctx, shardsOf(ctx), !!ctx.values.once, stopSignal());
+
+const status: Command = async (ctx) => {
+  const s = readStatus(ctx.channelDir);
+  if (!s) {
+    process.stderr.write(`no status in ${ctx.channelDir} (is syncmux run running?)\n`);
+    return 1;
+  }
+  const age = Date.now() - s.updatedMs;
+  const alive = isAlive(s.pid) && age < 10_000;
+  process.stdout.write(`syncmux ${alive ? 'running' : 'NOT running'} (pid ${s.pid}), channel ${s.channel ?? '(default)'}, ${s.shards} shard(s), lag ${statusLagMs(s)} ms\n`);
+  process.stdout.write(`splitter: ${describe(s.splitter)}\n`);
+  process.stdout.write('shard  lines-done  users-ok  users-failed  retry-users  retry-lines  in-flight  restarts\n');
+  s.shardStats.forEach((st, i) => {
+    process.stdout.write(`${String(i).padStart(5)}  ${String(st.linesDone).padStart(10)}  ${String(st.usersOk).padStart(8)}  ${String(st.usersFailed).padStart(12)}  ${String(st.retryUsers).padStart(11)}  ${String(st.retryLines).padStart(11)}  ${String(st.inFlight).padStart(9)}  ${String(s.restarts[i] ?? 0).padStart(8)}\n`);
+  });
+  const skipped = fs.readdirSync(ctx.channelDir).filter((f) => f.startsWith(SKIP_PREFIX)).map((f) => f.slice(SKIP_PREFIX.length));
+  if (skipped.length) process.stdout.write(`skipped users: ${skipped.join(' ')}\n`);
+  return alive ? 0 : 3;
+};
+
+const metrics: Command = async (ctx) => {
+  const s = readStatus(ctx.channelDir);
+  if (!s) return 1;
+  process.stdout.write(prometheusText(s));
+  return 0;
+};
+
+function touchCommand(prefix: string, remove: boolean): Command {
+  return async (ctx) => {
+    const user = ctx.values.user;
+    if (typeof user !== 'string' || !user || user.includes('/')) {
+      process.stderr.write('--user <userid> is required\n');
+      return 64;
+    }
+    const file = path.join(ctx.channelDir, `${prefix}${user}`);
+    if (remove) fs.rmSync(file, { force: true });
+    else fs.writeFileSync(file, '');
+    ctx.log.log('notice', `${remove ? 'removed' : 'created'} ${file}`);
+    return 0;
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const commands: Record<string, Command> = {
+  split,
+  run,
+  status,
+  metrics,
+  skip: touchCommand(SKIP_PREFIX, false),
+  unskip: touchCommand(SKIP_PREFIX, true),
+  resync: touchCommand(RESYNC_PREFIX, false),
+};

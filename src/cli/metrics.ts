@@ -1,0 +1,30 @@
+/**
+ * The daemon status as Prometheus text exposition, for `syncmux metrics`
+ * (and a node_exporter textfile collector). Pure.
+ */
+import { mainLagMs, retryLagMs } from '../shard/index.js';
+import type { DaemonStatus } from './run-daemon.js';
+
+export function prometheusText(s: DaemonStatus, now = Date.now()): string {
+  const lines: string[] = [];
+  const metric = (name: string, help: string, type: 'counter' | 'gauge', rows: Array<[Record<string, string>, number]>) => {
+    lines.push(`# HELP syncmux_${name} ${help}`, `# TYPE syncmux_${name} ${type}`);
+    for (const [labels, value] of rows) {
+      const l = Object.entries({ channel: s.channel ?? '', ...labels }).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',');
+      lines.push(`syncmux_${name}{${l}} ${value}`);
+    }
+  };
+  const perShard = (f: (i: number) => number) => s.shardStats.map((_, i): [Record<string, string>, number] => [{ shard: String(i) }, f(i)]);
+  metric('split_lines_total', 'Sync-log lines read by the splitter.', 'counter', [[{}, s.splitter.linesIn]]);
+  metric('quarantined_lines_total', 'Malformed sync-log lines set aside.', 'counter', [[{}, s.splitter.quarantined]]);
+  metric('lines_done_total', 'Lines the replica confirmed.', 'counter', perShard((i) => s.shardStats[i]!.linesDone));
+  metric('users_failed_total', 'User batches that failed.', 'counter', perShard((i) => s.shardStats[i]!.usersFailed));
+  metric('retry_lines', 'Lines waiting in the retry journal.', 'gauge', perShard((i) => s.shardStats[i]!.retryLines));
+  metric('retry_users', 'Users with lines in the retry journal.', 'gauge', perShard((i) => s.shardStats[i]!.retryUsers));
+  metric('in_flight', 'Batches being replicated.', 'gauge', perShard((i) => s.shardStats[i]!.inFlight));
+  metric('lag_seconds', 'Age of the oldest line not yet on the replica.', 'gauge',
+    perShard((i) => Math.max(mainLagMs(s.shardStats[i]!, now), retryLagMs(s.shardStats[i]!, now)) / 1000));
+  metric('worker_restarts_total', 'Shard worker restarts.', 'counter', perShard((i) => s.restarts[i] ?? 0));
+  metric('status_age_seconds', 'Seconds since the daemon last wrote its status.', 'gauge', [[{}, (now - s.updatedMs) / 1000]]);
+  return `${lines.join('\n')}\n`;
+}

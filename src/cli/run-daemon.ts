@@ -1,0 +1,98 @@
+/**
+ * `syncmux run`: the splitter in the main thread and N shard workers, one
+ * replica connection each. The status file (`syncmux.status` in the channel
+ * directory, rewritten every second) is what `syncmux status`/`metrics` and
+ * the demo read. Stops cleanly on SIGTERM/SIGINT and on sync_shutdown_file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { syncChannel } from '../cyrus/config.js';
+import { chownToCyrus } from '../engine/cyrus-owner.js';
+import { ShardPool, mainLagMs, retryLagMs, type ShardStats } from '../shard/index.js';
+import { newSplitStats, runSplitter, splitOnce, type SplitStats } from '../synclog/index.js';
+import type { CommandContext } from './syncmux-commands.js';
+
+export const STATUS_FILE = 'syncmux.status';
+
+export interface DaemonStatus {
+  pid: number;
+  startedMs: number;
+  updatedMs: number;
+  channel: string | null;
+  shards: number;
+  splitter: SplitStats;
+  shardStats: ShardStats[];
+  restarts: number[];
+}
+
+const ENGINE_MODULE = new URL(import.meta.url.endsWith('.ts') ? '../engine/engine.ts' : '../engine/engine.js', import.meta.url);
+
+export async function runDaemon(ctx: CommandContext, shards: number, once: boolean, signal: AbortSignal): Promise<number> {
+  fs.mkdirSync(ctx.channelDir, { recursive: true });
+  const route = { deletedPrefix: ctx.config.deletedPrefix, defaultDomain: ctx.config.defaultDomain };
+  const shutdownFile = syncChannel(ctx.config, ctx.channel).shutdownFile ?? undefined;
+  const splitStats = newSplitStats(shards);
+  const startedMs = Date.now();
+  const pool = ShardPool.start({
+    channelDir: ctx.channelDir,
+    shards,
+    replicatorModule: ENGINE_MODULE,
+    configFile: ctx.configFile,
+    channel: ctx.channel,
+    settings: { route },
+    mode: once ? 'once' : 'watch',
+    onEvent: (e) => {
+      if (e.type === 'log') ctx.log.log(e.priority, `shard ${e.shard}: ${e.message}`);
+      else if (e.type === 'fatal') ctx.log.log('err', `shard ${e.shard} failed: ${e.message}`);
+      else if (e.type === 'restart') ctx.log.log('warning', `shard ${e.shard} restarting (attempt ${e.attempt}) in ${e.delayMs} ms`);
+    },
+  });
+  const status = (): DaemonStatus => ({
+    pid: process.pid, startedMs, updatedMs: Date.now(), channel: ctx.channel, shards,
+    splitter: splitStats, shardStats: pool.snapshot(), restarts: Array.from({ length: shards }, (_, i) => pool.restarts(i)),
+  });
+  const statusTimer = setInterval(() => writeStatus(ctx.channelDir, status()), 1000);
+  ctx.log.log('notice', `syncmux running: channel ${ctx.channel ?? '(default)'}, ${shards} shard(s)`);
+  try {
+    const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats };
+    if (once) {
+      await splitOnce(split);
+      await pool.done;
+    } else {
+      await runSplitter(split);
+      await pool.stop(10_000);
+    }
+  } catch (err) {
+    await pool.stop(10_000);
+    throw err;
+  } finally {
+    clearInterval(statusTimer);
+    writeStatus(ctx.channelDir, status());
+  }
+  ctx.log.log('notice', 'syncmux stopped');
+  return signal.aborted ? 75 : 0;
+}
+
+function writeStatus(dir: string, status: DaemonStatus): void {
+  const file = path.join(dir, STATUS_FILE);
+  try {
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(status));
+    chownToCyrus(`${file}.tmp`);
+    fs.renameSync(`${file}.tmp`, file);
+  } catch {
+    // status is best effort; replication does not depend on it
+  }
+}
+
+export function readStatus(dir: string): DaemonStatus | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, STATUS_FILE), 'utf8')) as DaemonStatus;
+  } catch {
+    return null;
+  }
+}
+
+/** Lag of the oldest unconfirmed line across shards, ms. */
+export function statusLagMs(s: DaemonStatus, now = Date.now()): number {
+  return Math.max(0, ...s.shardStats.map((st) => Math.max(mainLagMs(st, now), retryLagMs(st, now))));
+}

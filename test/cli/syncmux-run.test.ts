@@ -1,0 +1,64 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CyrusLab } from '../../src/harness/cyrus-lab.js';
+import { compareLab } from '../../src/harness/compare.js';
+import { appendTo, createUser, deliver, imap } from '../../src/harness/lab-ops.js';
+import { channelDrained } from '../../bench/e2e/clients.js';
+import { skip } from '../support/skip.js';
+import { cyrusSkipReason } from '../support/cyrus.js';
+
+const reason = cyrusSkipReason();
+const SYNCMUX = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'src', 'cli', 'syncmux.ts');
+
+function syncmux(args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', SYNCMUX, ...args], { encoding: 'utf8' });
+}
+
+async function waitFor(what: string, ok: () => boolean, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+for (const shards of [1, 4]) {
+  test(`syncmux run --shards ${shards}: replicates a mixed workload, reports status, stops on SIGTERM`, async () => {
+    if (reason) return skip(`syncmux run ${shards}`, reason);
+    const lab = await CyrusLab.start();
+    try {
+      const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
+      for (const u of users) await createUser(lab, u);
+      const conf = lab.master.paths.imapdConf;
+      const daemon = spawn(process.execPath, ['--import', 'tsx', SYNCMUX, 'run', '-C', conf, '-n', lab.channel, '--shards', String(shards)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      daemon.stdout.on('data', (c: Buffer) => (output += c.toString()));
+      daemon.stderr.on('data', (c: Buffer) => (output += c.toString()));
+      const exited = new Promise<number | null>((resolve) => daemon.on('exit', (code) => resolve(code)));
+      for (const u of users) await deliver(lab, u, 3);
+      await appendTo(lab, 'bob', 'Sent', 2, '\\Seen');
+      await imap(lab.master, 'carol', 'CREATE "Big Project"', 'RENAME Drafts Entwürfe'.replace('ü', '&APw-'));
+      await imap(lab.master, 'dave', 'SELECT INBOX', 'UID STORE 1 +FLAGS (\\Flagged)', 'UNSUBSCRIBE Sent');
+      await imap(lab.master, null, 'RENAME "user/erin/Trash" "user/frank/From Erin"');
+      await waitFor('the channel to drain', () => channelDrained(lab));
+      await new Promise((r) => setTimeout(r, 300));
+      const cmp = await compareLab(lab);
+      assert.equal(cmp.differences, [], output);
+      await waitFor('the status file', () => fs.existsSync(path.join(lab.syncLogDir(), 'syncmux.status')), 5000);
+      const status = syncmux(['status', '-C', conf, '-n', lab.channel]);
+      assert.is(status.status, 0, status.stdout + status.stderr);
+      assert.match(status.stdout, new RegExp(`syncmux running .* ${shards} shard`));
+      const metrics = syncmux(['metrics', '-C', conf, '-n', lab.channel]);
+      assert.match(metrics.stdout, /syncmux_lines_done_total\{channel="replica",shard="0"\} \d+/);
+      daemon.kill('SIGTERM');
+      assert.is(await exited, 75, output);
+    } finally {
+      await lab.destroy();
+    }
+  });
+}
+
+test.run();
