@@ -69,3 +69,27 @@ export async function waitDrained(lab: CyrusLab, timeoutMs = 60_000, channel = l
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * True when syncmux has nothing left for the channel: no log, no log-run,
+ * and no non-empty shard log, shard run or retry journal.
+ */
+export function channelDrained(lab: CyrusLab, channel = lab.channel): boolean {
+  const dir = lab.syncLogDir(channel);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return true;
+  }
+  for (const name of names) {
+    if (name === 'log' || name === 'log-run') return false;
+    if (!/^(log|log-run)\.\d+$|^retry\.\d+$/.test(name)) continue;
+    try {
+      if (fs.statSync(path.join(dir, name)).size > 0) return false;
+    } catch {
+      // removed while we looked
+    }
+  }
+  return true;
+}

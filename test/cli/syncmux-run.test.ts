@@ -5,8 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CyrusLab } from '../../src/harness/cyrus-lab.js';
 import { compareLab } from '../../src/harness/compare.js';
-import { appendTo, createUser, deliver, imap } from '../../src/harness/lab-ops.js';
-import { channelDrained } from '../../bench/e2e/clients.js';
+import { appendTo, channelDrained, createUser, deliver, imap } from '../../src/harness/lab-ops.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 

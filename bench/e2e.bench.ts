@@ -1,0 +1,89 @@
+/**
+ * `npm run bench:e2e`: stock sync_client against syncmux on the same machine,
+ * the same harness lab and the same workloads, back to back in one run,
+ * at 0 ms and with a 5 ms-each-way delay proxy in front of the replica's
+ * sync port. Prints one table; every run must end with master == replica.
+ *
+ * Knobs (environment): BENCH_MESSAGES (2000), BENCH_USERS (50),
+ * BENCH_LATENCY_SECONDS (20), BENCH_DELAYS ("0,5"), BENCH_CLIENTS (a regex on
+ * the client names).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { CyrusLab } from '../src/harness/cyrus-lab.js';
+import { compareLab } from '../src/harness/compare.js';
+import { createUser } from '../src/harness/lab-ops.js';
+import { cyrusUnavailableReason } from '../src/harness/install.js';
+import { CLIENTS, type ClientSpec } from './e2e/clients.js';
+import { DelayProxy } from './delay-proxy.js';
+import { burst, latency } from './e2e/workloads.js';
+
+type Row = Record<string, string | number>;
+const env = (k: string, d: number) => Number(process.env[k] ?? d);
+
+/** Points the channel's sync_port at `port` (the proxy); clients read it at start. */
+function setSyncPort(lab: CyrusLab, port: number): void {
+  const file = lab.master.paths.imapdConf;
+  const text = fs.readFileSync(file, 'utf8').replace(new RegExp(`^${lab.channel}_sync_port: .*$`, 'm'), `${lab.channel}_sync_port: ${port}`);
+  fs.writeFileSync(file, text);
+}
+
+async function runOne(spec: ClientSpec, delayMs: number): Promise<Row> {
+  const users = Array.from({ length: env('BENCH_USERS', 50) }, (_, i) => `bench${i}`);
+  const lab = await CyrusLab.start();
+  const proxy = await DelayProxy.start(lab.replica.ports.sync!, delayMs);
+  const row: Row = { client: spec.name, 'delay ms (each way)': delayMs };
+  try {
+    for (const u of users) await createUser(lab, u, ['Sent']);
+    // Seeded directly (spawnSync would block the in-process proxy), then the clients go through the proxy.
+    const seeded = lab.stockSyncClient(['-A'], { check: false });
+    if (seeded.status !== 0) throw new Error(`seeding with stock -A failed: ${seeded.stderr}`);
+    fs.rmSync(`${lab.syncLogDir()}/log`, { force: true }); // the users' creation is already on the replica
+    setSyncPort(lab, proxy.port);
+
+    const b = await burst(lab, spec, users, env('BENCH_MESSAGES', 2000));
+    const afterBurst = await compareLab(lab);
+    row['burst drain s'] = b.drainSeconds.toFixed(2);
+    row['burst msg/s'] = Math.round(b.msgPerSecond);
+    row['burst equal'] = afterBurst.equal ? 'yes' : `NO (${afterBurst.differences.length} differences)`;
+
+    proxy.resetStats();
+    const l = await latency(lab, spec, users[0]!, env('BENCH_LATENCY_SECONDS', 20));
+    const trips = proxy.stats.roundTrips;
+    row['lat p50 ms'] = l.p50.toFixed(1);
+    row['lat p90 ms'] = l.p90.toFixed(1);
+    row['lat p99 ms'] = l.p99.toFixed(1);
+    row['lat max ms'] = l.max.toFixed(1);
+    row['round trips / APPEND'] = (trips / l.samples.length).toFixed(2);
+    const afterLatency = await compareLab(lab, [users[0]!]);
+    row['latency equal'] = afterLatency.equal ? 'yes' : 'NO';
+  } catch (err) {
+    row.error = (err as Error).message.slice(0, 300);
+  } finally {
+    await proxy.close();
+    await lab.destroy();
+  }
+  return row;
+}
+
+export async function benchE2e(): Promise<Row[]> {
+  const reason = cyrusUnavailableReason();
+  if (reason) return [{ bench: 'e2e', skipped: reason }];
+  const delays = (process.env.BENCH_DELAYS ?? '0,5').split(',').map(Number);
+  const pick = process.env.BENCH_CLIENTS ? new RegExp(process.env.BENCH_CLIENTS) : null;
+  const rows: Row[] = [];
+  for (const delay of delays) {
+    for (const spec of CLIENTS) {
+      if (pick && !pick.test(spec.name)) continue;
+      const row = await runOne(spec, delay);
+      console.error(JSON.stringify(row));
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(`syncmux e2e bench — ${new Date().toISOString()} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
+  console.table(await benchE2e());
+}
