@@ -8,7 +8,7 @@
  * locking and reopened when they moved, as mappedfile_readlock does.
  */
 import fs from 'node:fs';
-import { LockFile, type LockMode } from '../native/index.js';
+import { LockFile, lockPolling, type LockMode } from '../native/index.js';
 
 export type { LockMode } from '../native/index.js';
 
@@ -76,7 +76,7 @@ export async function lockExisting(file: string, mode: LockMode, options: LockOp
     const lf = openReadOnly(file);
     if (!lf) return null;
     try {
-      await lf.lock(mode, timeout);
+      await lockPolling(lf, mode, timeout);
     } catch (e) {
       lf.close();
       throw lockError(file, e);

@@ -5,6 +5,7 @@
  * failures reconnect and retry the batch; a user that needs a copyback is
  * handed to Cyrus's own sync_client or parked.
  */
+import fs from 'node:fs';
 import { loadConfig, type CyrusConfig } from '../cyrus/config.js';
 import { SyncConnection } from '../protocol/connection.js';
 import { resolveEndpoint, type Endpoint } from '../protocol/endpoint.js';
@@ -42,6 +43,7 @@ export class Engine implements Replicator {
     this.config = loadConfig(ctx.configFile);
     this.endpoint = resolveEndpoint(this.config, ctx.channel, ctx.engine?.serverOverride);
     if (ctx.engine?.trace) this.endpoint.trace = ctx.engine.trace;
+    else if (process.env.SYNCMUX_TRACE_DIR) this.endpoint.trace = fileTrace(process.env.SYNCMUX_TRACE_DIR, ctx.shard);
     const setting = (key: string) => (ctx.channel ? this.config.raw.get(`${ctx.channel}_${key}`) : undefined) ?? this.config.raw.get(key);
     this.reserveThreshold = Number(setting('syncmux_reserve_threshold') ?? 65536);
     const cacheSetting = setting('syncmux_sync_cache') ?? 'yes';
@@ -154,6 +156,12 @@ export class Engine implements Replicator {
     this.session = null;
     if (session) await session.replica.connection.close();
   }
+}
+
+/** Debugging aid: SYNCMUX_TRACE_DIR=<dir> writes each shard's protocol trace to <dir>/trace.<shard>. */
+function fileTrace(dir: string, shard: number): (d: '>' | '<', line: string) => void {
+  const file = `${dir}/trace.${shard}`;
+  return (d, line) => fs.appendFileSync(file, `${Date.now()} ${d} ${line.slice(0, 300)}\n`);
 }
 
 export const createReplicator: ReplicatorFactory = async (ctx) => new Engine(ctx);

@@ -95,7 +95,8 @@ export class ReplicaSession {
     try {
       await this.replica.restart();
     } catch (err) {
-      this.log('warning', `RESTART failed: ${(err as Error).message}`);
+      // A connection that is going away takes its staged files with it anyway.
+      if (!this.replica.connection.failure) this.log('warning', `RESTART failed: ${(err as Error).message}`);
     }
   }
 }

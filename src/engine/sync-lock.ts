@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CyrusConfig } from '../cyrus/config.js';
 import { lockFile, syncLockName } from '../cyrus/paths.js';
-import { LockFile } from '../native/index.js';
+import { LockFile, lockPolling } from '../native/index.js';
 import { cyrusOwnerIfRoot } from './cyrus-owner.js';
 
 export class UserLockedError extends Error {
@@ -57,7 +57,7 @@ export async function lockUsers(
       if (opts.nonBlocking) {
         if (!lock.tryLock('exclusive')) throw new UserLockedError(userid);
       } else {
-        await lock.lock('exclusive', opts.timeoutMs);
+        await lockPolling(lock, 'exclusive', opts.timeoutMs);
       }
     }
   } catch (err) {

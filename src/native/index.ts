@@ -86,3 +86,23 @@ export const fsyncDir = addon.fsyncDir;
 export const cancelPending = addon.cancelPending;
 export const openlog = addon.openlog;
 export const syslog = addon.syslog;
+
+/**
+ * Waits for a lock on the event loop: tryLock() with a 0.5 ms → 20 ms
+ * backoff between attempts. Unlike LockFile#lock it holds no libuv pool
+ * thread while it waits. The pool has 4 threads for the whole process
+ * (every worker thread shares them), so a few long lock waits there would
+ * starve the file reads the lock holder needs to finish: use this for any
+ * wait that may last longer than a moment.
+ */
+export async function lockPolling(lock: LockFile, mode: LockMode, timeoutMs = -1, signal?: AbortSignal): Promise<void> {
+  const deadline = timeoutMs >= 0 ? Date.now() + timeoutMs : Infinity;
+  let pause = 0.5;
+  for (;;) {
+    if (lock.tryLock(mode)) return;
+    if (signal?.aborted) throw Object.assign(new Error(`ECANCELED: lock wait canceled`), { code: 'ECANCELED' });
+    if (Date.now() >= deadline) throw Object.assign(new Error(`ETIMEDOUT: timed out waiting for a ${mode} lock`), { code: 'ETIMEDOUT' });
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    pause = Math.min(pause * 2, 20);
+  }
+}

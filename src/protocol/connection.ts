@@ -70,6 +70,7 @@ export class SyncConnection {
         channel.writeAsync(chunk).then(() => cb(), cb);
       },
     });
+    this.sink.on('error', (err) => this.kill(new SyncProtocolError('IMAP_AGAIN', `write failed: ${err.message}`)));
     channel.setReceiver((chunk) => this.onData(chunk));
     channel.onClose((err) => this.failAll(new SyncProtocolError('IMAP_AGAIN', err.message)));
   }
@@ -117,11 +118,16 @@ export class SyncConnection {
     return reply;
   }
 
+  /**
+   * Every byte goes through the one sink, in command order: a command held
+   * in memory must never overtake the buffered tail of a streamed one
+   * before it (that desynchronised csync, which has no tags to notice).
+   */
   private async write(chunks: OutChunk[]): Promise<void> {
     if (this.dead) return;
     if (this.trace) this.traceOut(chunks);
     if (chunks.every((c) => Buffer.isBuffer(c))) {
-      for (const c of chunks) this.channel.write(c as Buffer);
+      for (const c of chunks) this.sink.write(c);
       return;
     }
     await writeChunks(this.sink, chunks);

@@ -6,7 +6,7 @@
  * (cancelPending) or timed out is not an error: the next pass tries again.
  */
 import fs from 'node:fs';
-import { handOffLog, LockFile } from '../native/index.js';
+import { handOffLog, LockFile, lockPolling } from '../native/index.js';
 import type { ShardFiles } from './files.js';
 import type { LogFn } from './log.js';
 
@@ -31,7 +31,7 @@ export async function takeShardLog(files: ShardFiles, timeoutMs: number, log: Lo
 async function waitOutWriters(run: string, timeoutMs: number): Promise<void> {
   const lock = new LockFile(run, { write: true });
   try {
-    await lock.lock('exclusive', timeoutMs);
+    await lockPolling(lock, 'exclusive', timeoutMs);
     lock.unlock();
   } finally {
     lock.close();

@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncDir, LockFile } from '../native/index.js';
+import { fsyncDir, LockFile, lockPolling } from '../native/index.js';
 import { BarrierBoard } from '../synclog/index.js';
 import { unlinkIfExists } from '../synclog/durable-file.js';
 import { Backoff } from './backoff.js';
@@ -98,7 +98,7 @@ export class ShardRunner {
     const lock = new LockFile(files.lock, { write: true, create: true });
     try {
       // A crashed predecessor's lock goes with its thread; give that a moment.
-      await lock.lock('exclusive', Math.min(settings.lockTimeoutMs, 5000));
+      await lockPolling(lock, 'exclusive', Math.min(settings.lockTimeoutMs, 5000));
     } catch (error) {
       lock.close();
       if ((error as NodeJS.ErrnoException).code === 'ETIMEDOUT') throw new ShardBusyError(`shard ${options.shard} of ${options.channelDir} is in use by another runner`);

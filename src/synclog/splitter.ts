@@ -16,7 +16,7 @@
  * appear twice (in order) in its shard logs.
  */
 import fs from 'node:fs';
-import { fsyncDir, handOffLog, LockFile } from '../native/index.js';
+import { fsyncDir, handOffLog, LockFile, lockPolling } from '../native/index.js';
 import { BatchSplitter, MAX_LINE_BYTES } from './batch-splitter.js';
 import { channelFiles, type ChannelFiles } from './channel.js';
 import { unlinkIfExists } from './durable-file.js';
@@ -129,7 +129,7 @@ export class ChannelSplitter {
   private async waitOutWriters(): Promise<void> {
     const run = new LockFile(this.files.run, { write: true });
     try {
-      await run.lock('exclusive', this.lockTimeoutMs);
+      await lockPolling(run, 'exclusive', this.lockTimeoutMs);
       run.unlock();
     } finally {
       run.close();

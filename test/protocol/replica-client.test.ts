@@ -1,6 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { CyrusLab, SYNC_USER } from '../../src/harness/cyrus-lab.js';
 import { compareLab } from '../../src/harness/compare.js';
 import { createUser, deliver, withImap, imap } from '../../src/harness/lab-ops.js';
@@ -136,6 +139,31 @@ test('a pipeline of 100 commands gives 100 in-order results, on both transports'
     ]);
     assert.equal(mixed, ['ok', 'IMAP_MAILBOX_NONEXISTENT', 'ok']);
     await conn.close();
+  }
+});
+
+test('a pipelined APPLY MESSAGE with large bodies, followed at once by other commands, keeps the stream in sync', async () => {
+  if (reason || !lab) return skip('pipelined bodies', reason ?? 'no lab');
+  for (const [, port] of transports()) {
+    const conn = await SyncConnection.connect(options(port));
+    const replica = new ReplicaClient(conn);
+    // Bodies streamed from disk (as the engine sends them), not held in memory.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-bodies-'));
+    const files = Array.from({ length: 12 }, (_, i) => {
+      const body = crypto.randomBytes(200_000 + i * 997);
+      const f = path.join(dir, `${i}.`);
+      fs.writeFileSync(f, body);
+      return file('default', crypto.createHash('sha1').update(body).digest('hex'), body.length, { path: f });
+    });
+    const results = await Promise.all([
+      replica.applyMessage(files).then(() => 'message'),
+      replica.getMailboxes(['user.alice']).then((r) => r[0]?.value.get('MBOXNAME')?.asString()),
+      replica.noop().then(() => 'noop'),
+      replica.restart().then(() => 'restart'),
+    ]);
+    assert.equal(results, ['message', 'user.alice', 'noop', 'restart']);
+    await conn.close();
+    fs.rmSync(dir, { recursive: true });
   }
 });
 
