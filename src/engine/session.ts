@@ -35,7 +35,7 @@ export class ReplicaSession {
   private flowsInFlight = 0;
   private restartWanted = false;
   private restartTimer: NodeJS.Timeout | null = null;
-  static readonly RESTART_IDLE_MS = 1000;
+  static readonly RESTART_IDLE_MS = 10_000;
   static readonly RESTART_STAGED_FILES = 1000;
 
   constructor(
