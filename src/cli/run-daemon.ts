@@ -10,6 +10,8 @@ import { syncChannel } from '../cyrus/config.js';
 import { chownToCyrus } from '../engine/cyrus-owner.js';
 import { ShardPool, mainLagMs, retryLagMs, type ShardStats } from '../shard/index.js';
 import { newSplitStats, runSplitter, splitOnce, type SplitStats } from '../synclog/index.js';
+import { PassRequests } from '../synclog/watch.js';
+import { startWaitServer } from './wait-server.js';
 import type { CommandContext } from './syncmux-commands.js';
 
 export const STATUS_FILE = 'syncmux.status';
@@ -52,9 +54,14 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
     splitter: splitStats, shardStats: pool.snapshot(), restarts: Array.from({ length: shards }, (_, i) => pool.restarts(i)),
   });
   const statusTimer = setInterval(() => writeStatus(ctx.channelDir, status()), 1000);
+  // `syncmux wait`: the socket API, in watch mode only (once mode ends by itself).
+  const requests = new PassRequests();
+  const waitServer = once ? null : await startWaitServer({
+    channelDir: ctx.channelDir, shards, route, splitNow: () => requests.request(), stats: (i) => pool.stats.read(i),
+  }, ctx.log);
   ctx.log.log('notice', `syncmux running: channel ${ctx.channel ?? '(default)'}, ${shards} shard(s)`);
   try {
-    const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats };
+    const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats, requests };
     if (once) {
       await splitOnce(split);
       await pool.done;
@@ -66,6 +73,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
     await pool.stop(10_000);
     throw err;
   } finally {
+    await waitServer?.close();
     clearInterval(statusTimer);
     writeStatus(ctx.channelDir, status());
   }

@@ -11,6 +11,7 @@ import { RESYNC_PREFIX, SKIP_PREFIX } from '../shard/index.js';
 import type { Logger } from './logger.js';
 import { prometheusText } from './metrics.js';
 import { readStatus, runDaemon, statusLagMs } from './run-daemon.js';
+import { waitCommand } from './wait-client.js';
 
 export interface CommandContext {
   config: CyrusConfig;
@@ -118,4 +119,5 @@ export const commands: Record<string, Command> = {
   skip: touchCommand(SKIP_PREFIX, false),
   unskip: touchCommand(SKIP_PREFIX, true),
   resync: touchCommand(RESYNC_PREFIX, false),
+  wait: waitCommand,
 };

@@ -29,6 +29,7 @@ import { RetryDriver } from './retry-driver.js';
 import { RetryJournal } from './retry-journal.js';
 import { RunProcessor } from './run-processor.js';
 import { newShardStats, type ShardStats } from './stats.js';
+import { noteNothingTaken, noteRunDone, passStart } from './stats-caught-up.js';
 import { Waker } from './waker.js';
 
 export class ShardBusyError extends Error {
@@ -184,7 +185,11 @@ export class ShardRunner {
   /** One log-run.<i>: the leftover one, or log.<i> freshly handed off. */
   async pass(): Promise<ShardPassOutcome> {
     const { files } = this;
-    if (!(await takeShardLog(files, this.settings.lockTimeoutMs, this.log))) return this.stopping ? 'stopped' : 'empty';
+    const start = passStart(files); // for `syncmux wait`: see stats-caught-up.ts
+    if (!(await takeShardLog(files, this.settings.lockTimeoutMs, this.log))) {
+      noteNothingTaken(this.stats, files, start);
+      return this.stopping ? 'stopped' : 'empty';
+    }
     if (this.stopping) return 'stopped';
     const outcome = await new RunProcessor({
       shard: this.options.shard,
@@ -206,6 +211,7 @@ export class ShardRunner {
     unlinkIfExists(files.run);
     fsyncDir(files.dir);
     this.stats.runs++;
+    noteRunDone(this.stats, start);
     return 'done';
   }
 

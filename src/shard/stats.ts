@@ -39,6 +39,12 @@ export interface ShardStats {
   oldestRetryMs: number;
   /** When these numbers were last brought up to date. */
   updatedMs: number;
+  /**
+   * Every line appended to log.<i> before this moment (monotonicMs() of
+   * stats-caught-up.ts, not epoch) is confirmed by the replica or in the
+   * retry journal; 0 until a pass showed it. `syncmux wait` reads it.
+   */
+  caughtUpMs: number;
 }
 
 export const STATS_FIELDS = [
@@ -59,6 +65,7 @@ export const STATS_FIELDS = [
   'oldestMainMs',
   'oldestRetryMs',
   'updatedMs',
+  'caughtUpMs',
 ] as const satisfies readonly (keyof ShardStats)[];
 
 export function newShardStats(): ShardStats {

@@ -14,18 +14,66 @@ export interface WatchOptions extends SplitOptions {
   readonly pollMs?: number;
   /** Called when a lock wait timed out; the pass is retried after a poll interval. */
   readonly onRetry?: (error: Error) => void;
+  /** Lets the owner ask for a pass now and learn when it is done (`syncmux wait`). */
+  readonly requests?: PassRequests;
+}
+
+/**
+ * "Split now and tell me when done": request() wakes the loop and resolves
+ * once a pass that *began* after the call has ended. Such a pass handed `log`
+ * off after the call (waiting out its writers), so every line logged before
+ * the call is then durably in the shard logs. Passes are numbered as they
+ * begin; a pass cut short (lock timeout, stop) ends nothing. Rejects once the
+ * splitter has stopped.
+ */
+export class PassRequests {
+  private begun = 0;
+  private waiters: Array<{ after: number; resolve: () => void; reject: (error: Error) => void }> = [];
+  private stopped: Error | null = null;
+  /** Set by runSplitter while its loop runs. */
+  wake: () => void = () => {};
+
+  request(): Promise<void> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    const after = this.begun;
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ after, resolve, reject }));
+    this.wake();
+    return done;
+  }
+
+  /** The loop: a pass begins; returns its number. */
+  begin(): number {
+    return ++this.begun;
+  }
+
+  /** The loop: pass `n` split everything `log` held when it began. */
+  end(n: number): void {
+    const ready = this.waiters.filter((w) => w.after < n);
+    this.waiters = this.waiters.filter((w) => w.after >= n);
+    for (const w of ready) w.resolve();
+  }
+
+  /** The loop is gone: no pass will come. */
+  stop(): void {
+    this.stopped = new Error('the splitter has stopped');
+    for (const w of this.waiters.splice(0)) w.reject(this.stopped);
+  }
 }
 
 export async function runSplitter(options: WatchOptions): Promise<SplitStats> {
   const splitter = ChannelSplitter.open(options);
   const waker = new Waker(options.channelDir, 'log', options.pollMs ?? 250, options.signal);
+  const requests = options.requests;
+  if (requests) requests.wake = () => waker.fire();
   try {
     while (!splitter.stopRequested()) {
       waker.clear(); // whatever happened before this line, the pass below sees
+      const pass = requests?.begin() ?? 0;
       let outcome: PassOutcome;
       try {
         outcome = await splitter.drainRun();
         if (outcome !== 'stopped') outcome = await splitter.takeLog();
+        if (outcome !== 'stopped') requests?.end(pass);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw error;
         options.onRetry?.(error as Error);
@@ -35,6 +83,7 @@ export async function runSplitter(options: WatchOptions): Promise<SplitStats> {
     }
     return splitter.stats;
   } finally {
+    requests?.stop();
     waker.close();
     splitter.close();
   }
@@ -77,7 +126,7 @@ class Waker {
     this.wake?.();
   }
 
-  private fire(): void {
+  fire(): void {
     this.fired = true;
     this.wake?.();
   }
