@@ -102,7 +102,8 @@ export class CyrusLab {
       `sync_log_channels: ${channels.join(' ')}`,
       `${c}_sync_host: 127.0.0.1`,
       `${c}_sync_port: ${imap ? imapPort : syncPort}`,
-      `${c}_sync_try_imap: ${imap ? 'yes' : 'no'}`,
+      // Cyrus reads the channel-prefixed form with atoi(): 'yes' would count as off.
+      `${c}_sync_try_imap: ${imap ? '1' : '0'}`,
       `${c}_sync_authname: ${SYNC_USER.user}`,
       `${c}_sync_password: ${SYNC_USER.password}`,
       `${c}_sync_shutdown_file: ${path.join(this.dir, 'master', 'run', `sync-${c}.shutdown`)}`,
