@@ -51,13 +51,18 @@ async function main(): Promise<number> {
     daemon.stderr.on('data', (c: Buffer) => (daemonErr = (daemonErr + c.toString()).slice(-4000)));
     const exited = new Promise<number | null>((r) => daemon.on('exit', (code) => r(code)));
     const activity = { events: 0 };
-    const ticker = setInterval(() => process.stdout.write(`\r${progressLine(readStatus(lab.syncLogDir()), started, activity)}   `), 500);
+    // A live line on a terminal; a line every 2 s when the output is a file or a pipe.
+    const tty = process.stdout.isTTY;
+    const ticker = setInterval(() => {
+      const line = progressLine(readStatus(lab.syncLogDir()), started, activity);
+      process.stdout.write(tty ? `\r${line}   ` : `${line}\n`);
+    }, tty ? 500 : 2000);
     await runActivity(lab, users, SECONDS * 1000, activity);
     const drainStart = Date.now();
     while (!channelDrained(lab) && Date.now() - drainStart < 120_000) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1200));
     clearInterval(ticker);
-    process.stdout.write(`\r${progressLine(readStatus(lab.syncLogDir()), started, activity)}   \n`);
+    process.stdout.write(`${tty ? '\r' : ''}${progressLine(readStatus(lab.syncLogDir()), started, activity)}   \n`);
     const status = readStatus(lab.syncLogDir());
     daemon.kill('SIGTERM');
     await exited;
