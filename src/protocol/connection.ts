@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import type tls from 'node:tls';
 import { ResponseParser, printCommand, writeChunks, type Keyed, type OutChunk } from '../dlist/index.js';
 import { ByteChannel } from './byte-channel.js';
-import { SyncProtocolError, type SyncErrorCode } from './errors.js';
+import { noCode, SyncProtocolError, type SyncErrorCode } from './errors.js';
 import { handshake, type HandshakeResult } from './handshake.js';
 import type { Secret } from '../cyrus/secret.js';
 
@@ -177,7 +177,7 @@ export class SyncConnection {
         return;
       }
       const code: SyncErrorCode | null =
-        event.status === 'OK' ? null : event.status === 'NO' && event.code !== 'OK' ? event.code : 'IMAP_PROTOCOL_ERROR';
+        event.status === 'OK' ? null : event.status === 'NO' ? noCode(event.code, event.text) : 'IMAP_PROTOCOL_ERROR';
       this.settle(head, event.text ?? '', code);
     }
   }

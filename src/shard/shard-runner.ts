@@ -30,7 +30,7 @@ import { RetryJournal } from './retry-journal.js';
 import { RunProcessor } from './run-processor.js';
 import { newShardStats, type ShardStats } from './stats.js';
 import { noteNothingTaken, noteRunDone, passStart } from './stats-caught-up.js';
-import { Waker } from './waker.js';
+import { Waker } from '../synclog/waker.js';
 
 export class ShardBusyError extends Error {
   override readonly name = 'ShardBusyError';

@@ -5,9 +5,9 @@
  * picked up within milliseconds. Ends on the abort signal or the shutdown
  * file, between batches.
  */
-import fs from 'node:fs';
 import { ChannelSplitter, type PassOutcome, type SplitOptions } from './splitter.js';
 import type { SplitStats } from './stats.js';
+import { Waker } from './waker.js';
 
 export interface WatchOptions extends SplitOptions {
   /** Poll interval when no event arrives. Default 250 ms. */
@@ -62,7 +62,7 @@ export class PassRequests {
 
 export async function runSplitter(options: WatchOptions): Promise<SplitStats> {
   const splitter = ChannelSplitter.open(options);
-  const waker = new Waker(options.channelDir, 'log', options.pollMs ?? 250, options.signal);
+  const waker = new Waker(options.channelDir, (name) => name === 'log', options.pollMs ?? 250, options.signal);
   const requests = options.requests;
   if (requests) requests.wake = () => waker.fire();
   try {
@@ -86,58 +86,5 @@ export async function runSplitter(options: WatchOptions): Promise<SplitStats> {
     requests?.stop();
     waker.close();
     splitter.close();
-  }
-}
-
-/** Resolves wait() on a matching fs.watch event, after pollMs, or on abort. */
-class Waker {
-  private fired = false;
-  private wake: (() => void) | null = null;
-  private readonly watcher: fs.FSWatcher | null;
-  private readonly onAbort = (): void => this.fire();
-
-  constructor(dir: string, name: string, private readonly pollMs: number, private readonly signal?: AbortSignal) {
-    this.watcher = watchDirectory(dir, (filename) => {
-      if (filename === null || filename === name) this.fire();
-    });
-    signal?.addEventListener('abort', this.onAbort);
-  }
-
-  clear(): void {
-    this.fired = false;
-  }
-
-  async wait(): Promise<void> {
-    if (this.fired || this.signal?.aborted) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.pollMs);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-    this.wake = null;
-  }
-
-  close(): void {
-    this.watcher?.close();
-    this.signal?.removeEventListener('abort', this.onAbort);
-    this.wake?.();
-  }
-
-  fire(): void {
-    this.fired = true;
-    this.wake?.();
-  }
-}
-
-function watchDirectory(dir: string, onEvent: (filename: string | null) => void): fs.FSWatcher | null {
-  try {
-    const watcher = fs.watch(dir, { persistent: false }, (_event, filename) => onEvent(filename));
-    watcher.on('error', () => watcher.close()); // fall back to polling
-    return watcher;
-  } catch {
-    return null; // no inotify here: polling alone
   }
 }

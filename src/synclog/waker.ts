@@ -1,9 +1,9 @@
 /**
- * The runner's idle wait: resolves on an fs.watch event for a file the
- * runner cares about (its shard log, a touch file, the shutdown file), on
- * abort, or after pollMs as a fallback for filesystems where inotify
- * misses events. No fixed sleep sits on the hot path: a runner waits only
- * when a pass found nothing to do.
+ * The idle wait of the log consumers (the splitter on `log`, each shard
+ * runner on its shard log and touch files): resolves on an fs.watch event
+ * for a file the caller cares about, on abort, or after pollMs as a fallback
+ * for filesystems where inotify misses events. No fixed sleep sits on the
+ * hot path: a consumer waits only when a pass found nothing to do.
  */
 import fs from 'node:fs';
 
