@@ -6,6 +6,7 @@
  * too, as mboxlist_parse_entry does. `A…` reverse-ACL keys and others are
  * ignored. Decoders are pure; Mboxlist wraps one Db snapshot.
  */
+import fs from 'node:fs';
 import type { CyrusConfig } from './config.js';
 import { openDb, tryOpenDb, withDbLocked, type OpenDbOptions } from './cyrusdb/open.js';
 import type { Db } from './cyrusdb/types.js';
@@ -257,12 +258,14 @@ export class Mboxlist {
 
   /** Reads config's mailboxes.db (mboxlist_db_path or <configdir>/mailboxes.db) whole. */
   static open(config: CyrusConfig, options: OpenDbOptions = {}): Mboxlist {
-    return new Mboxlist(openDb(mboxlistPath(config), options), config);
+    const db = cachedDb(mboxlistPath(config), options);
+    if (!db) return new Mboxlist(openDb(mboxlistPath(config), options), config);
+    return new Mboxlist(db, config);
   }
 
   /** Like open(), but null when there is no file yet (fresh server). */
   static openOrEmpty(config: CyrusConfig, options: OpenDbOptions = {}): Mboxlist | null {
-    const db = tryOpenDb(mboxlistPath(config), options);
+    const db = cachedDb(mboxlistPath(config), options);
     return db ? new Mboxlist(db, config) : null;
   }
 
@@ -351,4 +354,33 @@ export class Mboxlist {
     }
     return undefined;
   }
+}
+
+/**
+ * The last decoded mailboxes.db per path, reused while the file is provably
+ * unchanged: same inode, size and nanosecond mtime. Every twoskip commit
+ * appends (size changes) and a repack renames a new file in (inode
+ * changes), so a match means the same committed content. Without this a
+ * big install would re-read and decode megabytes for every mailbox.
+ */
+const dbCache = new Map<string, { key: string; db: Db }>();
+
+function statKey(path: string): string | null {
+  try {
+    const st = fs.statSync(path, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    return null;
+  }
+}
+
+function cachedDb(path: string, options: OpenDbOptions): Db | null {
+  const before = statKey(path);
+  const hit = dbCache.get(path);
+  if (before && hit && hit.key === before) return hit.db;
+  const db = tryOpenDb(path, options);
+  // Only cache when nothing changed while we read, so the key describes what we decoded.
+  if (db && before && statKey(path) === before) dbCache.set(path, { key: before, db });
+  else dbCache.delete(path);
+  return db;
 }
