@@ -22,15 +22,39 @@ export interface WriteOptions {
   readSize?: number;
 }
 
+/** Bodies up to this size are read whole, synchronously: one syscall burst instead of a stream. */
+const SMALL_BODY = 64 * 1024;
+/** …as long as one command's pre-read bodies stay under this, so memory stays bounded. */
+const PREREAD_BUDGET = 8 * 1024 * 1024;
+
 /** Writes all chunks; resolves to the byte count once the last write is accepted. */
 export async function writeChunks(out: Writable, chunks: readonly OutChunk[], opts: WriteOptions = {}): Promise<number> {
   const readSize = opts.readSize ?? 64 * 1024;
-  for (const c of chunks) if (isBodyRef(c) && c.source.type === 'path') await checkSize(c, c.source.path);
+  // Every body is checked before the first byte is written: a command must never go out half-built.
+  const preread = new Map<BodyRef, Buffer>();
+  let budget = PREREAD_BUDGET;
+  for (const c of chunks) {
+    if (!isBodyRef(c) || c.source.type !== 'path') continue;
+    if (c.size <= SMALL_BODY && c.size <= budget) {
+      const body = fs.readFileSync(c.source.path);
+      if (body.length !== c.size) throw sizeError(c, `${c.source.path} is ${body.length} bytes, header says ${c.size}`);
+      preread.set(c, body);
+      budget -= c.size;
+    } else {
+      await checkSize(c, c.source.path);
+    }
+  }
   let total = 0;
   for (const c of chunks) {
     if (!isBodyRef(c)) {
       await write(out, c);
       total += c.length;
+      continue;
+    }
+    const whole = preread.get(c);
+    if (whole) {
+      await write(out, whole);
+      total += whole.length;
       continue;
     }
     const src = c.source;
