@@ -20,7 +20,7 @@ import { DlistError } from './errors.js';
 import type { DlistErrorCode } from './errors.js';
 import type { Frame } from './frame.js';
 import { Interner } from './intern.js';
-import { DAtom, DFile, DFlag, DKvList, DList, NIL, wrapSlot } from './node.js';
+import { DFile, DFlag, DKvList, DList, NIL, wrapSlot } from './node.js';
 import type { Keyed, Node, Slot } from './node.js';
 
 /** C isspace: SP \t \n \v \f \r. */

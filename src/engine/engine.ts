@@ -7,7 +7,6 @@
  */
 import fs from 'node:fs';
 import { loadConfig, type CyrusConfig } from '../cyrus/config.js';
-import { SyncConnection } from '../protocol/connection.js';
 import { resolveEndpoint, type Endpoint } from '../protocol/endpoint.js';
 import { SyncProtocolError } from '../protocol/errors.js';
 import { connectWithRetry } from '../protocol/reconnect.js';

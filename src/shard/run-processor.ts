@@ -226,10 +226,6 @@ export class RunProcessor {
     ]);
     if (ran.includes(false)) throw new Stopped();
   }
-
-  private passOptions(): { signal: AbortSignal; pollMs: number } {
-    return { signal: this.context.signal, pollMs: this.context.barrierPollMs };
-  }
 }
 
 /** About when the oldest line of a log file was written: its birth time where the filesystem keeps one. */
