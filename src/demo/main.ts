@@ -60,6 +60,7 @@ async function main(): Promise<number> {
     await runActivity(lab, users, SECONDS * 1000, activity);
     const drainStart = Date.now();
     while (!channelDrained(lab) && Date.now() - drainStart < 120_000) await new Promise((r) => setTimeout(r, 50));
+    const drainSeconds = (Date.now() - drainStart) / 1000;
     await new Promise((r) => setTimeout(r, 1200));
     clearInterval(ticker);
     process.stdout.write(`${tty ? '\r' : ''}${progressLine(readStatus(lab.syncLogDir()), started, activity)}   \n`);
@@ -73,7 +74,7 @@ async function main(): Promise<number> {
     console.log(`  activity events          ${activity.events} (deliveries, flags, folders, renames, seen, subscriptions, quota, ACLs)`);
     console.log(`  sync-log lines split     ${status?.splitter.linesIn ?? 0} into ${SHARDS} shards`);
     console.log(`  lines replicated         ${lines}; retried ${status?.shardStats.reduce((n, s) => n + s.linesToRetry, 0) ?? 0}; worker restarts ${status?.restarts.reduce((a, b) => a + b, 0) ?? 0}`);
-    console.log(`  drained after activity   ${((Date.now() - drainStart) / 1000).toFixed(1)} s`);
+    console.log(`  drained after activity   ${drainSeconds.toFixed(1)} s`);
     console.log(`  master == replica        ${result.equal ? 'yes' : `NO — ${result.differences.length} differences:\n    ${result.differences.slice(0, 20).join('\n    ')}`}`);
     if (!result.equal && daemonErr) console.log(`  daemon stderr:\n${daemonErr}`);
     return result.equal ? 0 : 1;
