@@ -174,12 +174,14 @@ export function decodeMbEntry(dbname: string, value: Buffer, ctx: NameContext): 
     });
   }
   const f = fields(parseDlistEntry(value, name));
+  return Object.freeze({ name, dbname, ...sharedEntryFields(f), uniqueid: str(f.I), legacySpecialuse: null });
+}
+
+/** The fields `N` and `I` records share (mboxlist_entry_to_dlist's common keys). */
+function sharedEntryFields(f: Fields) {
   const aclEntries = aclFromDlist(f.A);
-  return Object.freeze({
-    name,
-    dbname,
+  return {
     mbtype: parseMbType(str(f.T)),
-    uniqueid: str(f.I),
     partition: str(f.P),
     server: str(f.S),
     uidvalidity: toNum32(str(f.V)),
@@ -188,15 +190,13 @@ export function decodeMbEntry(dbname: string, value: Buffer, ctx: NameContext): 
     mtime: toNum32(str(f.M)),
     acl: aclString(aclEntries),
     aclEntries,
-    legacySpecialuse: null,
-  });
+  };
 }
 
 /** Decodes the value of `I<uniqueid>`. */
 export function decodeIdEntry(uniqueid: string, value: Buffer, ctx: NameContext): IdEntry {
   const f = fields(parseDlistEntry(value, `I${uniqueid}`));
   const dbname = str(f.N) ?? '';
-  const aclEntries = aclFromDlist(f.A);
   const history: FormerName[] = [];
   if (isList(f.H)) {
     for (const item of f.H.items) {
@@ -215,21 +215,7 @@ export function decodeIdEntry(uniqueid: string, value: Buffer, ctx: NameContext)
       );
     }
   }
-  return Object.freeze({
-    name: dbNameToIntName(dbname, ctx),
-    dbname,
-    uniqueid,
-    mbtype: parseMbType(str(f.T)),
-    partition: str(f.P),
-    server: str(f.S),
-    uidvalidity: toNum32(str(f.V)),
-    createdmodseq: toBigNum(str(f.C)),
-    foldermodseq: toBigNum(str(f.F)),
-    mtime: toNum32(str(f.M)),
-    acl: aclString(aclEntries),
-    aclEntries,
-    history,
-  });
+  return Object.freeze({ name: dbNameToIntName(dbname, ctx), dbname, uniqueid, ...sharedEntryFields(f), history });
 }
 
 export interface TreeOptions {

@@ -13,7 +13,7 @@
 import { Buffer } from 'node:buffer';
 import { asBuffer } from './binary.js';
 import { printAstring } from './astring.js';
-import type { FileSource, Keyed, Node } from './node.js';
+import type { FileSource, Keyed, Node, Slot } from './node.js';
 
 export interface PrintOptions {
   /**
@@ -88,11 +88,7 @@ export class ChunkWriter {
         const slots = n.slots;
         for (let i = 0; i < slots.length; i++) {
           if (i > 0) this.text += ' ';
-          const v = slots[i]!;
-          if (typeof v === 'object') this.node(v);
-          else if (typeof v === 'number') this.text += v;
-          else this.text += printAstring(v, this.plus);
-          if (this.text.length > CUT_AT) this.cut();
+          this.slot(slots[i]!);
         }
         this.text += ')';
         break;
@@ -104,11 +100,7 @@ export class ChunkWriter {
           if (i > 0) this.text += ' ';
           this.text += printAstring(slots[i] as string, this.plus);
           this.text += ' ';
-          const v = slots[i + 1]!;
-          if (typeof v === 'object') this.node(v);
-          else if (typeof v === 'number') this.text += v;
-          else this.text += printAstring(v, this.plus);
-          if (this.text.length > CUT_AT) this.cut();
+          this.slot(slots[i + 1]!);
         }
         this.text += ')';
         break;
@@ -137,6 +129,14 @@ export class ChunkWriter {
   finish(): OutChunk[] {
     this.cut();
     return this.out;
+  }
+
+  /** One list item or kvlist value: a nested node, an unwrapped number or an unwrapped string. */
+  private slot(v: Slot): void {
+    if (typeof v === 'object') this.node(v);
+    else if (typeof v === 'number') this.text += v;
+    else this.text += printAstring(v, this.plus);
+    if (this.text.length > CUT_AT) this.cut();
   }
 
   private cut(): void {
