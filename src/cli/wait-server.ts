@@ -40,17 +40,25 @@ export async function startWaitServer(ctx: WaitContext, log: Logger): Promise<Wa
       socket.on('close', () => connections.delete(socket));
       serve(socket, ctx, log);
     });
+    // Bound under a temporary name and renamed into place once its mode and owner are right,
+    // so no client ever finds the socket with the wrong permissions.
+    const staging = `${file}.${process.pid}`;
+    fs.rmSync(staging, { force: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(file, () => resolve());
+      server.listen(staging, () => resolve());
     });
     server.on('error', (error) => log.log('err', `wait API: ${error.message}`));
-    fs.chmodSync(file, 0o660);
-    chownToCyrus(file);
+    fs.chmodSync(staging, 0o660);
+    chownToCyrus(staging);
+    fs.renameSync(staging, file);
     return {
       close: () => {
         for (const socket of connections) socket.destroy();
-        return new Promise<void>((resolve) => server.close(() => resolve()));
+        return new Promise<void>((resolve) => server.close(() => {
+          fs.rmSync(file, { force: true });
+          resolve();
+        }));
       },
     };
   } catch (error) {

@@ -172,10 +172,16 @@ test('the replica stopped mid-command: the failure is reported as IMAP_AGAIN, th
   const conn = await SyncConnection.connect(options(lab.replica.ports.sync!));
   const replica = new ReplicaClient(conn);
   await replica.noop();
-  const pending = Array.from({ length: 20 }, () => replica.getUser('alice').then(() => 'ok', (e: SyncProtocolError) => e.code));
+  // Keep commands in flight (four at a time) until the connection reports the loss, so one is
+  // always mid-command when the replica goes away, however fast the replica answers.
+  const outcomes: string[] = [];
+  const traffic = Promise.all(Array.from({ length: 4 }, async () => {
+    while (!conn.failure) outcomes.push(await replica.getUser('alice').then(() => 'ok', (e: SyncProtocolError) => e.code));
+  }));
+  await new Promise((r) => setTimeout(r, 50));
   await lab.stopInstance(lab.replica);
-  const outcomes = await Promise.all(pending);
-  assert.ok(outcomes.some((o) => o !== 'ok'), 'some commands fail');
+  await traffic;
+  assert.ok(outcomes.some((o) => o !== 'ok'), 'commands in flight fail');
   assert.ok(outcomes.every((o) => o === 'ok' || o === 'IMAP_AGAIN' || o === 'IMAP_BYE_LOGOUT'), outcomes.join(','));
   assert.ok(conn.failure);
   const refused = await SyncConnection.connect(options(lab.replica.ports.sync!)).then(() => 'connected', (e: SyncProtocolError) => e.code);
