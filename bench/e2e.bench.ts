@@ -28,9 +28,19 @@ function setSyncPort(lab: CyrusLab, port: number): void {
   fs.writeFileSync(file, text);
 }
 
+/**
+ * Finished labs are stopped but their files stay until the whole bench is
+ * over. Deleting thousands of files slows the next lab's inode allocations:
+ * ext4 skips inodes freed in the last 60 s (300 s while their block is dirty),
+ * so sync_server's CPU for the same burst varied 0.35-1.7 s depending on
+ * what the previous row had just removed.
+ */
+const finishedLabs: string[] = [];
+
 async function runOne(spec: ClientSpec, delayMs: number): Promise<Row> {
   const users = Array.from({ length: env('BENCH_USERS', 50) }, (_, i) => `bench${i}`);
-  const lab = await CyrusLab.start();
+  const lab = await CyrusLab.start({ keep: true });
+  finishedLabs.push(lab.dir);
   const proxy = await DelayProxy.start(lab.replica.ports.sync!, delayMs);
   const row: Row = { client: spec.name, 'delay ms (each way)': delayMs };
   try {
@@ -45,10 +55,12 @@ async function runOne(spec: ClientSpec, delayMs: number): Promise<Row> {
     const afterBurst = await compareLab(lab);
     row['burst drain s'] = b.drainSeconds.toFixed(2);
     row['burst msg/s'] = Math.round(b.msgPerSecond);
+    row['burst client CPU s'] = b.clientCpu.toFixed(2);
+    row['burst replica CPU s'] = b.replicaCpu.toFixed(2);
     row['burst equal'] = afterBurst.equal ? 'yes' : `NO (${afterBurst.differences.length} differences)`;
 
-    proxy.resetStats();
-    const l = await latency(lab, spec, users[0]!, env('BENCH_LATENCY_SECONDS', 20));
+    // Counted from the first timed delivery: connection set-up is not the steady state.
+    const l = await latency(lab, spec, users[0]!, env('BENCH_LATENCY_SECONDS', 20), () => proxy.resetStats());
     const trips = proxy.stats.roundTrips;
     row['lat p50 ms'] = l.p50.toFixed(1);
     row['lat p90 ms'] = l.p90.toFixed(1);
@@ -80,6 +92,7 @@ export async function benchE2e(): Promise<Row[]> {
       rows.push(row);
     }
   }
+  for (const dir of finishedLabs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
   return rows;
 }
 

@@ -47,6 +47,10 @@ export class RunningClient {
     return new RunningClient(child, output);
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get exited(): boolean {
     return this.child.exitCode !== null || this.child.signalCode !== null;
   }

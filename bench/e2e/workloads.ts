@@ -11,11 +11,16 @@ import { ADMIN, type CyrusLab } from '../../src/harness/cyrus-lab.js';
 import { LmtpClient, makeMessage } from '../../src/harness/lmtp-client.js';
 import { channelDrained } from '../../src/harness/lab-ops.js';
 import { RunningClient, type ClientSpec } from './clients.js';
+import { cpuByCommandLine, cpuDelta, processCpuSeconds } from './cpu.js';
 
 export interface BurstResult {
   messages: number;
   drainSeconds: number;
   msgPerSecond: number;
+  /** CPU seconds the client process used until the drain. */
+  clientCpu: number;
+  /** CPU seconds the replica's Cyrus processes (sync_server) used meanwhile. */
+  replicaCpu: number;
 }
 
 export async function burst(lab: CyrusLab, spec: ClientSpec, users: string[], messages: number): Promise<BurstResult> {
@@ -28,6 +33,7 @@ export async function burst(lab: CyrusLab, spec: ClientSpec, users: string[], me
   } finally {
     await lmtp.close();
   }
+  const replicaBefore = cpuByCommandLine(lab.replica.paths.imapdConf);
   const started = performance.now();
   const client = RunningClient.start(spec, lab);
   try {
@@ -38,7 +44,9 @@ export async function burst(lab: CyrusLab, spec: ClientSpec, users: string[], me
       await new Promise((r) => setTimeout(r, 5));
     }
     const drainSeconds = (performance.now() - started) / 1000;
-    return { messages, drainSeconds, msgPerSecond: messages / drainSeconds };
+    const clientCpu = processCpuSeconds(client.pid);
+    const replicaCpu = cpuDelta(replicaBefore, cpuByCommandLine(lab.replica.paths.imapdConf));
+    return { messages, drainSeconds, msgPerSecond: messages / drainSeconds, clientCpu, replicaCpu };
   } finally {
     await client.stop();
   }
@@ -65,7 +73,8 @@ async function uidNext(client: ImapClient): Promise<number> {
   return Number(items[items.indexOf('UIDNEXT') + 1] ?? 0);
 }
 
-export async function latency(lab: CyrusLab, spec: ClientSpec, user: string, seconds: number, intervalMs = 100): Promise<LatencyResult> {
+/** `onSteady` runs once the client is connected and idle, right before the first timed delivery. */
+export async function latency(lab: CyrusLab, spec: ClientSpec, user: string, seconds: number, onSteady: () => void = () => {}, intervalMs = 100): Promise<LatencyResult> {
   const client = RunningClient.start(spec, lab);
   const lmtp = await LmtpClient.connect(lab.master.ports.lmtp);
   const replica = await ImapClient.login(lab.replica.ports.imap, ADMIN.user, ADMIN.password, user);
@@ -77,6 +86,7 @@ export async function latency(lab: CyrusLab, spec: ClientSpec, user: string, sec
     await new Promise((r) => setTimeout(r, 1500));
     const count = Math.round((seconds * 1000) / intervalMs);
     const base = await uidNext(replica);
+    onSteady();
     const delivered: number[] = [];
     const seen: number[] = [];
     // Deliveries keep their 100 ms schedule whatever the replication delay, as the lab's baseline does;

@@ -1,0 +1,43 @@
+/**
+ * CPU accounting for the end-to-end bench, read from /proc: the client's own
+ * process (all its threads) and the replica's Cyrus processes (sync_server
+ * lives on between connections, so before/after deltas per pid work).
+ * Reported so a reader can see who the burst was waiting for.
+ */
+import fs from 'node:fs';
+
+const TICK = 100; // USER_HZ on Linux
+
+/** utime + stime of one process in seconds, or 0 once it is gone. */
+export function processCpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICK;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds per pid of every process whose command line mentions `marker` (e.g. the replica's imapd.conf). */
+export function cpuByCommandLine(marker: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (!fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) continue;
+      out.set(Number(name), processCpuSeconds(Number(name)));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+/** CPU spent between two snapshots (processes that appeared count from zero). */
+export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, t] of after) sum += Math.max(0, t - (before.get(pid) ?? 0));
+  return sum;
+}
