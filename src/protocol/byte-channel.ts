@@ -15,6 +15,9 @@ export class ChannelClosedError extends Error {
   }
 }
 
+/** Queued output is handed on at once beyond this, so a streamed body keeps its backpressure. */
+const COALESCE_LIMIT = 256 * 1024;
+
 export class ByteChannel {
   private socket: net.Socket;
   private pending: Buffer[] = [];
@@ -25,6 +28,8 @@ export class ByteChannel {
   private closeListeners: Array<(err: ChannelClosedError) => void> = [];
   private inflate: zlib.InflateRaw | null = null;
   private deflate: zlib.DeflateRaw | null = null;
+  private outgoing: Buffer[] = [];
+  private outgoingBytes = 0;
   private readonly onSocketData = (chunk: Buffer) => {
     if (this.inflate) this.inflate.write(chunk);
     else this.deliver(chunk);
@@ -135,21 +140,14 @@ export class ByteChannel {
 
   write(data: Buffer | string): void {
     if (this.closedError) throw this.closedError;
-    if (this.deflate) {
-      this.deflate.write(data);
-      this.scheduleFlush();
-    } else {
-      this.socket.write(data);
-    }
+    this.enqueue(data);
   }
 
   /** Write that resolves when the kernel (or deflate) has taken the bytes: for backpressure. */
   writeAsync(data: Buffer | string): Promise<void> {
     if (this.closedError) return Promise.reject(this.closedError);
+    if (this.enqueue(data)) return Promise.resolve();
     const target: NodeJS.WritableStream = this.deflate ?? this.socket;
-    const flushed = target.write(data);
-    if (this.deflate) this.scheduleFlush();
-    if (flushed) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onClose = () => reject(this.closedError ?? new ChannelClosedError('closed', 'closed'));
       target.once('drain', () => resolve());
@@ -157,25 +155,54 @@ export class ByteChannel {
     });
   }
 
-  private flushScheduled = false;
-
   /**
-   * One Z_SYNC_FLUSH for all writes made in the same turn of the event loop:
-   * a pipelined flight is many small writes, and a flush per write made
-   * deflate the biggest CPU cost of a shard worker. The peer still gets every
-   * byte promptly, since the flush runs before any I/O wait.
+   * Everything written in one turn of the event loop leaves as one buffer:
+   * a pipelined flight is hundreds of small writes, and each write into a
+   * zlib stream (or onto a no-delay socket) has a fixed cost that dwarfed the
+   * compression itself. The turn ends before any I/O wait, so nothing is
+   * held back. Returns false when the target asks us to wait (backpressure).
    */
+  private enqueue(data: Buffer | string): boolean {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    this.outgoing.push(buf);
+    this.outgoingBytes += buf.length;
+    if (this.outgoingBytes >= COALESCE_LIMIT) return this.drainOutgoing();
+    this.scheduleFlush();
+    return true;
+  }
+
+  private drainOutgoing(): boolean {
+    if (this.outgoing.length === 0) return true;
+    const data = this.outgoing.length === 1 ? this.outgoing[0]! : Buffer.concat(this.outgoing, this.outgoingBytes);
+    this.outgoing = [];
+    this.outgoingBytes = 0;
+    if (!this.deflate) return this.socket.write(data);
+    this.deflateUnflushed = true;
+    this.scheduleFlush();
+    return this.deflate.write(data);
+  }
+
+  private flushScheduled = false;
+  private deflateUnflushed = false;
+
+  /** At the end of the turn: hand over what is queued, and one Z_SYNC_FLUSH for all of it. */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      if (this.deflate && !this.closedError) this.deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+      if (this.closedError) return;
+      this.drainOutgoing();
+      if (this.deflate && this.deflateUnflushed) {
+        this.deflateUnflushed = false;
+        this.deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+      }
     });
   }
 
   /** Upgrades the socket to TLS in place (after the server said OK to STARTTLS). */
   async startTls(options: tls.ConnectionOptions): Promise<void> {
+    this.drainOutgoing();
     this.socket.removeListener('data', this.onSocketData);
     this.socket.removeAllListeners('close');
     this.socket.removeAllListeners('error');
@@ -189,10 +216,14 @@ export class ByteChannel {
     this.attach(secure);
   }
 
-  /** Switches both directions to raw DEFLATE (after the server said OK to COMPRESS). */
-  startCompression(): void {
+  /**
+   * Switches both directions to raw DEFLATE (after the server said OK to
+   * COMPRESS). `level` is ours alone: the stream format does not depend on it.
+   */
+  startCompression(level: number = zlib.constants.Z_DEFAULT_COMPRESSION): void {
+    this.drainOutgoing(); // what was written before the switch goes out uncompressed
     const inflate = zlib.createInflateRaw();
-    const deflate = zlib.createDeflateRaw();
+    const deflate = zlib.createDeflateRaw({ level });
     inflate.on('data', (chunk: Buffer) => this.deliver(chunk));
     inflate.on('error', (err) => this.fail(new ChannelClosedError(`inflate: ${err.message}`, 'error')));
     deflate.on('data', (chunk: Buffer) => this.socket.write(chunk));

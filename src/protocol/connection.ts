@@ -32,6 +32,8 @@ export interface ConnectOptions {
   requireTls: boolean;
   tls: tls.ConnectionOptions;
   compress: boolean;
+  /** zlib level for our direction (0-9); the replica inflates whatever we choose. */
+  compressLevel?: number;
   /** client_timeout: TCP connect plus the greeting/auth phase. */
   connectTimeoutMs: number;
   /** sync_timeout: inactivity on reads while commands are pending. */
@@ -85,7 +87,7 @@ export class SyncConnection {
     try {
       const session = await handshake(channel, {
         authname: o.authname, password: o.password, tryImap: o.tryImap, requireTls: o.requireTls,
-        tls: o.tls, compress: o.compress, timeoutMs: o.connectTimeoutMs, trace: o.trace,
+        tls: o.tls, compress: o.compress, compressLevel: o.compressLevel, timeoutMs: o.connectTimeoutMs, trace: o.trace,
       });
       const connection = new SyncConnection(channel, session, o.trace);
       connection.inactivityMs = o.inactivityMs;

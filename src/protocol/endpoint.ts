@@ -3,11 +3,13 @@
  * does (sync_host/sync_port/… with `<channel>_` overrides, `-S` override,
  * `host:port/tls/noauth`), plus syncmux's TLS settings:
  *   syncmux_require_tls: yes   refuse to authenticate without TLS (recommended)
+ *   syncmux_compress_level: N  zlib level of what we send (0-9; default zlib's, as stock)
  *   tls_client_ca_file / tls_client_ca_dir / tls_client_cert / tls_client_key
  * (the last four are Cyrus's own option names).
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { syncChannel, type CyrusConfig } from '../cyrus/config.js';
 import { parseSwitch } from '../cyrus/config-values.js';
 import { Secret } from '../cyrus/secret.js';
@@ -58,11 +60,24 @@ export function resolveEndpoint(config: CyrusConfig, channel: string | null, ser
       key: key ? fs.readFileSync(key) : undefined,
     },
     compress: true,
+    compressLevel: compressLevel(lookup('syncmux_compress_level')),
     connectTimeoutMs: config.clientTimeout * 1000,
     inactivityMs: Math.max(3, config.syncTimeout) * 1000,
     reconnectMaxWaitMs: config.syncReconnectMaxwait * 1000,
     fallbackPort: port === null && tryImap ? resolvePort(null, false) : null,
   };
+}
+
+/**
+ * Stock compresses at zlib's default level (6), and so do we unless told:
+ * a lower level trades bandwidth for the client's CPU, which is what limits
+ * a burst when the client shares its cores with Cyrus.
+ */
+function compressLevel(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return zlib.constants.Z_DEFAULT_COMPRESSION;
+  const level = Number(value);
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw new EndpointError(`syncmux_compress_level must be 0-9, not '${value}'`, 78);
+  return level;
 }
 
 /** `host`, `host:port`, `[v6]:port`, with optional `/tls` and `/noauth` suffixes. */

@@ -26,6 +26,7 @@ export interface HandshakeOptions {
   tls: tls.ConnectionOptions;
   /** Take COMPRESS DEFLATE when offered (stock always does). */
   compress: boolean;
+  compressLevel?: number;
   timeoutMs: number;
   trace?: (direction: '>' | '<', line: string) => void;
 }
@@ -98,7 +99,7 @@ async function csyncHandshake(channel: ByteChannel, o: HandshakeOptions, first: 
     send(channel, o, 'COMPRESS DEFLATE');
     const reply = await readLine(channel, o);
     if (reply.startsWith('OK')) {
-      channel.startCompression();
+      channel.startCompression(o.compressLevel);
       compressed = true;
     }
   }
