@@ -146,14 +146,14 @@ async function syncIntermediate(session: ReplicaSession, entry: MbEntry, remote:
 /** update_mailbox_once plus stock's first retry (fresh state, no SINCE_*). */
 async function syncOneFolder(session: ReplicaSession, name: string, remote: ReplicaMailbox | null, replicaNames: string[], fromCache: boolean): Promise<void> {
   try {
-    await updateOnce(session, name, remote, replicaNames, true, fromCache);
+    await updateOnce(session, name, remote, replicaNames, true);
   } catch (err) {
     session.cache?.drop(name);
     if (!(err instanceof SyncProtocolError) || (err.code !== 'IMAP_SYNC_CHECKSUM' && err.code !== 'IMAP_SYNC_CHANGED')) throw err;
     if (!fromCache || err.code === 'IMAP_SYNC_CHECKSUM') session.log('notice', `${name}: ${err.code}, recalculating and trying again`);
     const [fresh] = await fetchReplica(session, [name]);
     try {
-      await updateOnce(session, name, fresh ?? null, replicaNames, false, false);
+      await updateOnce(session, name, fresh ?? null, replicaNames, false);
     } catch (again) {
       session.cache?.drop(name);
       if (again instanceof SyncProtocolError && again.code === 'IMAP_SYNC_CHECKSUM' && !session.options.noCopyback) {
@@ -170,7 +170,6 @@ async function updateOnce(
   remote: ReplicaMailbox | null,
   replicaNames: string[],
   firstAttempt: boolean,
-  fromCache: boolean,
 ): Promise<void> {
   let handle: SnapshotHandle;
   try {
@@ -185,7 +184,7 @@ async function updateOnce(
     if (remote && remote.uniqueid !== s.uniqueid) remote = null; // same name, other mailbox: the replica will say MOVED
     if (isUnchanged(s, remote)) return;
     const partition = session.options.partition ?? s.entry.partition ?? 'default';
-    const files = await uploadsFor(session, s, remote, partition, replicaNames, fromCache);
+    const files = await uploadsFor(session, s, remote, partition, replicaNames);
     // MESSAGE and MAILBOX go out in one flight. If an upload fails on our side
     // the connection is dropped before the MAILBOX that needs it is written.
     const uploads: Array<Promise<void>> = [];
@@ -215,6 +214,9 @@ async function updateOnce(
   }
 }
 
+/** Skipping RESERVE sends at most this many thresholds' worth of bytes (1 MiB by default). */
+const RESERVE_BATCH_FACTOR = 16;
+
 interface UploadFile extends DFile {
   guidHex: string;
 }
@@ -226,7 +228,6 @@ async function uploadsFor(
   remote: ReplicaMailbox | null,
   partition: string,
   replicaNames: string[],
-  fromCache: boolean,
 ): Promise<UploadFile[]> {
   const fromUid = remote?.lastUid ?? 0;
   const wanted = new Map<string, { path: string; size: number }>();
@@ -238,9 +239,16 @@ async function uploadsFor(
   if (wanted.size === 0) return [];
   let missing = new Set(wanted.keys());
   // As stock: only ask when the replica has folders we know of; a new user has nothing to find.
-  // With a known (cached) folder, small messages are cheaper to send than to ask about.
-  const small = [...wanted.values()].every((f) => f.size < session.options.reserveThreshold);
-  if (replicaNames.length > 0 && !(fromCache && small)) {
+  // A few small messages are cheaper to send than to ask about (one round trip, and the
+  // replica opening every folder named); a bulk copy or move of many is not.
+  const threshold = session.options.reserveThreshold;
+  let total = 0;
+  let small = true;
+  for (const f of wanted.values()) {
+    total += f.size;
+    if (f.size >= threshold) small = false;
+  }
+  if (replicaNames.length > 0 && !(small && total < threshold * RESERVE_BATCH_FACTOR)) {
     missing = new Set(await session.replica.applyReserve(partition, replicaNames, [...wanted.keys()]));
   }
   const out: UploadFile[] = [];

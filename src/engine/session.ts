@@ -26,7 +26,7 @@ export interface SessionOptions {
   noCopyback: boolean;
   /** -N: skip users locked by another sync_client instead of waiting. */
   nonBlocking: boolean;
-  /** Messages smaller than this are sent without asking APPLY RESERVE first (when the cache knows the folder). */
+  /** Messages smaller than this (up to 16 of these in bytes per folder update) are sent without asking APPLY RESERVE first. */
   reserveThreshold: number;
 }
 

@@ -95,4 +95,42 @@ realTest('a message whose upload fails leaves the replica consistent, and the ne
   assert.equal((await compareLab(lab!, ['alice'])).differences, []);
 });
 
+/** Drains through a fresh engine without a sync cache, returning the commands it sent. */
+async function drainTraced(extraConf: string[] = []): Promise<string[]> {
+  const file = lab!.master.paths.imapdConf;
+  const original = fs.readFileSync(file, 'utf8');
+  fs.writeFileSync(file, [original.trimEnd(), ...extraConf, ''].join('\n'));
+  const sent: string[] = [];
+  const other = engineFor(lab!, { engine: { noCache: true, trace: (d, line) => { if (d === '>') sent.push(line); } } });
+  try {
+    const r = await other.drain();
+    assert.equal(r.failed, []);
+  } finally {
+    await other.engine.close();
+    fs.writeFileSync(file, original);
+  }
+  return sent;
+}
+
+realTest('without a cache entry, a few small new messages are sent without asking APPLY RESERVE', async () => {
+  await deliver(lab!, 'alice', 3, { start: 60 });
+  const sent = await drainTraced();
+  assert.ok(sent.some((l) => l.startsWith('GET MAILBOXES')), 'no cache: the state is read first');
+  assert.not.ok(sent.some((l) => l.startsWith('APPLY RESERVE')), sent.join('\n'));
+  assert.ok(sent.some((l) => l.startsWith('APPLY MESSAGE')));
+  assert.equal((await compareLab(lab!, ['alice'])).differences, []);
+});
+
+realTest('a bulk copy of small messages still asks APPLY RESERVE, and uploads nothing the replica holds', async () => {
+  await deliver(lab!, 'alice', 40, { start: 100 });
+  await eut!.drain();
+  await imap(lab!.master, 'alice', 'CREATE Archive');
+  await imap(lab!.master, 'alice', 'SELECT INBOX', 'COPY 1:* Archive');
+  // 2000-byte threshold: each message is small, but 40 of them exceed 16 x 2000 bytes in all.
+  const sent = await drainTraced(['syncmux_reserve_threshold: 2000']);
+  assert.ok(sent.some((l) => l.startsWith('APPLY RESERVE')), sent.join('\n'));
+  assert.not.ok(sent.some((l) => l.startsWith('APPLY MESSAGE')), 'every GUID was already on the replica');
+  assert.equal((await compareLab(lab!, ['alice'])).differences, []);
+});
+
 test.run();
