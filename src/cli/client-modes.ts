@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Mboxlist } from '../cyrus/mboxlist.js';
 import { mailboxOwner } from '../cyrus/names.js';
 import type { Engine } from '../engine/engine.js';
+import type { Replicator } from '../engine/replicator.js';
 import { groupLines, replicateFile } from '../engine/log-pass.js';
 import { appendLog, handOffLog } from '../native/index.js';
 import { printLine, type SyncLogLine } from '../synclog/index.js';
@@ -102,9 +103,9 @@ export interface RollingOptions {
  * deferral), so one failing user never holds the others back and nothing
  * is lost; log-run is unlinked only once every line is confirmed or re-queued.
  */
-export async function runRolling(o: ClientOptions, engine: Engine, log: Logger, r: RollingOptions): Promise<number> {
+export async function runRolling(o: ClientOptions, engine: Engine, replicator: Replicator, log: Logger, r: RollingOptions): Promise<number> {
   if (o.inputFile) {
-    const result = await replicateFile(o.inputFile, engine, { deletedPrefix: engine.config.deletedPrefix });
+    const result = await replicateFile(o.inputFile, replicator, { deletedPrefix: engine.config.deletedPrefix });
     for (const m of result.malformed) log.log('warning', `Invalid input in ${o.inputFile}: ${m.reason}`);
     return result.failed.length ? EXIT.FAIL : EXIT.OK;
   }
@@ -123,7 +124,7 @@ export async function runRolling(o: ClientOptions, engine: Engine, log: Logger, 
       await waitForLog(r.logFile, r.repeatSeconds * 1000, r.signal);
       continue;
     }
-    await processRun(engine, log, runFile, r.logFile);
+    await processRun(engine, replicator, log, runFile, r.logFile);
     if (o.once) return EXIT.OK;
   }
 }
@@ -134,9 +135,9 @@ export function runFileOf(logFile: string): string {
   return path.join(path.dirname(logFile), `${m[1]}-run${m[2] ?? ''}`);
 }
 
-async function processRun(engine: Engine, log: Logger, runFile: string, logFile: string): Promise<void> {
+async function processRun(engine: Engine, replicator: Replicator, log: Logger, runFile: string, logFile: string): Promise<void> {
   const text = fs.readFileSync(runFile);
-  const result = await replicateFile(runFile, engine, { deletedPrefix: engine.config.deletedPrefix });
+  const result = await replicateFile(runFile, replicator, { deletedPrefix: engine.config.deletedPrefix });
   for (const m of result.malformed) log.log('warning', `Invalid input in ${runFile}: ${m.reason}: ${m.line.slice(0, 200)}`);
   if (result.failed.length) {
     const failedKeys = new Set(result.failed.map((f) => f.key));

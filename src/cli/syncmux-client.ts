@@ -11,6 +11,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { loadConfig, syncChannel, type CyrusConfig } from '../cyrus/config.js';
 import { Engine } from '../engine/engine.js';
+import { EnginePool } from '../engine/engine-pool.js';
+import type { ReplicatorContext } from '../engine/replicator.js';
 import { EndpointError } from '../protocol/endpoint.js';
 import { parseClientOptions, usageError, type ClientOptions } from './client-options.js';
 import { EXIT, runObjects, runRolling } from './client-modes.js';
@@ -43,8 +45,9 @@ async function main(argv: string[]): Promise<number> {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, () => stop.abort(new Error(sig)));
 
   let engine: Engine;
+  let context: ReplicatorContext;
   try {
-    engine = new Engine({
+    context = {
       shard: o.shard ?? 0, shards: 1, configFile: config.file, channel: o.channel ?? null,
       log: (p, m) => log.log(p, m),
       engine: {
@@ -53,7 +56,8 @@ async function main(argv: string[]): Promise<number> {
         trace: o.verbose >= 2 ? (d, line) => process.stderr.write(`${d === '>' ? '>' : '<'}${Math.floor(Date.now() / 1000)}${d === '>' ? '>' : '<'}${line}\n`) : undefined,
         onConnectWait: (message) => process.stderr.write(`${message}\n`),
       },
-    });
+    };
+    engine = new Engine(context);
   } catch (err) {
     if (err instanceof EndpointError) {
       process.stderr.write(`Fatal error: ${err.message}\n`);
@@ -62,15 +66,27 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   // A signal also ends connect waits and in-flight work; unfinished lines are re-queued, never lost.
-  stop.signal.addEventListener('abort', () => void engine.close(), { once: true });
+  const pool = o.mode === 'rolling' ? EnginePool.around(engine, context, clientConnections(config, o.channel ?? null)) : null;
+  const closeAll = () => (pool ? pool.close() : engine.close());
+  stop.signal.addEventListener('abort', () => void closeAll(), { once: true });
   try {
-    return await run(o, config, engine, log, stop.signal);
+    return await run(o, config, engine, pool, log, stop.signal);
   } finally {
-    await engine.close();
+    await closeAll();
   }
 }
 
-async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, log: Logger, signal: AbortSignal): Promise<number> {
+/**
+ * syncmux_client_connections (default 4): replica connections the rolling
+ * mode spreads users over. Object modes (-u, -m, -A, ...) use one, as stock.
+ */
+function clientConnections(config: CyrusConfig, channel: string | null): number {
+  const raw = (channel ? config.raw.get(`${channel}_syncmux_client_connections`) : undefined) ?? config.raw.get('syncmux_client_connections');
+  const n = raw === undefined ? 4 : Number(raw);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : 4;
+}
+
+async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, pool: EnginePool | null, log: Logger, signal: AbortSignal): Promise<number> {
   try {
     await Promise.race([engine.connect(), aborted(signal)]);
   } catch (err) {
@@ -78,10 +94,11 @@ async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, log: L
     log.log('err', `Can not connect to server '${engine.endpoint.serverName}': ${(err as Error).message}`);
     return EXIT.FAIL;
   }
-  if (o.mode !== 'rolling') return runObjects(o, engine, log);
+  if (o.mode !== 'rolling' || !pool) return runObjects(o, engine, log);
+  pool.warmUp(); // the others connect while the log is read
   const channel = syncChannel(config, o.channel ?? null);
   const logFile = o.shard === undefined ? channel.logFile : `${channel.logFile}.${o.shard}`;
-  return runRolling(o, engine, log, {
+  return runRolling(o, engine, pool, log, {
     logFile,
     shutdownFile: o.shutdownFile ?? channel.shutdownFile,
     repeatSeconds: o.minDelta || channel.repeatInterval,

@@ -46,10 +46,12 @@ export class Engine implements Replicator {
     const setting = (key: string) => (ctx.channel ? this.config.raw.get(`${ctx.channel}_${key}`) : undefined) ?? this.config.raw.get(key);
     this.reserveThreshold = Number(setting('syncmux_reserve_threshold') ?? 65536);
     const cacheSetting = setting('syncmux_sync_cache') ?? 'yes';
-    this.cache = /^(off|no|0|false)$/i.test(cacheSetting) || ctx.engine?.noCache
+    this.cache = ctx.engine?.sharedCache !== undefined
+      ? ctx.engine.sharedCache
+      : /^(off|no|0|false)$/i.test(cacheSetting) || ctx.engine?.noCache
       ? null
       : new SyncCache({ file: cacheFile(this.config, ctx), verifyIntervalMs: Number(setting('syncmux_verify_interval') ?? 86400) * 1000 });
-    this.flushTimer = this.cache ? setInterval(() => this.flushCache(), 5000).unref() : null;
+    this.flushTimer = this.cache && ctx.engine?.sharedCache === undefined ? setInterval(() => this.flushCache(), 5000).unref() : null;
   }
 
   private flushCache(): void {
@@ -66,6 +68,10 @@ export class Engine implements Replicator {
     this.session = null;
     this.connecting ??= this.openSession().finally(() => (this.connecting = null));
     return this.connecting;
+  }
+
+  warmUp(): void {
+    this.connect().catch(() => {}); // replicate() connects again and reports
   }
 
   private async openSession(): Promise<ReplicaSession> {

@@ -5,6 +5,7 @@
  * state. Keeping this seam small lets each side be tested on its own.
  */
 import type { SyncLogLine } from '../synclog/index.js';
+import type { SyncCache } from './sync-cache.js';
 
 export interface UserBatch {
   /** The shard key (see src/synclog/route.ts): a userid, `@domain`, `@` or `*`. */
@@ -28,6 +29,11 @@ export interface Replicator {
    * never given concurrently.
    */
   replicate(batch: UserBatch): Promise<UserOutcome>;
+  /**
+   * Optional: start connecting now, as stock does at startup, so the first
+   * batch does not wait for the handshake. Failures surface on replicate().
+   */
+  warmUp?(): void;
   /** Called when the worker stops; sends EXIT and closes the connection. */
   close(): Promise<void>;
 }
@@ -58,6 +64,8 @@ export interface EngineOptions {
   connectOnce?: boolean;
   /** Disable the sync cache (e.g. the drop-in's one-shot modes). */
   noCache?: boolean;
+  /** Use this sync cache instead of opening the shard's own (engines of one pool share one). */
+  sharedCache?: SyncCache | null;
   /** -v -v: protocol trace (credentials redacted). */
   trace?: (direction: '>' | '<', line: string) => void;
   /** Where to report connect retries (stock prints them on stderr). */

@@ -64,6 +64,7 @@ async function main(): Promise<void> {
   const closeReplicator = (): Promise<void> =>
     (closing ??= replicator.close().catch((error: unknown) => log('warning', `closing the replicator: ${String(error)}`)));
   try {
+    replicator.warmUp?.();
     post({ t: 'ready' });
     await started;
     if (stop.signal.aborted) return;

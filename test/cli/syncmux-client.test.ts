@@ -72,6 +72,24 @@ realTest('-R -1 drains the channel log once; -R -f replays a file without deleti
   assert.ok(fs.existsSync(file));
 });
 
+realTest('rolling mode spreads users over syncmux_client_connections replica connections', async () => {
+  const file = conf();
+  const original = fs.readFileSync(file, 'utf8');
+  fs.writeFileSync(file, `${original}${lab!.channel}_syncmux_client_connections: 3\n`);
+  try {
+    const users = ['pool1', 'pool2', 'pool3', 'pool4', 'pool5', 'pool6'];
+    for (const u of users) await createUser(lab!, u);
+    for (const u of users) await deliver(lab!, u, 2);
+    const r = await runClient(['-C', file, '-n', lab!.channel, '-v', '-v', '-R', '-1']);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stderr.match(/AUTHENTICATE PLAIN <redacted>/g)?.length, 3, 'one handshake per connection');
+    assert.ok(drained(lab!));
+    assert.equal((await compareLab(lab!, users)).differences, []);
+  } finally {
+    fs.writeFileSync(file, original);
+  }
+});
+
 realTest('rolling: replicates as changes arrive, exits 0 on the shutdown file and 75 on SIGTERM', async () => {
   const shutdown = path.join(lab!.dir, 'master', 'run', `sync-${lab!.channel}.shutdown`);
   const rolling = startClient(['-C', conf(), '-n', lab!.channel, '-R']);
