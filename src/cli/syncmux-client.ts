@@ -67,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
   }
   // A signal also ends connect waits and in-flight work; unfinished lines are re-queued, never lost.
   const pool = o.mode === 'rolling' ? EnginePool.around(engine, context, clientConnections(config, o.channel ?? null)) : null;
+  pool?.warmUp(); // run() waits for the first connection, for stock's connect errors
   const closeAll = () => (pool ? pool.close() : engine.close());
   stop.signal.addEventListener('abort', () => void closeAll(), { once: true });
   try {
@@ -95,7 +96,6 @@ async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, pool: 
     return EXIT.FAIL;
   }
   if (o.mode !== 'rolling' || !pool) return runObjects(o, engine, log);
-  pool.warmUp(); // the others connect while the log is read
   const channel = syncChannel(config, o.channel ?? null);
   const logFile = o.shard === undefined ? channel.logFile : `${channel.logFile}.${o.shard}`;
   return runRolling(o, engine, pool, log, {

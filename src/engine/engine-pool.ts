@@ -26,8 +26,17 @@ export class EnginePool implements Replicator {
     return this.engines[shardOf(batch.key, this.engines.length)]!.replicate(batch);
   }
 
+  /**
+   * The first connection first: while the replica is unreachable only it
+   * waits and reports (stock's one "retrying in N seconds" line), and the
+   * others connect as soon as it has.
+   */
   warmUp(): void {
-    for (const engine of this.engines) engine.warmUp();
+    const [first, ...others] = this.engines;
+    first!.connect().then(
+      () => { for (const engine of others) engine.warmUp(); },
+      () => {}, // replicate() connects again and reports
+    );
   }
 
   async close(): Promise<void> {
