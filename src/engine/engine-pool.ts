@@ -18,7 +18,7 @@ export class EnginePool implements Replicator {
   /** `first` is the engine already in use (connected, say); `count - 1` more are made like it. */
   static around(first: Engine, ctx: ReplicatorContext, count: number): EnginePool {
     const more = Array.from({ length: Math.max(0, count - 1) }, () =>
-      new Engine({ ...ctx, engine: { ...ctx.engine, sharedCache: first.cache } }));
+      new Engine({ ...ctx, engine: { ...ctx.engine, sharedCache: first.cache, quietConnectWaits: true } }));
     return new EnginePool([first, ...more]);
   }
 
@@ -27,16 +27,12 @@ export class EnginePool implements Replicator {
   }
 
   /**
-   * The first connection first: while the replica is unreachable only it
-   * waits and reports (stock's one "retrying in N seconds" line), and the
-   * others connect as soon as it has.
+   * All handshakes at once. While the replica is unreachable only the first
+   * engine reports (stock's one "retrying in N seconds" line); the others
+   * wait quietly on the same schedule.
    */
   warmUp(): void {
-    const [first, ...others] = this.engines;
-    first!.connect().then(
-      () => { for (const engine of others) engine.warmUp(); },
-      () => {}, // replicate() connects again and reports
-    );
+    for (const engine of this.engines) engine.warmUp();
   }
 
   async close(): Promise<void> {

@@ -80,6 +80,7 @@ export class Engine implements Replicator {
       once: e.connectOnce,
       signal: this.closing.signal,
       onWait: (message, _s, cause) => {
+        if (e.quietConnectWaits) return;
         e.onConnectWait?.(message);
         this.ctx.log('warning', `${message} (${cause.message})`);
       },

@@ -64,6 +64,8 @@ export interface EngineOptions {
   connectOnce?: boolean;
   /** Disable the sync cache (e.g. the drop-in's one-shot modes). */
   noCache?: boolean;
+  /** Wait out an unreachable replica silently (a pool's other engines: the first one reports). */
+  quietConnectWaits?: boolean;
   /** Use this sync cache instead of opening the shard's own (engines of one pool share one). */
   sharedCache?: SyncCache | null;
   /** -v -v: protocol trace (credentials redacted). */

@@ -114,6 +114,7 @@ realTest("connect retries print stock's message; SIGTERM while waiting exits 75"
   c.child.kill('SIGTERM');
   const r = await c.done;
   assert.match(r.stderr, /Can not connect to server '127\.0\.0\.1:\d+', retrying in 15 seconds/);
+  assert.is(r.stderr.match(/Can not connect/g)?.length, 1, 'one line per retry, as stock, however many connections wait');
   assert.is(r.status, 75);
   const once = await runClient(['-C', conf(), '-n', lab!.channel, '-S', `127.0.0.1:${port}`, '-o', '-u', 'alice']);
   assert.is(once.status, 1);
