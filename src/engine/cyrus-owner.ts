@@ -3,8 +3,8 @@
  * belong to the cyrus user even when a test or an admin runs us as root;
  * the CLIs drop to cyrus first, this covers in-process use.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { lookupSystemUser } from '../cyrus/system-user.js';
 
 let ids: { uid: number; gid: number } | null | undefined;
 
@@ -12,14 +12,7 @@ let ids: { uid: number; gid: number } | null | undefined;
 export function cyrusOwnerIfRoot(): { uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
   if (ids !== undefined) return ids;
-  try {
-    ids = {
-      uid: Number(execFileSync('id', ['-u', 'cyrus'], { encoding: 'utf8' }).trim()),
-      gid: Number(execFileSync('id', ['-g', 'cyrus'], { encoding: 'utf8' }).trim()),
-    };
-  } catch {
-    ids = null;
-  }
+  ids = lookupSystemUser('cyrus');
   return ids;
 }
 
