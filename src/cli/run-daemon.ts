@@ -27,7 +27,7 @@ export interface DaemonStatus {
   restarts: number[];
 }
 
-const ENGINE_MODULE = new URL(import.meta.url.endsWith('.ts') ? '../engine/engine.ts' : '../engine/engine.js', import.meta.url);
+const ENGINE_MODULE = new URL(import.meta.url.endsWith('.ts') ? '../engine/shard-replicator.ts' : '../engine/shard-replicator.js', import.meta.url);
 
 export async function runDaemon(ctx: CommandContext, shards: number, once: boolean, signal: AbortSignal): Promise<number> {
   fs.mkdirSync(ctx.channelDir, { recursive: true });

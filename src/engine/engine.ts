@@ -14,7 +14,7 @@ import { ReplicaClient } from '../protocol/replica-client.js';
 import { copybackClient, runCopyback } from './copyback.js';
 import { executeBatch, isConnectionError } from './executor.js';
 import { NeedsCopybackError } from './mailbox-sync.js';
-import type { Replicator, ReplicatorContext, ReplicatorFactory, UserBatch, UserOutcome } from './replicator.js';
+import type { Replicator, ReplicatorContext, UserBatch, UserOutcome } from './replicator.js';
 import { ReplicaSession } from './session.js';
 import { SyncCache } from './sync-cache.js';
 import { UserLockedError } from './sync-lock.js';
@@ -170,4 +170,3 @@ function fileTrace(dir: string, shard: number): (d: '>' | '<', line: string) => 
   return (d, line) => fs.appendFileSync(file, `${Date.now()} ${d} ${line.slice(0, 300)}\n`);
 }
 
-export const createReplicator: ReplicatorFactory = async (ctx) => new Engine(ctx);

@@ -8,6 +8,7 @@ import { compareLab } from '../../src/harness/compare.js';
 import { appendTo, channelDrained, createUser, deliver, imap } from '../../src/harness/lab-ops.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
+import { connectionsPerShard } from '../../src/engine/shard-replicator.js';
 
 const reason = cyrusSkipReason();
 const SYNCMUX = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'src', 'cli', 'syncmux.ts');
@@ -32,7 +33,13 @@ for (const shards of [1, 4]) {
       const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
       for (const u of users) await createUser(lab, u);
       const conf = lab.master.paths.imapdConf;
-      const daemon = spawn(process.execPath, ['--import', 'tsx', SYNCMUX, 'run', '-C', conf, '-n', lab.channel, '--shards', String(shards)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const traceDir = path.join(lab.dir, 'trace');
+      fs.mkdirSync(traceDir, { mode: 0o777 });
+      fs.chmodSync(traceDir, 0o777); // the daemon writes it as cyrus
+      const daemon = spawn(process.execPath, ['--import', 'tsx', SYNCMUX, 'run', '-C', conf, '-n', lab.channel, '--shards', String(shards)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, SYNCMUX_TRACE_DIR: traceDir },
+      });
       let output = '';
       daemon.stdout.on('data', (c: Buffer) => (output += c.toString()));
       daemon.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -52,6 +59,11 @@ for (const shards of [1, 4]) {
       assert.match(status.stdout, new RegExp(`syncmux running .* ${shards} shard`));
       const metrics = syncmux(['metrics', '-C', conf, '-n', lab.channel]);
       assert.match(metrics.stdout, /syncmux_lines_done_total\{channel="replica",shard="0"\} \d+/);
+      // Replica connections: 4 in all by default, at least one per shard.
+      for (let i = 0; i < shards; i++) {
+        const trace = fs.readFileSync(path.join(traceDir, `trace.${i}`), 'utf8');
+        assert.is(trace.match(/AUTHENTICATE PLAIN <redacted>/g)?.length, Math.ceil(4 / shards), `shard ${i}`);
+      }
       daemon.kill('SIGTERM');
       assert.is(await exited, 75, output);
     } finally {
@@ -59,5 +71,12 @@ for (const shards of [1, 4]) {
     }
   });
 }
+
+test('syncmux_shard_connections: default 4 in all (at least 1 per shard); explicit values win; nonsense falls back', () => {
+  assert.equal([1, 2, 3, 4, 8, 16].map((n) => connectionsPerShard(undefined, n)), [4, 2, 2, 1, 1, 1]);
+  assert.is(connectionsPerShard('3', 8), 3);
+  assert.is(connectionsPerShard('0', 1), 4);
+  assert.is(connectionsPerShard('many', 2), 2);
+});
 
 test.run();
