@@ -9,9 +9,9 @@
 import './threadpool.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { loadConfig, syncChannel, type CyrusConfig } from '../cyrus/config.js';
+import { channelSetting, loadConfig, syncChannel, type CyrusConfig } from '../cyrus/config.js';
 import { Engine } from '../engine/engine.js';
-import { EnginePool } from '../engine/engine-pool.js';
+import { connectionCount, EnginePool } from '../engine/engine-pool.js';
 import type { ReplicatorContext } from '../engine/replicator.js';
 import { EndpointError } from '../protocol/endpoint.js';
 import { parseClientOptions, usageError, type ClientOptions } from './client-options.js';
@@ -82,9 +82,7 @@ async function main(argv: string[]): Promise<number> {
  * mode spreads users over. Object modes (-u, -m, -A, ...) use one, as stock.
  */
 function clientConnections(config: CyrusConfig, channel: string | null): number {
-  const raw = (channel ? config.raw.get(`${channel}_syncmux_client_connections`) : undefined) ?? config.raw.get('syncmux_client_connections');
-  const n = raw === undefined ? 4 : Number(raw);
-  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : 4;
+  return connectionCount(channelSetting(config, channel, 'syncmux_client_connections'), 4);
 }
 
 async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, pool: EnginePool | null, log: Logger, signal: AbortSignal): Promise<number> {

@@ -283,6 +283,11 @@ export function loadConfig(file: string, options: LoadConfigOptions = {}): Cyrus
   return buildConfig(readImapdConf(file, options), path.resolve(file), options);
 }
 
+/** A syncmux_* setting, raw: `<channel>_<key>` first, as Cyrus's channel-prefixable sync options. */
+export function channelSetting(config: CyrusConfig, channel: string | null, key: string): string | undefined {
+  return (channel ? config.raw.get(`${channel}_${key}`) : undefined) ?? config.raw.get(key);
+}
+
 /**
  * sync_client's per-channel settings. Only these options are channel-prefixable;
  * the prefixed forms are raw overflow strings (no {configdirectory} expansion),

@@ -10,13 +10,12 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import type { CyrusConfig } from '../cyrus/config.js';
+import { channelSetting, type CyrusConfig } from '../cyrus/config.js';
 
 export const DEFAULT_COPYBACK_CLIENT = '/usr/lib/cyrus/bin/sync_client';
 
 export function copybackClient(config: CyrusConfig, channel: string | null): string | null {
-  const value = (channel ? config.raw.get(`${channel}_syncmux_copyback_client`) : undefined)
-    ?? config.raw.get('syncmux_copyback_client') ?? DEFAULT_COPYBACK_CLIENT;
+  const value = channelSetting(config, channel, 'syncmux_copyback_client') ?? DEFAULT_COPYBACK_CLIENT;
   if (/^(off|no|none|0|false)$/i.test(value.trim())) return null;
   return fs.existsSync(value) ? value : null;
 }

@@ -12,6 +12,12 @@ import { shardOf } from '../native/index.js';
 import { Engine } from './engine.js';
 import type { Replicator, ReplicatorContext, UserBatch, UserOutcome } from './replicator.js';
 
+/** A connection-count setting: an integer 1-64, else `fallback`. */
+export function connectionCount(value: string | undefined, fallback: number): number {
+  const n = value === undefined ? fallback : Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : fallback;
+}
+
 export class EnginePool implements Replicator {
   private constructor(readonly engines: Engine[]) {}
 

@@ -6,7 +6,7 @@
  * handed to Cyrus's own sync_client or parked.
  */
 import fs from 'node:fs';
-import { loadConfig, type CyrusConfig } from '../cyrus/config.js';
+import { channelSetting, loadConfig, type CyrusConfig } from '../cyrus/config.js';
 import { resolveEndpoint, type Endpoint } from '../protocol/endpoint.js';
 import { SyncProtocolError } from '../protocol/errors.js';
 import { connectWithRetry } from '../protocol/reconnect.js';
@@ -43,7 +43,7 @@ export class Engine implements Replicator {
     this.endpoint = resolveEndpoint(this.config, ctx.channel, ctx.engine?.serverOverride);
     if (ctx.engine?.trace) this.endpoint.trace = ctx.engine.trace;
     else if (process.env.SYNCMUX_TRACE_DIR) this.endpoint.trace = fileTrace(process.env.SYNCMUX_TRACE_DIR, ctx.shard);
-    const setting = (key: string) => (ctx.channel ? this.config.raw.get(`${ctx.channel}_${key}`) : undefined) ?? this.config.raw.get(key);
+    const setting = (key: string) => channelSetting(this.config, ctx.channel, key);
     this.reserveThreshold = Number(setting('syncmux_reserve_threshold') ?? 65536);
     const cacheSetting = setting('syncmux_sync_cache') ?? 'yes';
     this.cache = ctx.engine?.sharedCache !== undefined

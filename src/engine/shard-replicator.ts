@@ -6,19 +6,17 @@
  * syncmux_shard_connections (default: enough for 4 in all, at least 1 per
  * shard) decouples the replica's parallelism from the worker count.
  */
+import { channelSetting } from '../cyrus/config.js';
 import { Engine } from './engine.js';
-import { EnginePool } from './engine-pool.js';
+import { connectionCount, EnginePool } from './engine-pool.js';
 import type { ReplicatorFactory } from './replicator.js';
 
 export function connectionsPerShard(setting: string | undefined, shards: number): number {
-  const n = setting === undefined ? Math.ceil(4 / shards) : Number(setting);
-  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : Math.ceil(4 / shards);
+  return connectionCount(setting, Math.ceil(4 / shards));
 }
 
 export const createReplicator: ReplicatorFactory = async (ctx) => {
   const engine = new Engine(ctx);
-  const raw = engine.config.raw;
-  const setting = (ctx.channel ? raw.get(`${ctx.channel}_syncmux_shard_connections`) : undefined) ?? raw.get('syncmux_shard_connections');
-  const count = connectionsPerShard(setting, ctx.shards);
+  const count = connectionsPerShard(channelSetting(engine.config, ctx.channel, 'syncmux_shard_connections'), ctx.shards);
   return count > 1 ? EnginePool.around(engine, ctx, count) : engine;
 };

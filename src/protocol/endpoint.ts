@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { syncChannel, type CyrusConfig } from '../cyrus/config.js';
+import { channelSetting, syncChannel, type CyrusConfig } from '../cyrus/config.js';
 import { parseSwitch } from '../cyrus/config-values.js';
 import { Secret } from '../cyrus/secret.js';
 import type { ConnectOptions } from './connection.js';
@@ -38,7 +38,7 @@ export function resolveEndpoint(config: CyrusConfig, channel: string | null, ser
   const parsed = parseServer(server);
   const tryImap = sync.tryImap;
   const port = parsed.port ?? sync.port;
-  const lookup = (key: string) => (channel ? config.raw.get(`${channel}_${key}`) : undefined) ?? config.raw.get(key);
+  const lookup = (key: string) => channelSetting(config, channel, key);
   const requireTls = parsed.tls || parseSwitch(lookup('syncmux_require_tls') ?? 'no') === true;
   const caFile = lookup('tls_client_ca_file');
   const caDir = lookup('tls_client_ca_dir');
