@@ -12,6 +12,16 @@ import { shardOf } from '../native/index.js';
 import { Engine } from './engine.js';
 import type { Replicator, ReplicatorContext, UserBatch, UserOutcome } from './replicator.js';
 
+/**
+ * Which of `count` connections serves `key`. The key is salted: within a
+ * shard every key already has hash mod N = shard, so the plain hash mod
+ * count would send a shard's users to one connection whenever count shares
+ * a factor with N (2 shards x 2 connections).
+ */
+export function connectionFor(key: string, count: number): number {
+  return count === 1 ? 0 : shardOf(`${key}\0connection`, count);
+}
+
 /** A connection-count setting: an integer 1-64, else `fallback`. */
 export function connectionCount(value: string | undefined, fallback: number): number {
   const n = value === undefined ? fallback : Number(value);
@@ -29,7 +39,7 @@ export class EnginePool implements Replicator {
   }
 
   replicate(batch: UserBatch): Promise<UserOutcome> {
-    return this.engines[shardOf(batch.key, this.engines.length)]!.replicate(batch);
+    return this.engines[connectionFor(batch.key, this.engines.length)]!.replicate(batch);
   }
 
   /**
