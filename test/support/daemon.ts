@@ -7,6 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { CyrusLab } from '../../src/harness/cyrus-lab.js';
+import * as assert from 'uvu/assert';
+import { compareLab } from '../../src/harness/compare.js';
 import { channelDrained } from '../../src/harness/lab-ops.js';
 import { masterTrees, rootOwned } from '../cyrus/support/reader-view.js';
 
@@ -79,3 +81,14 @@ export function stockWouldSend(lab: CyrusLab, args: string[], kinds = /^>\d+>APP
 
 /** Paths owned by uid 0 under the master's configdirectory, spool and sieve dirs. */
 export const rootOwnedInMaster = (lab: CyrusLab): string[] => rootOwned(masterTrees(lab));
+
+/** Master == replica over IMAP, and stock `sync_client -u` would send nothing more for any of `users`. */
+export async function assertReplicaCaughtUp(lab: CyrusLab, daemon: Daemon, users: readonly string[], where: string): Promise<void> {
+  const cmp = await compareLab(lab);
+  assert.equal(cmp.differences, [], `${where}\n${daemon.output().slice(-4000)}`);
+  for (const u of users) {
+    const stock = stockWouldSend(lab, ['-u', u]);
+    assert.is(stock.status, 0, `${where}: stock -u ${u}: ${stock.stderr.slice(-2000)}`);
+    assert.equal(stock.sent, [], `${where}: stock sync_client -u ${u} still had work`);
+  }
+}
