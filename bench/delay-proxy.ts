@@ -8,6 +8,7 @@
  * client→server flight that begins after the server has sent something:
  * pipelined commands in one flight count once, lock-step commands once each.
  * That works without decoding, so it counts compressed streams too.
+ * It can also record each connection's bytes, for the replay in e2e/floor.ts.
  */
 import net from 'node:net';
 
@@ -54,9 +55,16 @@ class DelayedPipe {
   }
 }
 
+/** What one proxied connection carried, in order: client→server (`up`) and server→client (`down`). */
+export interface ConnectionRecording {
+  up: Buffer[];
+  down: Buffer[];
+}
+
 export class DelayProxy {
   readonly stats: ProxyStats = { connections: 0, roundTrips: 0, bytesUp: 0, bytesDown: 0 };
   private readonly sockets = new Set<net.Socket>();
+  private recordings: ConnectionRecording[] | null = null;
 
   private constructor(private readonly server: net.Server, readonly port: number) {}
 
@@ -76,16 +84,20 @@ export class DelayProxy {
     this.sockets.add(client).add(upstream);
     const up = new DelayedPipe(upstream, delayMs);
     const down = new DelayedPipe(client, delayMs);
+    const recording: ConnectionRecording | null = this.recordings ? { up: [], down: [] } : null;
+    if (recording) this.recordings!.push(recording);
     let serverSpokeLast = true; // the greeting/banner comes first
     client.on('data', (chunk: Buffer) => {
       if (serverSpokeLast) this.stats.roundTrips++;
       serverSpokeLast = false;
       this.stats.bytesUp += chunk.length;
+      recording?.up.push(chunk);
       up.push(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
       serverSpokeLast = true;
       this.stats.bytesDown += chunk.length;
+      recording?.down.push(chunk);
       down.push(chunk);
     });
     const teardown = () => {
@@ -98,6 +110,17 @@ export class DelayProxy {
     };
     client.on('close', teardown).on('error', teardown);
     upstream.on('close', teardown).on('error', teardown);
+  }
+
+  /** Connections opened from now on are recorded whole. */
+  startRecording(): void {
+    this.recordings = [];
+  }
+
+  stopRecording(): ConnectionRecording[] {
+    const out = this.recordings ?? [];
+    this.recordings = null;
+    return out;
   }
 
   resetStats(): void {

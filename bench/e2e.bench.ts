@@ -4,9 +4,13 @@
  * at 0 ms and with a 5 ms-each-way delay proxy in front of the replica's
  * sync port. Prints one table; every run must end with master == replica.
  *
+ * After the clients come the replica's floor rows (e2e/floor.ts): the
+ * replica alone applying syncmux-client's recorded burst with N connections,
+ * no client work on the clock. No client drains faster than that here.
+ *
  * Knobs (environment): BENCH_MESSAGES (2000), BENCH_USERS (50),
  * BENCH_LATENCY_SECONDS (20), BENCH_DELAYS ("0,5"), BENCH_CLIENTS (a regex on
- * the client names).
+ * the client names), BENCH_FLOOR_CONNECTIONS ("4,16"; "" for none).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +21,7 @@ import { cyrusUnavailableReason } from '../src/harness/install.js';
 import { CLIENTS, type ClientSpec } from './e2e/clients.js';
 import { DelayProxy } from './delay-proxy.js';
 import { burst, latency } from './e2e/workloads.js';
+import { replicaFloor } from './e2e/floor.js';
 
 type Row = Record<string, string | number>;
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
@@ -37,20 +42,39 @@ function setSyncPort(lab: CyrusLab, port: number): void {
  */
 const finishedLabs: string[] = [];
 
-async function runOne(spec: ClientSpec, delayMs: number): Promise<Row> {
-  const users = Array.from({ length: env('BENCH_USERS', 50) }, (_, i) => `bench${i}`);
+/** A lab with the bench users on master and replica, the clients pointed at the proxy. */
+async function prepareLab(lab: CyrusLab, proxy: DelayProxy, users: string[]): Promise<void> {
+  for (const u of users) await createUser(lab, u, ['Sent']);
+  // Seeded directly (spawnSync would block the in-process proxy), then the clients go through the proxy.
+  const seeded = lab.stockSyncClient(['-A'], { check: false });
+  if (seeded.status !== 0) throw new Error(`seeding with stock -A failed: ${seeded.stderr}`);
+  fs.rmSync(`${lab.syncLogDir()}/log`, { force: true }); // the users' creation is already on the replica
+  setSyncPort(lab, proxy.port);
+}
+
+/** Runs `body` on a fresh, prepared lab; a failure becomes the row's error. The lab's files stay until the end. */
+async function withLab(row: Row, delayMs: number, users: string[], body: (lab: CyrusLab, proxy: DelayProxy) => Promise<void>): Promise<Row> {
   const lab = await CyrusLab.start({ keep: true });
   finishedLabs.push(lab.dir);
   const proxy = await DelayProxy.start(lab.replica.ports.sync!, delayMs);
-  const row: Row = { client: spec.name, 'delay ms (each way)': delayMs };
   try {
-    for (const u of users) await createUser(lab, u, ['Sent']);
-    // Seeded directly (spawnSync would block the in-process proxy), then the clients go through the proxy.
-    const seeded = lab.stockSyncClient(['-A'], { check: false });
-    if (seeded.status !== 0) throw new Error(`seeding with stock -A failed: ${seeded.stderr}`);
-    fs.rmSync(`${lab.syncLogDir()}/log`, { force: true }); // the users' creation is already on the replica
-    setSyncPort(lab, proxy.port);
+    await prepareLab(lab, proxy, users);
+    await body(lab, proxy);
+  } catch (err) {
+    row.error = (err as Error).message.slice(0, 300);
+  } finally {
+    await proxy.close();
+    await lab.destroy();
+  }
+  return row;
+}
 
+const benchUsers = () => Array.from({ length: env('BENCH_USERS', 50) }, (_, i) => `bench${i}`);
+
+async function runOne(spec: ClientSpec, delayMs: number): Promise<Row> {
+  const users = benchUsers();
+  const row: Row = { client: spec.name, 'delay ms (each way)': delayMs };
+  return withLab(row, delayMs, users, async (lab, proxy) => {
     const b = await burst(lab, spec, users, env('BENCH_MESSAGES', 2000));
     const afterBurst = await compareLab(lab);
     row['burst drain s'] = b.drainSeconds.toFixed(2);
@@ -69,13 +93,25 @@ async function runOne(spec: ClientSpec, delayMs: number): Promise<Row> {
     row['round trips / APPEND'] = (trips / l.samples.length).toFixed(2);
     const afterLatency = await compareLab(lab, [users[0]!]);
     row['latency equal'] = afterLatency.equal ? 'yes' : 'NO';
-  } catch (err) {
-    row.error = (err as Error).message.slice(0, 300);
-  } finally {
-    await proxy.close();
-    await lab.destroy();
-  }
-  return row;
+  });
+}
+
+/** The replica alone: syncmux-client -R's burst recorded with `connections` connections, then replayed from memory. */
+async function runFloor(connections: number, delayMs: number): Promise<Row> {
+  const users = benchUsers();
+  const row: Row = { client: `replica floor: replay of syncmux-client -R, ${connections} connections`, 'delay ms (each way)': delayMs };
+  return withLab(row, delayMs, users, async (lab, proxy) => {
+    fs.appendFileSync(lab.master.paths.imapdConf, `syncmux_client_connections: ${connections}\n`);
+    const recorded = CLIENTS.find((c) => c.name === 'syncmux-client -R')!;
+    const f = await replicaFloor(lab, proxy, recorded, users, env('BENCH_MESSAGES', 2000));
+    const after = await compareLab(lab);
+    row['burst drain s'] = f.seconds.toFixed(2);
+    row['burst msg/s'] = Math.round(env('BENCH_MESSAGES', 2000) / f.seconds);
+    row['burst client CPU s'] = '-';
+    row['burst replica CPU s'] = f.replicaCpu.toFixed(2);
+    row['burst equal'] = after.equal ? 'yes' : `NO (${after.differences.length} differences)`;
+    row['recorded drain s'] = f.recordedDrainSeconds.toFixed(2);
+  });
 }
 
 export async function benchE2e(): Promise<Row[]> {
@@ -88,6 +124,11 @@ export async function benchE2e(): Promise<Row[]> {
     for (const spec of CLIENTS) {
       if (pick && !pick.test(spec.name)) continue;
       const row = await runOne(spec, delay);
+      console.error(JSON.stringify(row));
+      rows.push(row);
+    }
+    for (const connections of (process.env.BENCH_FLOOR_CONNECTIONS ?? '4,16').split(',').filter(Boolean).map(Number)) {
+      const row = await runFloor(connections, delay);
       console.error(JSON.stringify(row));
       rows.push(row);
     }
