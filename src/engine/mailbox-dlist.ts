@@ -9,7 +9,7 @@ import { IMAP_ANNOT_NS, type Annotation } from '../cyrus/annotations.js';
 import { FLAG, hasUserFlag, isExpunged, OPT, type IndexRecord } from '../cyrus/index-file.js';
 import { syncMbType } from '../cyrus/mbtype.js';
 import type { MailboxSnapshot } from '../cyrus/snapshot.js';
-import { computeSyncCrcs } from '../cyrus/synccrc.js';
+import { computeSyncCrcs, type SyncCrcs } from '../cyrus/synccrc.js';
 
 
 /** The replica state a delta is computed against (SINCE_*). */
@@ -32,7 +32,7 @@ export interface MailboxDlistOptions {
 
 /** The mailbox-level fields of sync_prepare_dlists, without RECORD. */
 export function mailboxFields(s: MailboxSnapshot, o: MailboxDlistOptions): Array<[string, Node | string | number | bigint | undefined]> {
-  const crcs = computeSyncCrcs(s.records, s.userFlags, s.index.minorVersion, annotationsForCrc(s));
+  const crcs = snapshotSyncCrcs(s);
   const idx = s.index;
   const mbtype = syncMbType(s.entry.mbtype);
   return [
@@ -153,7 +153,20 @@ function mailboxAnnotationKv(a: Annotation): DKvList {
   ]);
 }
 
-function annotationsForCrc(s: MailboxSnapshot) {
-  return (uid: number) => (s.messageAnnotations.get(uid) ?? []).map((a) => ({ entry: a.entry, userid: a.userid, value: a.value }));
+const crcsBySnapshot = new WeakMap<MailboxSnapshot, SyncCrcs>();
+
+/**
+ * The snapshot's SYNC_CRC pair, recomputed from its records once: an update
+ * needs it for the unchanged check, the APPLY MAILBOX and the cache entry,
+ * and a snapshot never changes.
+ */
+export function snapshotSyncCrcs(s: MailboxSnapshot): SyncCrcs {
+  let crcs = crcsBySnapshot.get(s);
+  if (!crcs) {
+    crcs = computeSyncCrcs(s.records, s.userFlags, s.index.minorVersion, (uid) =>
+      (s.messageAnnotations.get(uid) ?? []).map((a) => ({ entry: a.entry, userid: a.userid, value: a.value })));
+    crcsBySnapshot.set(s, crcs);
+  }
+  return crcs;
 }
 

@@ -6,9 +6,8 @@
  */
 import type { Node } from '../dlist/index.js';
 import type { MailboxSnapshot } from '../cyrus/snapshot.js';
-import { computeSyncCrcs } from '../cyrus/synccrc.js';
 import { syncMbType } from '../cyrus/mbtype.js';
-import { optionLetters } from './mailbox-dlist.js';
+import { optionLetters, snapshotSyncCrcs } from './mailbox-dlist.js';
 
 export interface ReplicaAnnotation {
   entry: string;
@@ -90,16 +89,14 @@ export function isUnchanged(master: MailboxSnapshot, replica: ReplicaMailbox | n
   const local = master.mailboxAnnotations.map((a) => `${a.entry}\0${a.userid ?? ''}\0${a.value.toString('latin1')}`).sort();
   const remote = replica.annotations.map((a) => `${a.entry}\0${a.userid}\0${a.value}`).sort();
   if (local.join('\x01') !== remote.join('\x01')) return false;
-  const crcs = computeSyncCrcs(master.records, master.userFlags, idx.minorVersion, (uid) =>
-    (master.messageAnnotations.get(uid) ?? []).map((a) => ({ entry: a.entry, userid: a.userid, value: a.value })));
+  const crcs = snapshotSyncCrcs(master);
   return crcs.basic === replica.syncCrc && crcs.annot === replica.syncCrcAnnot;
 }
 
 /** What the replica holds once an APPLY MAILBOX of this snapshot succeeded (for the sync cache). */
 export function replicaStateAfterApply(s: MailboxSnapshot, partition: string, uidvalidity: number): ReplicaMailbox {
   const idx = s.index;
-  const crcs = computeSyncCrcs(s.records, s.userFlags, idx.minorVersion, (uid) =>
-    (s.messageAnnotations.get(uid) ?? []).map((a) => ({ entry: a.entry, userid: a.userid, value: a.value })));
+  const crcs = snapshotSyncCrcs(s);
   return {
     uniqueid: s.uniqueid ?? '',
     name: s.name,
