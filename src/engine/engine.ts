@@ -31,6 +31,11 @@ const MAX_RECONNECTS_PER_BATCH = 3;
 export class Engine implements Replicator {
   private session: ReplicaSession | null = null;
   private connecting: Promise<ReplicaSession> | null = null;
+  /** The last connection attempt failed (cleared by a success): what an EnginePool routes around. */
+  private lastConnectError: string | null = null;
+  private readonly stateListeners = new Set<() => void>();
+  /** Whether a failed attempt is reported (stderr/syslog); a pool silences all but one voice. */
+  reportConnectWaits: () => boolean;
   private readonly closing = new AbortController();
   readonly config: CyrusConfig;
   readonly endpoint: Endpoint;
@@ -52,6 +57,33 @@ export class Engine implements Replicator {
       ? null
       : new SyncCache({ file: cacheFile(this.config, ctx), verifyIntervalMs: Number(setting('syncmux_verify_interval') ?? 86400) * 1000 });
     this.flushTimer = this.cache && ctx.engine?.sharedCache === undefined ? setInterval(() => this.flushCache(), 5000).unref() : null;
+    const quiet = !!ctx.engine?.quietConnectWaits;
+    this.reportConnectWaits = () => !quiet;
+  }
+
+  /** Connected, with no failure seen on the connection. */
+  get live(): boolean {
+    return this.session !== null && !this.session.replica.connection.failure;
+  }
+
+  /** Why the last connection attempt failed, while not connected; else null. */
+  get connectFailure(): string | null {
+    return this.live ? null : this.lastConnectError;
+  }
+
+  /** A connection attempt (or the wait before the next one) is under way. */
+  get isConnecting(): boolean {
+    return this.connecting !== null;
+  }
+
+  /** `listener` runs after every connection attempt, successful or not. */
+  onConnectAttempt(listener: () => void): void {
+    this.stateListeners.add(listener);
+  }
+
+  private attempted(error: string | null): void {
+    this.lastConnectError = error;
+    for (const l of this.stateListeners) l();
   }
 
   private flushCache(): void {
@@ -66,8 +98,20 @@ export class Engine implements Replicator {
   async connect(): Promise<ReplicaSession> {
     if (this.session && !this.session.replica.connection.failure) return this.session;
     this.session = null;
-    this.connecting ??= this.openSession().finally(() => (this.connecting = null));
-    return this.connecting;
+    if (this.connecting) return this.connecting;
+    const attempt: Promise<ReplicaSession> = this.openSession().then(
+      (session) => {
+        if (this.connecting === attempt) this.connecting = null;
+        return session;
+      },
+      (err: unknown) => {
+        if (this.connecting === attempt) this.connecting = null;
+        this.attempted(err instanceof Error ? err.message : String(err));
+        throw err;
+      },
+    );
+    this.connecting = attempt;
+    return attempt;
   }
 
   warmUp(): void {
@@ -80,7 +124,8 @@ export class Engine implements Replicator {
       once: e.connectOnce,
       signal: this.closing.signal,
       onWait: (message, _s, cause) => {
-        if (e.quietConnectWaits) return;
+        this.attempted(cause.message);
+        if (!this.reportConnectWaits()) return;
         e.onConnectWait?.(message);
         this.ctx.log('warning', `${message} (${cause.message})`);
       },
@@ -103,6 +148,7 @@ export class Engine implements Replicator {
         nonBlocking: !!e.nonBlocking,
         reserveThreshold: this.reserveThreshold,
       }, this.ctx.log, this.cache);
+      this.attempted(null);
       return this.session;
     } catch (err) {
       await connection.close();

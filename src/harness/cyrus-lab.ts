@@ -27,6 +27,8 @@ export interface LabOptions {
   tls?: boolean;
   /** Keep the directory after destroy(), for post-mortems. */
   keep?: boolean;
+  /** The replica's syncserver maxchild in cyrus.conf (default 20). */
+  syncMaxChild?: number;
 }
 
 export interface Instance {
@@ -121,7 +123,7 @@ export class CyrusLab {
     fs.mkdirSync(path.join(p.root, 'run'), { recursive: true });
     const text = imapdConf({ servername: inst.servername, admins, paths: p, virtdomains: !!this.options.virtdomains, extra });
     fs.writeFileSync(p.imapdConf, text, { mode: 0o644 });
-    fs.writeFileSync(p.cyrusConf, cyrusConf(p.imapdConf, inst.ports), { mode: 0o644 });
+    fs.writeFileSync(p.cyrusConf, cyrusConf(p.imapdConf, inst.ports, { syncMaxChild: this.options.syncMaxChild }), { mode: 0o644 });
     execFileSync('chown', ['-R', 'cyrus:mail', p.configDirectory, p.spool, p.sieveDir, path.join(p.root, 'run')]);
     for (const d of [p.configDirectory, p.spool, p.sieveDir]) fs.chmodSync(d, DIR_MODE);
   }

@@ -62,7 +62,7 @@ export interface Listeners {
   sieve?: number;
 }
 
-export function cyrusConf(imapdConfPath: string, ports: Listeners): string {
+export function cyrusConf(imapdConfPath: string, ports: Listeners, o: { syncMaxChild?: number } = {}): string {
   // cyrmaster's -C is not inherited by its children, so every cmd carries it.
   const conf = `-C ${imapdConfPath}`;
   const lines = [
@@ -74,7 +74,7 @@ export function cyrusConf(imapdConfPath: string, ports: Listeners): string {
     `  lmtp cmd="${CYRUS_BIN}/lmtpd ${conf} -a" listen="127.0.0.1:${ports.lmtp}" prefork=1 maxchild=20`,
   ];
   if (ports.sync) {
-    lines.push(`  syncserver cmd="${CYRUS_BIN}/sync_server ${conf}" listen="127.0.0.1:${ports.sync}" prefork=1 maxchild=20`);
+    lines.push(`  syncserver cmd="${CYRUS_BIN}/sync_server ${conf}" listen="127.0.0.1:${ports.sync}" prefork=1 maxchild=${o.syncMaxChild ?? 20}`);
   }
   if (ports.sieve) {
     lines.push(`  sieve cmd="${CYRUS_BIN}/timsieved ${conf}" listen="127.0.0.1:${ports.sieve}" prefork=0 maxchild=10`);
