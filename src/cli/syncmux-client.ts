@@ -6,7 +6,7 @@
  * (ident `<syslog_prefix>/sync_client`). Becomes the cyrus user when run as
  * root, as Cyrus tools do.
  */
-import './threadpool.js';
+import './runtime.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { channelSetting, loadConfig, syncChannel, type CyrusConfig } from '../cyrus/config.js';

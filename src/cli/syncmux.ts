@@ -6,7 +6,7 @@
  *   status | metrics | resync --user U | skip --user U | unskip --user U | wait --user U [--timeout MS]
  * Every subcommand reads imapd.conf like Cyrus and runs as the cyrus user.
  */
-import './threadpool.js';
+import './runtime.js';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../cyrus/config.js';
 import { becomeCyrus } from './privileges.js';
