@@ -19,19 +19,37 @@ export interface ProxyStats {
   bytesDown: number;
 }
 
+/** A chunk, or null for the sender's end of stream (passed on as a half-close). */
+type Item = { due: number; chunk: Buffer | null };
+
 class DelayedPipe {
-  private queue: Array<{ due: number; chunk: Buffer }> = [];
+  private queue: Item[] = [];
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly to: net.Socket, private readonly delayMs: number) {}
 
   push(chunk: Buffer): void {
+    this.enqueue(chunk);
+  }
+
+  /** The sender closed: close towards the receiver once everything before it is through. */
+  end(): void {
+    this.enqueue(null);
+  }
+
+  private enqueue(chunk: Buffer | null): void {
     if (this.delayMs <= 0) {
-      this.to.write(chunk);
+      this.forward(chunk);
       return;
     }
     this.queue.push({ due: performance.now() + this.delayMs, chunk });
     if (!this.timer) this.schedule();
+  }
+
+  private forward(chunk: Buffer | null): void {
+    if (this.to.destroyed) return;
+    if (chunk) this.to.write(chunk);
+    else this.to.end();
   }
 
   private schedule(): void {
@@ -45,7 +63,7 @@ class DelayedPipe {
 
   private release(): void {
     const now = performance.now();
-    while (this.queue.length && this.queue[0]!.due <= now + 0.5) this.to.write(this.queue.shift()!.chunk);
+    while (this.queue.length && this.queue[0]!.due <= now + 0.5) this.forward(this.queue.shift()!.chunk);
     this.schedule();
   }
 
@@ -70,7 +88,8 @@ export class DelayProxy {
 
   static async start(targetPort: number, delayMs: number, targetHost = '127.0.0.1'): Promise<DelayProxy> {
     let proxy: DelayProxy | null = null;
-    const server = net.createServer((client) => proxy!.handle(client, targetHost, targetPort, delayMs));
+    // Half-open on both sides, so a close travels with the same delay as the data before it.
+    const server = net.createServer({ allowHalfOpen: true }, (client) => proxy!.handle(client, targetHost, targetPort, delayMs));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     proxy = new DelayProxy(server, (server.address() as net.AddressInfo).port);
     return proxy;
@@ -78,7 +97,7 @@ export class DelayProxy {
 
   private handle(client: net.Socket, host: string, port: number, delayMs: number): void {
     this.stats.connections++;
-    const upstream = net.connect(port, host);
+    const upstream = net.connect({ port, host, allowHalfOpen: true });
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     this.sockets.add(client).add(upstream);
@@ -100,16 +119,22 @@ export class DelayProxy {
       recording?.down.push(chunk);
       down.push(chunk);
     });
-    const teardown = () => {
+    client.on('end', () => up.end());
+    upstream.on('end', () => down.end());
+    let open = 2;
+    const closed = () => {
+      if (--open > 0) return;
       up.close();
       down.close();
-      client.destroy();
-      upstream.destroy();
       this.sockets.delete(client);
       this.sockets.delete(upstream);
     };
-    client.on('close', teardown).on('error', teardown);
-    upstream.on('close', teardown).on('error', teardown);
+    const destroy = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', closed).on('error', destroy);
+    upstream.on('close', closed).on('error', destroy);
   }
 
   /** Connections opened from now on are recorded whole. */

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import zlib from 'node:zlib';
-import { ResponseParser } from '../../src/dlist/index.js';
+import { ResponseParser, type ResponseEvent } from '../../src/dlist/index.js';
 import type { CyrusLab } from '../../src/harness/cyrus-lab.js';
 import type { ClientSpec } from './clients.js';
 import type { ConnectionRecording, DelayProxy } from '../delay-proxy.js';
@@ -32,6 +32,8 @@ export interface FloorResult {
   replicaCpu: number;
 }
 
+const isAnswer = (r: ResponseEvent): boolean => r.kind === 'status' && r.status !== 'BYE';
+
 const COMPRESS_COMMAND = Buffer.from('COMPRESS DEFLATE\r\n');
 const COMPRESS_REPLY = Buffer.from('DEFLATE active\r\n');
 
@@ -41,12 +43,16 @@ function splitAfter(data: Buffer, marker: Buffer): [Buffer, Buffer | null] {
   return at < 0 ? [data, null] : [data.subarray(0, at + marker.length), data.subarray(at + marker.length)];
 }
 
-/** Final responses (OK/NO/BAD/BYE) after the handshake in a recorded server stream. */
-function statusesAfterHandshake(down: Buffer): number {
+/**
+ * Answers to commands (OK/NO/BAD) after the handshake in a recorded server
+ * stream. A BYE is not one: the recording can end with the replica's
+ * "BYE shutting down" when the lab stopped it, which a replay never sees.
+ */
+function answersAfterHandshake(down: Buffer): number {
   const [, deflated] = splitAfter(down, COMPRESS_REPLY);
   if (!deflated) throw new Error('the recorded connection did not use COMPRESS; the replay expects it');
   const plain = zlib.inflateRawSync(deflated, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-  return new ResponseParser().feed(plain).filter((r) => r.kind === 'status').length;
+  return new ResponseParser().feed(plain).filter(isAnswer).length;
 }
 
 function splitLines(data: Buffer): Buffer[] {
@@ -85,8 +91,13 @@ class ReplayConnection {
     this.allReplies = replies.promise;
     this.allReplies.catch(() => {});
     const fail = (err: Error) => { handshake.reject(err); replies.reject(err); };
+    const refusals: string[] = [];
     const onPlain = (chunk: Buffer) => {
-      for (const r of parser.feed(chunk)) if (r.kind === 'status' && ++seen === this.recording.expected) replies.resolve(performance.now());
+      for (const r of parser.feed(chunk)) {
+        if (r.kind !== 'status' || !isAnswer(r)) continue;
+        if (r.status !== 'OK') refusals.push(`${r.status} ${r.text ?? ''}`.slice(0, 120));
+        if (++seen === this.recording.expected) replies.resolve(performance.now());
+      }
     };
     // The handshake goes line by line, each after the server's answer, as a
     // client does: sync_server drops input that arrives before a SASL or
@@ -112,7 +123,13 @@ class ReplayConnection {
       }
     });
     this.socket.on('error', (err) => fail(err));
-    this.socket.on('close', () => fail(new Error(`replica closed a replayed connection after ${seen} of ${this.recording.expected} replies`)));
+    // Replies still inside the inflater count: judge only once it has drained.
+    const closedEarly = () => fail(new Error(`replica closed a replayed connection after ${seen} of ${this.recording.expected} replies${refusals.length ? ` (${refusals.join('; ')})` : ''}`));
+    this.socket.on('close', () => {
+      if (!inflate) return closedEarly();
+      inflate.on('end', closedEarly);
+      inflate.end();
+    });
   }
 
   sendBody(): void {
@@ -127,9 +144,10 @@ class ReplayConnection {
 async function replay(port: number, recordings: ConnectionRecording[]): Promise<number> {
   const prepared = recordings.map((r) => {
     const [handshake, body] = splitAfter(Buffer.concat(r.up), COMPRESS_COMMAND);
-    return { handshake, body: body ?? Buffer.alloc(0), expected: statusesAfterHandshake(Buffer.concat(r.down)) };
+    return { handshake, body: body ?? Buffer.alloc(0), expected: answersAfterHandshake(Buffer.concat(r.down)) };
   }).filter((r) => r.expected > 0);
   const connections = prepared.map((r) => new ReplayConnection(port, r));
+
   try {
     await Promise.all(connections.map((c) => c.handshakeDone));
     const started = performance.now();
