@@ -33,7 +33,7 @@ export class Engine implements Replicator {
   private connecting: Promise<ReplicaSession> | null = null;
   /** The last connection attempt failed (cleared by a success): what an EnginePool routes around. */
   private lastConnectError: string | null = null;
-  private readonly stateListeners = new Set<() => void>();
+  private readonly attemptListeners = new Set<() => void>();
   /** Whether a failed attempt is reported (stderr/syslog); a pool silences all but one voice. */
   reportConnectWaits: () => boolean;
   private readonly closing = new AbortController();
@@ -78,12 +78,12 @@ export class Engine implements Replicator {
 
   /** `listener` runs after every connection attempt, successful or not. */
   onConnectAttempt(listener: () => void): void {
-    this.stateListeners.add(listener);
+    this.attemptListeners.add(listener);
   }
 
   private attempted(error: string | null): void {
     this.lastConnectError = error;
-    for (const l of this.stateListeners) l();
+    for (const l of this.attemptListeners) l();
   }
 
   private flushCache(): void {
@@ -96,7 +96,7 @@ export class Engine implements Replicator {
 
   /** The live session, connecting (and waiting out the replica) if needed. */
   async connect(): Promise<ReplicaSession> {
-    if (this.session && !this.session.replica.connection.failure) return this.session;
+    if (this.live) return this.session!;
     this.session = null;
     if (this.connecting) return this.connecting;
     const attempt: Promise<ReplicaSession> = this.openSession().then(
