@@ -1,27 +1,38 @@
 /**
  * Several replica connections behind one Replicator, for the drop-in
- * client's rolling mode. sync_server handles one connection's commands one
- * after another, fsyncs included, so one connection caps a burst at the
- * replica's serial speed however deep the pipeline. Each user key always
- * uses the same connection, so one user's commands keep their order on one
- * stream; ordering between users comes, as on a single connection, from the
- * log pass's dependencies and the per-user sync locks. The engines share
- * one sync cache.
+ * client's rolling mode and for shards with more than one connection.
+ * sync_server handles one connection's commands one after another, fsyncs
+ * included, so one connection caps a burst at the replica's serial speed
+ * however deep the pipeline. The engines share one sync cache.
+ *
+ * Each batch goes to the live connection with the least work in flight,
+ * counted in log lines, but only while that connection holds no more than
+ * its fair share of everything in flight or waiting: the rest waits here and
+ * goes to whichever connection frees up or comes up first. A fixed
+ * user-to-connection map left connections idle: by hash, 50 users over 4
+ * connections came out 18/7/17/8, and sync_server greets a new connection
+ * only once its master has forked a child for it, so with 16 connections
+ * the last greeting came some 350 ms after the first.
+ *
+ * Order: batches of one key are never given concurrently (the Replicator
+ * contract), so a key may change connection between batches; ordering
+ * between users comes, as on one connection, from the log pass's
+ * dependencies and the per-user sync locks.
  *
  * A connection that cannot be made while another is up (typically more
  * connections than the replica's syncserver `maxchild`: the kernel accepts
- * the surplus, no sync_server ever greets it) lends its users to the next
- * live one until it connects, so no user waits on it.
+ * the surplus, no sync_server ever greets it) simply gets no work; one
+ * warning says so, and a notice when it is back.
  */
 import { shardOf } from '../native/index.js';
 import { Engine } from './engine.js';
 import type { Replicator, ReplicatorContext, UserBatch, UserOutcome } from './replicator.js';
 
 /**
- * Which of `count` connections serves `key`. The key is salted: within a
+ * A batch's preferred connection when several are equally loaded, so light
+ * traffic keeps each user on one connection. The key is salted: within a
  * shard every key already has hash mod N = shard, so the plain hash mod
- * count would send a shard's users to one connection whenever count shares
- * a factor with N (2 shards x 2 connections).
+ * count would prefer one connection for all of a shard's users.
  */
 export function connectionFor(key: string, count: number): number {
   return count === 1 ? 0 : shardOf(`${key}\0connection`, count);
@@ -33,35 +44,52 @@ export function connectionCount(value: string | undefined, fallback: number): nu
   return Number.isInteger(n) && n >= 1 && n <= 64 ? n : fallback;
 }
 
-export class EnginePool implements Replicator {
-  private attemptWaiters: Array<() => void> = [];
-  /** Connections refused while another was up: their users go elsewhere until they connect. */
+/** What the pool needs of a connection (an Engine; tests use fakes). */
+export interface PoolMember {
+  /** Connected, with no failure seen on the connection. */
+  readonly live: boolean;
+  /** A connection attempt (or the wait before the next one) is under way. */
+  readonly isConnecting: boolean;
+  /** Why the last attempt failed, while not connected; else null. */
+  readonly connectFailure: string | null;
+  reportConnectWaits: () => boolean;
+  onConnectAttempt(listener: () => void): void;
+  replicate(batch: UserBatch): Promise<UserOutcome>;
+  warmUp(): void;
+  close(): Promise<void>;
+}
+
+/** Stock's reconnect wait: how often the pool retries a member whose attempt gave up. */
+const RECONNECT_MS = 15_000;
+
+interface Waiting {
+  readonly key: string;
+  readonly weight: number;
+  readonly start: (member: number) => void;
+}
+
+export class EnginePool<M extends PoolMember = Engine> implements Replicator {
+  /** Log lines in flight per member. */
+  private readonly load: number[];
+  private totalLoad = 0;
+  private waiting: Waiting[] = [];
+  private waitingHead = 0;
+  private waitingLoad = 0;
+  private warm = false;
+  private closed = false;
+  /** When each member was last asked to reconnect by the pool. */
+  private readonly kickedAt: number[];
+  /** Members refused while another was up, for the warning and the notice. */
   private readonly refused = new Set<number>();
 
-  private constructor(readonly engines: Engine[], private readonly log: ReplicatorContext['log']) {
+  constructor(readonly engines: M[], private readonly log: ReplicatorContext['log']) {
+    this.load = engines.map(() => 0);
+    this.kickedAt = engines.map(() => 0);
     engines.forEach((engine, i) => engine.onConnectAttempt(() => this.attempted(engine, i)));
     // One voice for "retrying in N seconds", and only while nothing is up.
     const first = engines[0]!;
     const firstReports = first.reportConnectWaits;
     first.reportConnectWaits = () => firstReports() && !engines.some((e) => e.live);
-  }
-
-  /**
-   * A failure while another connection is up is this connection's own
-   * problem (a replica outage fails them all, and each waits to reconnect
-   * as a single connection would).
-   */
-  private attempted(engine: Engine, i: number): void {
-    const name = `replica connection ${i + 1} of ${this.engines.length}`;
-    if (engine.live) {
-      if (this.refused.delete(i)) this.log('notice', `${name} is up again; its users are back on it`);
-    } else if (!this.refused.has(i) && this.engines.some((e) => e !== engine && e.live)) {
-      this.refused.add(i);
-      this.log('warning', `${name} cannot connect while others can (${engine.connectFailure}); its users go over the others until it does. More connections than the replica's syncserver maxchild?`);
-    }
-    const waiters = this.attemptWaiters;
-    this.attemptWaiters = [];
-    for (const w of waiters) w();
   }
 
   /** `first` is the engine already in use (connected, say); `count - 1` more are made like it. */
@@ -71,31 +99,102 @@ export class EnginePool implements Replicator {
     return new EnginePool([first, ...more], ctx.log);
   }
 
+  /** Lines in flight on each connection (for tests and status). */
+  get loads(): readonly number[] {
+    return this.load;
+  }
+
+  /** Batches waiting for a connection. */
+  get waitingCount(): number {
+    return this.waiting.length - this.waitingHead;
+  }
+
   async replicate(batch: UserBatch): Promise<UserOutcome> {
-    return (await this.engineFor(batch.key)).replicate(batch);
+    if (!this.warm) this.warmUp();
+    const weight = Math.max(1, batch.lines.length);
+    const started = new Promise<number>((start) => this.waiting.push({ key: batch.key, weight, start }));
+    this.waitingLoad += weight;
+    this.pump();
+    const member = await started;
+    try {
+      return await this.engines[member]!.replicate(batch);
+    } finally {
+      this.load[member]! -= weight;
+      this.totalLoad -= weight;
+      this.pump();
+    }
   }
 
-  /** The key's own engine; while that one is refused and another is live, the first live one after it. */
-  private async engineFor(key: string): Promise<Engine> {
+  /** The member for a waiting batch of `weight` lines, or null to wait. */
+  private place(key: string, weight: number): number | null {
     const home = connectionFor(key, this.engines.length);
-    const own = this.engines[home]!;
-    for (;;) {
-      if (own.live || this.engines.length === 1) return own;
-      if (this.refused.has(home)) {
-        const standIn = this.firstLiveAfter(home);
-        if (standIn) return standIn;
-      }
-      if (!own.isConnecting) return own; // idle or given up: its replicate() connects and reports
-      await new Promise<void>((resolve) => this.attemptWaiters.push(resolve));
+    let best = -1;
+    let eligible = 0;
+    this.engines.forEach((engine, i) => {
+      this.kickIfIdle(engine, i);
+      // A connection still making its first attempt will take its share when it comes up.
+      if (engine.live || (engine.isConnecting && engine.connectFailure === null)) eligible++;
+      if (!engine.live) return;
+      if (best < 0 || this.load[i]! < this.load[best]! || (this.load[i] === this.load[best] && i === home)) best = i;
+    });
+    if (best < 0) {
+      // Nothing up: wait for an attempt under way, else let the home engine connect and report.
+      return this.engines.some((e) => e.isConnecting) && !this.closed ? null : home;
+    }
+    // Below its share, a connection takes one more batch (so 50 users of 40 lines go 13/13/12/12).
+    const share = Math.ceil((this.totalLoad + this.waitingLoad) / Math.max(1, eligible));
+    return this.load[best]! < share ? best : null;
+  }
+
+  /**
+   * No batch is routed to a member that is down, so the pool reconnects it:
+   * at once after a drop, and after a failed attempt that gave up (-o, or a
+   * refusal that is not transient) every RECONNECT_MS.
+   */
+  private kickIfIdle(engine: M, i: number): void {
+    if (!this.warm || this.closed || engine.live || engine.isConnecting) return;
+    const now = Date.now();
+    if (engine.connectFailure !== null && now - this.kickedAt[i]! < RECONNECT_MS) return;
+    this.kickedAt[i] = now;
+    engine.warmUp();
+  }
+
+  private take(member: number, weight: number): void {
+    this.load[member]! += weight;
+    this.totalLoad += weight;
+  }
+
+  /** Starts waiting batches, oldest first, while they can be placed. */
+  private pump(): void {
+    while (this.waitingHead < this.waiting.length) {
+      const next = this.waiting[this.waitingHead]!;
+      const member = this.place(next.key, next.weight);
+      if (member === null) break;
+      this.waitingHead++;
+      this.waitingLoad -= next.weight;
+      this.take(member, next.weight);
+      next.start(member);
+    }
+    if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitingHead);
+      this.waitingHead = 0;
     }
   }
 
-  private firstLiveAfter(home: number): Engine | null {
-    for (let i = 1; i < this.engines.length; i++) {
-      const engine = this.engines[(home + i) % this.engines.length]!;
-      if (engine.live) return engine;
+  /**
+   * A failure while another connection is up is this connection's own
+   * problem (a replica outage fails them all, and each waits to reconnect
+   * as a single connection would).
+   */
+  private attempted(engine: M, i: number): void {
+    const name = `replica connection ${i + 1} of ${this.engines.length}`;
+    if (engine.live) {
+      if (this.refused.delete(i)) this.log('notice', `${name} is up again and takes work again`);
+    } else if (!this.refused.has(i) && this.engines.some((e) => e !== engine && e.live)) {
+      this.refused.add(i);
+      this.log('warning', `${name} cannot connect while others can (${engine.connectFailure}); the others carry its share until it does. More connections than the replica's syncserver maxchild?`);
     }
-    return null;
+    this.pump();
   }
 
   /**
@@ -104,10 +203,13 @@ export class EnginePool implements Replicator {
    * wait quietly on the same schedule.
    */
   warmUp(): void {
+    this.warm = true;
     for (const engine of this.engines) engine.warmUp();
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.engines.map((e) => e.close()));
+    this.pump(); // whatever still waits goes to a closed engine and fails, instead of hanging
   }
 }
