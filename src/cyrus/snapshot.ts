@@ -11,6 +11,9 @@
  * while the caller streams message files (it blocks unlink/repack), and must
  * then be released promptly. Lock files are never created: a missing one is
  * a LockError. The sync and async drivers share one step plan.
+ *
+ * Records are decoded when asked for (IndexImage): a steady-state APPEND
+ * needs the new ones, not the whole of a large mailbox.
  */
 import fs from 'node:fs';
 import type { LockFile } from '../native/index.js';
@@ -18,7 +21,7 @@ import { messageAnnotations, mailboxAnnotations, type Annotation } from './annot
 import type { CyrusConfig } from './config.js';
 import { tryOpenDb, withDbLocked } from './cyrusdb/open.js';
 import { decodeHeader, type MailboxHeader } from './header.js';
-import { decodeIndex, isArchived, isUnlinked, OPT, type IndexHeader, type IndexRecord } from './index-file.js';
+import { IndexImage, isArchived, isUnlinked, OPT, type IndexHeader, type IndexRecord } from './index-file.js';
 import { lockExisting, lockExistingSync, lockName, lockNameSync, readAllFd, type LockOptions } from './lock.js';
 import { entryState, Mboxlist, type MbEntry } from './mboxlist.js';
 import { mailboxOwner } from './names.js';
@@ -40,8 +43,12 @@ export interface MailboxSnapshot {
   readonly location: MailboxLocation;
   readonly header: MailboxHeader;
   readonly index: IndexHeader;
-  /** In UID order, expunged ones included, damaged uid-0 slots excluded. */
+  /** In UID order, expunged ones included, damaged uid-0 slots excluded. Decoded on first use. */
   readonly records: readonly SnapshotRecord[];
+  /** The records with MODSEQ above `modseq`, decoding only those. */
+  recordsModifiedSince(modseq: bigint): readonly SnapshotRecord[];
+  /** The records with UID above `uid`, decoding only those. */
+  recordsAboveUid(uid: number): readonly SnapshotRecord[];
   /** Slot → user flag name (from cyrus.header). */
   readonly userFlags: ReadonlyArray<string | null>;
   /** Mailbox-scope annotations (annotations.db), owner token translated, no tombstones. */
@@ -135,7 +142,8 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     const headerBuf = readOptional(headerPath);
     if (!headerBuf) throw new MailboxUnavailableError(name, 'nonexistent');
     const header = decodeHeader(headerBuf);
-    const { header: ih, records } = decodeIndex(readAllFd(index.fd));
+    const image = new IndexImage(readAllFd(index.fd));
+    const ih = image.header;
     if (ih.options & OPT.MAILBOX_DELETED) throw new MailboxUnavailableError(name, 'deleted');
 
     const uniqueid = entry.uniqueid ?? header.uniqueid;
@@ -145,6 +153,9 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     const msgAnnots = annotDb ? messageAnnotations(annotDb, { owner }) : new Map<number, Annotation[]>();
     const mbAnnots = uniqueid ? (options.mailboxAnnotations ?? defaultMailboxAnnotations(cfg))(uniqueid, owner) : [];
 
+    const withFile = (r: IndexRecord): SnapshotRecord =>
+      Object.freeze({ ...r, file: isUnlinked(r) ? null : messageFile(cfg, fullLocation, r.uid, isArchived(r)) });
+    let records: readonly SnapshotRecord[] | null = null;
     const snapshot: MailboxSnapshot = Object.freeze({
       name,
       owner,
@@ -153,7 +164,11 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
       location: fullLocation,
       header,
       index: ih,
-      records: records.map((r) => Object.freeze({ ...r, file: isUnlinked(r) ? null : messageFile(cfg, fullLocation, r.uid, isArchived(r)) })),
+      get records() {
+        return (records ??= image.all().map(withFile));
+      },
+      recordsModifiedSince: (modseq: bigint) => image.modifiedSince(modseq).map(withFile),
+      recordsAboveUid: (uid: number) => image.uidAbove(uid).map(withFile),
       userFlags: header.userFlags,
       mailboxAnnotations: mbAnnots,
       messageAnnotations: msgAnnots,

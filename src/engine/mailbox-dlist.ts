@@ -66,7 +66,7 @@ export function mailboxDlist(s: MailboxSnapshot, o: MailboxDlistOptions): DKvLis
   if (o.since) {
     fields.push(['SINCE_MODSEQ', o.since.modseq], ['SINCE_CRC', o.since.crc], ['SINCE_CRC_ANNOT', o.since.crcAnnot]);
   }
-  const records = s.records.filter((r) => o.recordsAbove === null || r.modseq > o.recordsAbove);
+  const records = o.recordsAbove === null ? s.records : s.recordsModifiedSince(o.recordsAbove);
   fields.push(['RECORD', list(records.map((r) => recordDlist(s, r)))]);
   return kvlist(fields);
 }
@@ -156,17 +156,31 @@ function mailboxAnnotationKv(a: Annotation): DKvList {
 const crcsBySnapshot = new WeakMap<MailboxSnapshot, SyncCrcs>();
 
 /**
- * The snapshot's SYNC_CRC pair, recomputed from its records once: an update
- * needs it for the unchanged check, the APPLY MAILBOX and the cache entry,
- * and a snapshot never changes.
+ * The snapshot's SYNC_CRC pair as stock's sync_client sends it: the values
+ * Cyrus keeps up to date in the index header (mailbox_synccrcs without
+ * force), so a large mailbox costs nothing here. Recomputed from the records
+ * where the header has none (before v13, or never filled in) and after the
+ * replica answered CHECKSUM (recomputeSyncCrcs). Memoised: an update needs
+ * the pair for the unchanged check, the APPLY MAILBOX and the cache entry.
  */
 export function snapshotSyncCrcs(s: MailboxSnapshot): SyncCrcs {
   let crcs = crcsBySnapshot.get(s);
   if (!crcs) {
-    crcs = computeSyncCrcs(s.records, s.userFlags, s.index.minorVersion, (uid) =>
-      (s.messageAnnotations.get(uid) ?? []).map((a) => ({ entry: a.entry, userid: a.userid, value: a.value })));
+    const idx = s.index;
+    crcs = idx.minorVersion >= 13 && idx.syncCrcAnnot !== 0 ? { basic: idx.syncCrcBasic, annot: idx.syncCrcAnnot } : recomputed(s);
     crcsBySnapshot.set(s, crcs);
   }
   return crcs;
 }
 
+/** From now on the snapshot's SYNC_CRCs are recomputed from its records, as Cyrus does when forced. */
+export function recomputeSyncCrcs(s: MailboxSnapshot): SyncCrcs {
+  const crcs = recomputed(s);
+  crcsBySnapshot.set(s, crcs);
+  return crcs;
+}
+
+function recomputed(s: MailboxSnapshot): SyncCrcs {
+  return computeSyncCrcs(s.records, s.userFlags, s.index.minorVersion, (uid) =>
+    (s.messageAnnotations.get(uid) ?? []).map((a) => ({ entry: a.entry, userid: a.userid, value: a.value })));
+}

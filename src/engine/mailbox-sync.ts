@@ -16,7 +16,7 @@ import { isUnlinked } from '../cyrus/index-file.js';
 import { Mboxlist, type MbEntry } from '../cyrus/mboxlist.js';
 import { MailboxUnavailableError, takeMailboxSnapshot, type SnapshotHandle } from '../cyrus/snapshot.js';
 import { SyncProtocolError } from '../protocol/errors.js';
-import { intermediateDlist, mailboxDlist } from './mailbox-dlist.js';
+import { intermediateDlist, mailboxDlist, recomputeSyncCrcs } from './mailbox-dlist.js';
 import { decodeReplicaMailbox, isUnchanged, replicaStateAfterApply, type ReplicaMailbox } from './replica-mailbox.js';
 import type { ReplicaSession } from './session.js';
 
@@ -181,6 +181,8 @@ async function updateOnce(
   }
   try {
     const s = handle.snapshot;
+    // A retry follows a CHECKSUM or CHANGED answer: the stored CRCs may be what is wrong.
+    if (!firstAttempt) recomputeSyncCrcs(s);
     if (remote && remote.uniqueid !== s.uniqueid) remote = null; // same name, other mailbox: the replica will say MOVED
     if (isUnchanged(s, remote)) return;
     const partition = session.options.partition ?? s.entry.partition ?? 'default';
@@ -231,8 +233,8 @@ async function uploadsFor(
 ): Promise<UploadFile[]> {
   const fromUid = remote?.lastUid ?? 0;
   const wanted = new Map<string, { path: string; size: number }>();
-  for (const r of s.records) {
-    if (r.uid <= fromUid || isUnlinked(r) || !r.file) continue;
+  for (const r of s.recordsAboveUid(fromUid)) {
+    if (isUnlinked(r) || !r.file) continue;
     if (session.isStaged(partition, r.guid) || wanted.has(r.guid)) continue;
     wanted.set(r.guid, { path: r.file, size: r.size });
   }

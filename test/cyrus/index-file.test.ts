@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { decodeIndex, decodeIndexHeader, FLAG, hasUserFlag, IFLAG, IndexChecksumError, IndexFormatError, isExpunged, isUnlinked, OPT, SUPPORTED_MINOR_VERSIONS } from '../../src/cyrus/index-file.js';
+import { decodeIndex, decodeIndexHeader, FLAG, hasUserFlag, IFLAG, IndexChecksumError, IndexFormatError, IndexImage, isExpunged, isUnlinked, OPT, SUPPORTED_MINOR_VERSIONS } from '../../src/cyrus/index-file.js';
 import { skip } from '../support/skip.js';
 import { cyrusUnavailable, CyrusEnv } from './support/cyrus-env.js';
 import { encodeHeader, encodeIndex, encodeRecord, type RecordFields } from './support/index-writer.js';
@@ -128,6 +128,34 @@ test('older versions: fields that do not exist read as Cyrus defaults them', () 
     assert.is(r.createdmodseq, v >= 16 ? 99n : 0n, `v${v} createdmodseq`);
     assert.is(r.cacheCrc, v >= 12 ? 0xdeadbeef : 0, `v${v} cache crc`);
   }
+});
+
+test('selective reads decode exactly the records a full decode would select', () => {
+  // UIDs ascending with gaps and damaged uid-0 slots; modseqs unordered and across the 32-bit boundary.
+  const modseqs = [5n, 2n ** 32n + 1n, 7n, 2n ** 32n, 3n, 2n ** 32n - 1n, 9n, 2n ** 33n];
+  const records: RecordFields[] = modseqs.map((modseq, i) => ({ uid: i === 2 || i === 6 ? 0 : 10 + 3 * i, modseq }));
+  for (const v of SUPPORTED_MINOR_VERSIONS) {
+    const buf = encodeIndex(v, { exists: records.length }, records);
+    const all = decodeIndex(buf).records;
+    for (const since of [0n, 4n, 7n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 33n]) {
+      assert.equal(new IndexImage(buf).modifiedSince(since), all.filter((r) => r.modseq > since), `v${v} modseq > ${since}`);
+    }
+    for (const uid of [0, 9, 10, 16, 17, 30, 31, 100]) {
+      assert.equal(new IndexImage(buf).uidAbove(uid), all.filter((r) => r.uid > uid), `v${v} uid > ${uid}`);
+    }
+    const image = new IndexImage(buf);
+    assert.equal(image.all(), all);
+    assert.equal(image.modifiedSince(4n), all.filter((r) => r.modseq > 4n), `v${v} after all()`);
+  }
+});
+
+test('selective reads check the CRC of the records they decode, and only those', () => {
+  const good = encodeIndex(17, { exists: 3 }, [{ uid: 1, modseq: 1n }, { uid: 2, modseq: 2n }, { uid: 3, modseq: 3n }]);
+  const damaged = Buffer.from(good);
+  damaged[160 + 5] = (damaged[160 + 5] as number) ^ 1; // record 1's internaldate
+  assert.equal(new IndexImage(damaged).uidAbove(1).map((r) => r.uid), [2, 3]);
+  assert.equal(new IndexImage(damaged).modifiedSince(1n).map((r) => r.uid), [2, 3]);
+  assert.throws(() => new IndexImage(damaged).modifiedSince(0n), (e: unknown) => e instanceof IndexChecksumError && e.recno === 1);
 });
 
 test('POP3_NEW_UIDL is implied when exists is 0; highestmodseq 0 reads as 1', () => {

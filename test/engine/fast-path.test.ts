@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { takeMailboxSnapshotSync } from '../../src/cyrus/snapshot.js';
 import { CyrusLab } from '../../src/harness/cyrus-lab.js';
 import { compareLab } from '../../src/harness/compare.js';
@@ -131,6 +132,36 @@ realTest('a bulk copy of small messages still asks APPLY RESERVE, and uploads no
   assert.ok(sent.some((l) => l.startsWith('APPLY RESERVE')), sent.join('\n'));
   assert.not.ok(sent.some((l) => l.startsWith('APPLY MESSAGE')), 'every GUID was already on the replica');
   assert.equal((await compareLab(lab!, ['alice'])).differences, []);
+});
+
+// Stock sends the SYNC_CRCs Cyrus keeps in the index header; so do we, since recomputing them
+// cost a large mailbox a full decode per APPEND. Should the stored value be wrong, the replica
+// answers CHECKSUM and the retry recomputes them from the records.
+realTest('a wrong SYNC_CRC stored in the master index costs one retry, not a failure', async () => {
+  await createUser(lab!, 'carol');
+  await deliver(lab!, 'carol', 2);
+  assert.equal((await eut!.drain()).failed, []);
+  const handle = takeMailboxSnapshotSync(eut!.engine.config, 'user.carol');
+  const { index: indexFile } = handle.snapshot.paths;
+  const headerLength = handle.snapshot.index.headerLength;
+  handle.release();
+  // Stands in for a damaged master: flip the stored basic CRC and re-seal the header.
+  const fd = fs.openSync(indexFile, 'r+');
+  try {
+    const header = Buffer.alloc(headerLength);
+    fs.readSync(fd, header, 0, headerLength, 0);
+    header.writeUInt32BE((header.readUInt32BE(100) ^ 0x5a5a5a5a) >>> 0, 100);
+    header.writeUInt32BE(crc32(header.subarray(0, headerLength - 4)), headerLength - 4);
+    fs.writeSync(fd, header, 0, headerLength, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  await deliver(lab!, 'carol', 1, { start: 5 }); // Cyrus updates the stored value incrementally: still wrong
+  const logsBefore = eut!.logs.length;
+  assert.equal((await eut!.drain()).failed, []);
+  const logs = eut!.logs.slice(logsBefore);
+  assert.ok(logs.some((l) => /user\.carol: IMAP_SYNC_CHECKSUM, recalculating/.test(l)), logs.join('\n'));
+  assert.equal((await compareLab(lab!, ['carol'])).differences, []);
 });
 
 test.run();
