@@ -10,7 +10,7 @@
  *
  * Knobs (environment): BENCH_MESSAGES (2000), BENCH_USERS (50),
  * BENCH_LATENCY_SECONDS (20), BENCH_DELAYS ("0,5"), BENCH_CLIENTS (a regex on
- * the client names), BENCH_FLOOR_CONNECTIONS ("4,16"; "" for none).
+ * the client names), BENCH_FLOOR_CONNECTIONS ("8,16"; "" for none).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -127,7 +127,7 @@ export async function benchE2e(): Promise<Row[]> {
       console.error(JSON.stringify(row));
       rows.push(row);
     }
-    for (const connections of (process.env.BENCH_FLOOR_CONNECTIONS ?? '4,16').split(',').filter(Boolean).map(Number)) {
+    for (const connections of (process.env.BENCH_FLOOR_CONNECTIONS ?? '8,16').split(',').filter(Boolean).map(Number)) {
       const row = await runFloor(connections, delay);
       console.error(JSON.stringify(row));
       rows.push(row);

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { channelSetting, loadConfig, syncChannel, type CyrusConfig } from '../cyrus/config.js';
 import { Engine } from '../engine/engine.js';
-import { connectionCount, EnginePool } from '../engine/engine-pool.js';
+import { connectionCount, DEFAULT_TOTAL_CONNECTIONS, EnginePool } from '../engine/engine-pool.js';
 import type { ReplicatorContext } from '../engine/replicator.js';
 import { EndpointError } from '../protocol/endpoint.js';
 import { parseClientOptions, usageError, type ClientOptions } from './client-options.js';
@@ -78,11 +78,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * syncmux_client_connections (default 4): replica connections the rolling
+ * syncmux_client_connections (default 8): replica connections the rolling
  * mode spreads users over. Object modes (-u, -m, -A, ...) use one, as stock.
  */
 function clientConnections(config: CyrusConfig, channel: string | null): number {
-  return connectionCount(channelSetting(config, channel, 'syncmux_client_connections'), 4);
+  return connectionCount(channelSetting(config, channel, 'syncmux_client_connections'), DEFAULT_TOTAL_CONNECTIONS);
 }
 
 async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, pool: EnginePool | null, log: Logger, signal: AbortSignal): Promise<number> {

@@ -38,6 +38,14 @@ export function connectionFor(key: string, count: number): number {
   return count === 1 ? 0 : shardOf(`${key}\0connection`, count);
 }
 
+/**
+ * Replica connections a channel uses by default (the drop-in's, or all shards'
+ * together). sync_server fsyncs each message before it answers, so the replica
+ * works in parallel only across connections: on the 2-core lab a 2000-message
+ * burst drained in 0.50-0.54 s with 8 and 0.56-0.59 s with 4.
+ */
+export const DEFAULT_TOTAL_CONNECTIONS = 8;
+
 /** A connection-count setting: an integer 1-64, else `fallback`. */
 export function connectionCount(value: string | undefined, fallback: number): number {
   const n = value === undefined ? fallback : Number(value);

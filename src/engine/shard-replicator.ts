@@ -3,16 +3,16 @@
  * Engine per shard, or an EnginePool when the shard should have more than
  * one replica connection. A single connection runs at sync_server's serial
  * speed, so few shards would leave the replica mostly idle;
- * syncmux_shard_connections (default: enough for 4 in all, at least 1 per
+ * syncmux_shard_connections (default: enough for 8 in all, at least 1 per
  * shard) decouples the replica's parallelism from the worker count.
  */
 import { channelSetting } from '../cyrus/config.js';
 import { Engine } from './engine.js';
-import { connectionCount, EnginePool } from './engine-pool.js';
+import { connectionCount, DEFAULT_TOTAL_CONNECTIONS, EnginePool } from './engine-pool.js';
 import type { ReplicatorFactory } from './replicator.js';
 
 export function connectionsPerShard(setting: string | undefined, shards: number): number {
-  return connectionCount(setting, Math.ceil(4 / shards));
+  return connectionCount(setting, Math.ceil(DEFAULT_TOTAL_CONNECTIONS / shards));
 }
 
 export const createReplicator: ReplicatorFactory = async (ctx) => {

@@ -59,10 +59,10 @@ for (const shards of [1, 4]) {
       assert.match(status.stdout, new RegExp(`syncmux running .* ${shards} shard`));
       const metrics = syncmux(['metrics', '-C', conf, '-n', lab.channel]);
       assert.match(metrics.stdout, /syncmux_lines_done_total\{channel="replica",shard="0"\} \d+/);
-      // Replica connections: 4 in all by default, at least one per shard.
+      // Replica connections: 8 in all by default, at least one per shard.
       for (let i = 0; i < shards; i++) {
         const trace = fs.readFileSync(path.join(traceDir, `trace.${i}`), 'utf8');
-        assert.is(trace.match(/AUTHENTICATE PLAIN <redacted>/g)?.length, Math.ceil(4 / shards), `shard ${i}`);
+        assert.is(trace.match(/AUTHENTICATE PLAIN <redacted>/g)?.length, Math.ceil(8 / shards), `shard ${i}`);
       }
       daemon.kill('SIGTERM');
       assert.is(await exited, 75, output);
@@ -72,10 +72,10 @@ for (const shards of [1, 4]) {
   });
 }
 
-test('syncmux_shard_connections: default 4 in all (at least 1 per shard); explicit values win; nonsense falls back', () => {
-  assert.equal([1, 2, 3, 4, 8, 16].map((n) => connectionsPerShard(undefined, n)), [4, 2, 2, 1, 1, 1]);
+test('syncmux_shard_connections: default 8 in all (at least 1 per shard); explicit values win; nonsense falls back', () => {
+  assert.equal([1, 2, 3, 4, 8, 16].map((n) => connectionsPerShard(undefined, n)), [8, 4, 3, 2, 1, 1]);
   assert.is(connectionsPerShard('3', 8), 3);
-  assert.is(connectionsPerShard('0', 1), 4);
+  assert.is(connectionsPerShard('0', 1), 8);
   assert.is(connectionsPerShard('many', 2), 2);
 });
 
