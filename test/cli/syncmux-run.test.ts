@@ -76,7 +76,7 @@ test('syncmux_shard_connections: default 8 in all (at least 1 per shard); explic
   assert.equal([1, 2, 3, 4, 8, 16].map((n) => connectionsPerShard(undefined, n)), [8, 4, 3, 2, 1, 1]);
   assert.is(connectionsPerShard('3', 8), 3);
   assert.is(connectionsPerShard('0', 1), 8);
-  assert.is(connectionsPerShard('many', 2), 2);
+  assert.is(connectionsPerShard('many', 2), 4);
 });
 
 test.run();
