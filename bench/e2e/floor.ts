@@ -48,8 +48,11 @@ function splitAfter(data: Buffer, marker: Buffer): [Buffer, Buffer | null] {
  * stream. A BYE is not one: the recording can end with the replica's
  * "BYE shutting down" when the lab stopped it, which a replay never sees.
  */
-function answersAfterHandshake(down: Buffer): number {
+function answersAfterHandshake(down: Buffer, commandsSent: boolean): number {
   const [, deflated] = splitAfter(down, COMPRESS_REPLY);
+  // A connection still in its handshake when the client finished (the replica greets a burst of
+  // connections one fork at a time) carried no work: nothing to replay.
+  if (!deflated && !commandsSent) return 0;
   if (!deflated) throw new Error('the recorded connection did not use COMPRESS; the replay expects it');
   const plain = zlib.inflateRawSync(deflated, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
   return new ResponseParser().feed(plain).filter(isAnswer).length;
@@ -144,7 +147,7 @@ class ReplayConnection {
 async function replay(port: number, recordings: ConnectionRecording[]): Promise<number> {
   const prepared = recordings.map((r) => {
     const [handshake, body] = splitAfter(Buffer.concat(r.up), COMPRESS_COMMAND);
-    return { handshake, body: body ?? Buffer.alloc(0), expected: answersAfterHandshake(Buffer.concat(r.down)) };
+    return { handshake, body: body ?? Buffer.alloc(0), expected: answersAfterHandshake(Buffer.concat(r.down), !!body?.length) };
   }).filter((r) => r.expected > 0);
   const connections = prepared.map((r) => new ReplayConnection(port, r));
 
