@@ -50,6 +50,11 @@ export function seenPath(cfg: PathConfig, mboxlist: Mboxlist, userid: string): s
 
 /** All seen entries of a user; a missing file means none. */
 export function readUserSeen(cfg: PathConfig, mboxlist: Mboxlist, userid: string, options: OpenDbOptions = {}): SeenEntry[] {
-  const db = tryOpenDb(seenPath(cfg, mboxlist, userid), options);
+  return readSeenFile(seenPath(cfg, mboxlist, userid), options);
+}
+
+/** All entries of the seen DB at `path` (from seenPath); a missing file means none. */
+export function readSeenFile(path: string, options: OpenDbOptions = {}): SeenEntry[] {
+  const db = tryOpenDb(path, options);
   return db ? decodeSeenDb(db) : [];
 }

@@ -37,6 +37,11 @@ export function subsPath(cfg: PathConfig, mboxlist: Mboxlist, userid: string): s
 
 /** The user's subscribed internal names; a missing file means none. */
 export function readUserSubscriptions(cfg: PathConfig & NameContext, mboxlist: Mboxlist, userid: string, options: OpenDbOptions = {}): string[] {
-  const db = tryOpenDb(subsPath(cfg, mboxlist, userid), options);
+  return readSubscriptionsFile(cfg, subsPath(cfg, mboxlist, userid), userid, options);
+}
+
+/** The subscriptions in the DB at `path` (from subsPath); a missing file means none. */
+export function readSubscriptionsFile(cfg: PathConfig & NameContext, path: string, userid: string, options: OpenDbOptions = {}): string[] {
+  const db = tryOpenDb(path, options);
   return db ? decodeSubscriptions(db, userid, cfg) : [];
 }

@@ -44,8 +44,9 @@ export interface FolderSyncOptions {
 export async function syncMailboxes(session: ReplicaSession, names: readonly string[], o: FolderSyncOptions = {}): Promise<void> {
   let replicaFolders = o.replicaFolders;
   for (let round = 0; round < MAX_RENAME_ROUNDS; round++) {
-    const mboxlist = Mboxlist.open(session.config);
-    const { masters, queryNames } = masterFolders(mboxlist, names);
+    // Point lookups under the lock, as Cyrus does: reading the whole of a large server's
+    // mailboxes.db again after every change to it would cost more than the sync.
+    const { masters, queryNames } = Mboxlist.withLocked(session.config, (ml) => masterFolders(ml, names)) ?? { masters: [], queryNames: [...names] };
     const cached = o.useCache && round === 0 && !o.replicaFolders ? fromCache(session, masters) : null;
     replicaFolders ??= cached ?? (await fetchReplica(session, queryNames));
     const byUniqueId = new Map(replicaFolders.filter((r) => r.uniqueid).map((r) => [r.uniqueid, r]));
@@ -54,7 +55,7 @@ export async function syncMailboxes(session: ReplicaSession, names: readonly str
       if (o.replicaFolders) replicaFolders = undefined;
       continue;
     }
-    if (o.deleteRemote) await deleteUnmatched(session, mboxlist, masters, replicaFolders);
+    if (o.deleteRemote) await deleteUnmatched(session, masters, replicaFolders);
     const knownReplicaNames = replicaFolders.map((r) => r.name);
     for (const entry of masters) {
       if (entry.mbtype.intermediate) {
@@ -122,12 +123,13 @@ async function renameMoved(session: ReplicaSession, masters: MbEntry[], byUnique
   return renamed;
 }
 
-async function deleteUnmatched(session: ReplicaSession, mboxlist: Mboxlist, masters: MbEntry[], replica: ReplicaMailbox[]): Promise<void> {
+async function deleteUnmatched(session: ReplicaSession, masters: MbEntry[], replica: ReplicaMailbox[]): Promise<void> {
   const local = new Set(masters.map((m) => m.uniqueid));
-  for (const remote of replica) {
-    if (local.has(remote.uniqueid)) continue;
-    const entry = mboxlist.lookup(remote.name);
-    if (entry?.mbtype.deleted) {
+  const unmatched = replica.filter((r) => !local.has(r.uniqueid));
+  if (unmatched.length === 0) return;
+  const tombstoned = Mboxlist.withLocked(session.config, (ml) => new Set(unmatched.filter((r) => ml.lookup(r.name)?.mbtype.deleted).map((r) => r.name)));
+  for (const remote of unmatched) {
+    if (tombstoned?.has(remote.name)) {
       session.cache?.drop(remote.name);
       await session.replica.applyUnmailbox(remote.name);
     } else {
