@@ -264,6 +264,22 @@ export class Mboxlist {
     return withDbLocked(mboxlistPath(config), (db) => fn(new Mboxlist(db, config)), options) ?? undefined;
   }
 
+  /**
+   * withLocked for a caller that acts on what it finds: a missing
+   * mailboxes.db is an error, never "no mailboxes" (a master always has one,
+   * and reading it as empty would unsubscribe or delete on the replica).
+   */
+  static query<T>(config: CyrusConfig, fn: (ml: Mboxlist) => T, options: OpenDbOptions = {}): T {
+    const path = mboxlistPath(config);
+    let ran = false;
+    const result = withDbLocked(path, (db) => {
+      ran = true;
+      return fn(new Mboxlist(db, config));
+    }, options);
+    if (!ran) throw new MboxlistError(`${path}: no such file`);
+    return result as T;
+  }
+
   /** mboxlist_lookup_allow_all: any entry under that internal name, tombstones included. */
   lookup(intname: string): MbEntry | undefined {
     const dbname = intNameToDbName(intname, this.ctx);

@@ -23,21 +23,21 @@ export async function syncQuotaRoot(session: ReplicaSession, root: string): Prom
 
 export async function syncSeenItem(session: ReplicaSession, userid: string, uniqueid: string): Promise<void> {
   // The path under mailboxes.db's lock; the seen DB itself after it is released, taking one lock at a time.
-  const path = Mboxlist.withLocked(session.config, (ml) => seenPath(session.config, ml, userid));
-  const entry = path === undefined ? undefined : readSeenFile(path).find((e) => e.uniqueid === uniqueid);
+  const path = Mboxlist.query(session.config, (ml) => seenPath(session.config, ml, userid));
+  const entry = readSeenFile(path).find((e) => e.uniqueid === uniqueid);
   if (entry) await session.replica.applySeen({ userid, ...entry });
 }
 
 export async function syncSubItem(session: ReplicaSession, userid: string, mailbox: string): Promise<void> {
-  const path = Mboxlist.withLocked(session.config, (ml) => subsPath(session.config, ml, userid));
-  const subscribed = path !== undefined && readSubscriptionsFile(session.config, path, userid).includes(mailbox);
+  const path = Mboxlist.query(session.config, (ml) => subsPath(session.config, ml, userid));
+  const subscribed = readSubscriptionsFile(session.config, path, userid).includes(mailbox);
   if (subscribed) await session.replica.applySub(userid, mailbox);
   else await session.replica.applyUnsub(userid, mailbox);
 }
 
 /** Only when the mailbox is gone locally and a tombstone proves it was deleted. */
 export async function syncUnmailbox(session: ReplicaSession, name: string): Promise<void> {
-  const entry = Mboxlist.withLocked(session.config, (ml) => ml.lookup(name));
+  const entry = Mboxlist.query(session.config, (ml) => ml.lookup(name));
   if (entry && !entry.mbtype.deleted) return;
   if (!entry) {
     session.log('notice', `SYNCNOTICE: attempt to UNMAILBOX without a tombstone: mailbox=<${name}>`);
@@ -47,7 +47,7 @@ export async function syncUnmailbox(session: ReplicaSession, name: string): Prom
 }
 
 export async function syncUnuser(session: ReplicaSession, userid: string): Promise<void> {
-  if (Mboxlist.withLocked(session.config, (ml) => ml.find(userInbox(userid, session.config)))) return;
+  if (Mboxlist.query(session.config, (ml) => ml.find(userInbox(userid, session.config)))) return;
   await session.replica.applyUnuser(userid);
 }
 
@@ -82,7 +82,7 @@ function localAnnotations(session: ReplicaSession, mboxname: string): Annotation
   const db = tryOpenDb(cfg.db.annotation.path ?? `${cfg.configDirectory}/annotations.db`);
   if (!db) return [];
   if (mboxname === '') return serverAnnotations(db);
-  const entry = Mboxlist.withLocked(cfg, (ml) => ml.find(mboxname));
+  const entry = Mboxlist.query(cfg, (ml) => ml.find(mboxname));
   if (!entry?.uniqueid) return [];
   return mailboxAnnotations(db, entry.uniqueid, { owner: mailboxOwner(mboxname, cfg) });
 }

@@ -4,12 +4,15 @@
  * (DELETED.* included, tombstones and intermediates not), deleting replica
  * folders that have a local tombstone, then quota roots, subscriptions and
  * seen state. A whole-user sync never trusts cached replica state.
+ * mailboxes.db is read with point lookups and the user's own key range,
+ * under its lock and before any round trip; the user's seen and
+ * subscription DBs after that lock is released.
  */
 import { Mboxlist } from '../cyrus/mboxlist.js';
 import { userInbox } from '../cyrus/names.js';
 import { readQuota } from '../cyrus/quota.js';
-import { readUserSeen } from '../cyrus/seen.js';
-import { readUserSubscriptions } from '../cyrus/subs.js';
+import { readSeenFile, seenPath } from '../cyrus/seen.js';
+import { readSubscriptionsFile, subsPath } from '../cyrus/subs.js';
 import { takeMailboxSnapshot } from '../cyrus/snapshot.js';
 import type { Keyed } from '../dlist/index.js';
 import { SyncProtocolError } from '../protocol/errors.js';
@@ -24,16 +27,18 @@ const MAX_ROUNDS = 3;
 export async function syncUser(session: ReplicaSession, userid: string): Promise<void> {
   const cfg = session.config;
   for (let round = 0; ; round++) {
-    const mboxlist = Mboxlist.open(cfg);
-    const inbox = mboxlist.find(userInbox(userid, cfg));
-    if (!inbox) {
+    const local = Mboxlist.query(cfg, (ml) => {
+      if (!ml.find(userInbox(userid, cfg))) return null;
+      return { names: [...ml.userTree(userid, { deleted: true })].map((e) => e.name), files: userFiles(cfg, ml, userid) };
+    });
+    if (!local) {
       session.log('info', `user ${userid} has no INBOX on the master; leaving the replica to UNUSER`);
       return;
     }
     const remote = await session.replica.getUser(userid);
     const folders = remote.filter((i) => i.name === 'MAILBOX').map((i) => decodeReplicaMailbox(i.value));
     for (const f of folders) session.cache?.verified(f);
-    const names = [...mboxlist.userTree(userid, { deleted: true })].map((e) => e.name);
+    const { names, files } = local;
     try {
       await syncMailboxes(session, names, { deleteRemote: true, replicaFolders: folders });
     } catch (err) {
@@ -41,8 +46,8 @@ export async function syncUser(session: ReplicaSession, userid: string): Promise
       throw err;
     }
     await syncUserQuotas(session, names, remote);
-    await syncSubscriptions(session, userid, mboxlist, remoteSubscriptions(remote));
-    await syncSeen(session, userid, mboxlist, remote);
+    await syncSubscriptions(session, userid, files, remoteSubscriptions(remote));
+    await syncSeen(session, userid, files, remote);
     session.requestRestart();
     return;
   }
@@ -50,10 +55,21 @@ export async function syncUser(session: ReplicaSession, userid: string): Promise
 
 /** GET META: seen and subscriptions only (stock's sync_do_meta). */
 export async function syncMeta(session: ReplicaSession, userid: string): Promise<void> {
-  const mboxlist = Mboxlist.open(session.config);
+  const cfg = session.config;
+  const files = Mboxlist.query(cfg, (ml) => userFiles(cfg, ml, userid));
   const remote = await session.replica.getMeta(userid);
-  await syncSubscriptions(session, userid, mboxlist, remoteSubscriptions(remote));
-  await syncSeen(session, userid, mboxlist, remote);
+  await syncSubscriptions(session, userid, files, remoteSubscriptions(remote));
+  await syncSeen(session, userid, files, remote);
+}
+
+/** Where the user's subscriptions and seen state live (they follow the INBOX's uniqueid). */
+interface UserFiles {
+  subs: string;
+  seen: string;
+}
+
+function userFiles(cfg: ReplicaSession['config'], ml: Mboxlist, userid: string): UserFiles {
+  return { subs: subsPath(cfg, ml, userid), seen: seenPath(cfg, ml, userid) };
 }
 
 function remoteSubscriptions(items: Keyed[]): Set<string> {
@@ -61,13 +77,13 @@ function remoteSubscriptions(items: Keyed[]): Set<string> {
   return new Set((lsub?.value.asList() ?? []).map((n) => n.asString() ?? ''));
 }
 
-async function syncSubscriptions(session: ReplicaSession, userid: string, mboxlist: Mboxlist, remote: Set<string>): Promise<void> {
-  const local = new Set(readUserSubscriptions(session.config, mboxlist, userid));
+async function syncSubscriptions(session: ReplicaSession, userid: string, files: UserFiles, remote: Set<string>): Promise<void> {
+  const local = new Set(readSubscriptionsFile(session.config, files.subs, userid));
   for (const name of local) if (!remote.has(name)) await session.replica.applySub(userid, name);
   for (const name of remote) if (!local.has(name)) await session.replica.applyUnsub(userid, name);
 }
 
-async function syncSeen(session: ReplicaSession, userid: string, mboxlist: Mboxlist, remote: Keyed[]): Promise<void> {
+async function syncSeen(session: ReplicaSession, userid: string, files: UserFiles, remote: Keyed[]): Promise<void> {
   const replicaSeen = new Map<string, SeenState>();
   for (const item of remote) {
     if (item.name !== 'SEEN') continue;
@@ -79,7 +95,7 @@ async function syncSeen(session: ReplicaSession, userid: string, mboxlist: Mboxl
       seenuids: v.get('SEENUIDS')?.asString() ?? '',
     });
   }
-  for (const entry of readUserSeen(session.config, mboxlist, userid)) {
+  for (const entry of readSeenFile(files.seen)) {
     if (!seenDiffers(entry, replicaSeen.get(entry.uniqueid))) continue;
     try {
       await session.replica.applySeen({ userid, ...entry });

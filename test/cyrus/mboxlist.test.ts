@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../../src/cyrus/config.js';
 import { MemoryDb } from '../../src/cyrus/cyrusdb/memory-db.js';
-import { decodeIdEntry, decodeMbEntry, entryState, Mboxlist, parseAclString, type MbEntry } from '../../src/cyrus/mboxlist.js';
+import { decodeIdEntry, decodeMbEntry, entryState, Mboxlist, MboxlistError, parseAclString, type MbEntry } from '../../src/cyrus/mboxlist.js';
 import { formatMbType, MbTypeError, parseMbType, syncMbType } from '../../src/cyrus/mbtype.js';
 import { skip } from '../support/skip.js';
 import { CyrusEnv, cyrusUnavailable } from './support/cyrus-env.js';
@@ -155,6 +155,12 @@ test('mailboxes.db made by ctl_mboxlist -u matches ctl_mboxlist -d', () => {
     assert.equal(Mboxlist.withLocked(cfg, (l) => l.lookup('user.tom.Sent')), ml.lookup('user.tom.Sent'));
     assert.is(Mboxlist.withLocked(cfg, (l) => l.lookup('user.nobody')), undefined);
     assert.equal(Mboxlist.withLocked(cfg, (l) => l.byUniqueId('af01aaaa-1111-2222-3333-444455556666')), ml.byUniqueId('af01aaaa-1111-2222-3333-444455556666'));
+    // query() is withLocked for callers that act on the answer: an absent file is an error, not "no mailboxes".
+    assert.equal(Mboxlist.query(cfg, (l) => l.lookup('user.tom.Sent')), ml.lookup('user.tom.Sent'));
+    assert.is(Mboxlist.query(cfg, (l) => l.lookup('user.nobody')), undefined);
+    const missing = { ...cfg, db: { ...cfg.db, mboxlist: { ...cfg.db.mboxlist, path: `${env.dir}/no-such-mailboxes.db` } } };
+    assert.is(Mboxlist.withLocked(missing, () => 'ran'), undefined);
+    assert.throws(() => Mboxlist.query(missing, () => 'ran'), (e: unknown) => e instanceof MboxlistError && /no-such-mailboxes\.db: no such file/.test((e as Error).message));
     assert.is(ml.inbox('jo.e')?.uniqueid, '0f01aaaa-1111-2222-3333-444455556666');
     assert.is(ml.inbox('tom@example.com')?.name, 'example.com!user.tom');
     assert.is(ml.byUniqueId('af01aaaa-1111-2222-3333-444455556666')?.name, 'user.tom.Sent');
