@@ -7,16 +7,20 @@
  * After the clients come the replica's floor rows (e2e/floor.ts): the
  * replica alone applying syncmux-client's recorded burst with N connections,
  * no client work on the clock. No client drains faster than that here.
+ * Last, the latency workload into one user whose INBOX already holds many
+ * messages (stock and the drop-in, 0 ms): an APPEND must not cost more as
+ * the mailbox grows.
  *
  * Knobs (environment): BENCH_MESSAGES (2000), BENCH_USERS (50),
  * BENCH_LATENCY_SECONDS (20), BENCH_DELAYS ("0,5"), BENCH_CLIENTS (a regex on
- * the client names), BENCH_FLOOR_CONNECTIONS ("8,16"; "" for none).
+ * the client names), BENCH_FLOOR_CONNECTIONS ("8,16"; "" for none),
+ * BENCH_LARGE_MAILBOX (20000 messages; 0 for none).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import { CyrusLab } from '../src/harness/cyrus-lab.js';
 import { compareLab } from '../src/harness/compare.js';
-import { createUser } from '../src/harness/lab-ops.js';
+import { createUser, deliver } from '../src/harness/lab-ops.js';
 import { cyrusUnavailableReason } from '../src/harness/install.js';
 import { CLIENTS, type ClientSpec } from './e2e/clients.js';
 import { DelayProxy } from './delay-proxy.js';
@@ -42,9 +46,10 @@ function setSyncPort(lab: CyrusLab, port: number): void {
  */
 const finishedLabs: string[] = [];
 
-/** A lab with the bench users on master and replica, the clients pointed at the proxy. */
-async function prepareLab(lab: CyrusLab, proxy: DelayProxy, users: string[]): Promise<void> {
+/** A lab with the bench users (and what `beforeSeed` adds) on master and replica, the clients pointed at the proxy. */
+async function prepareLab(lab: CyrusLab, proxy: DelayProxy, users: string[], beforeSeed?: (lab: CyrusLab) => Promise<void>): Promise<void> {
   for (const u of users) await createUser(lab, u, ['Sent']);
+  await beforeSeed?.(lab);
   // Seeded directly (spawnSync would block the in-process proxy), then the clients go through the proxy.
   const seeded = lab.stockSyncClient(['-A'], { check: false });
   if (seeded.status !== 0) throw new Error(`seeding with stock -A failed: ${seeded.stderr}`);
@@ -53,12 +58,12 @@ async function prepareLab(lab: CyrusLab, proxy: DelayProxy, users: string[]): Pr
 }
 
 /** Runs `body` on a fresh, prepared lab; a failure becomes the row's error. The lab's files stay until the end. */
-async function withLab(row: Row, delayMs: number, users: string[], body: (lab: CyrusLab, proxy: DelayProxy) => Promise<void>): Promise<Row> {
+async function withLab(row: Row, delayMs: number, users: string[], body: (lab: CyrusLab, proxy: DelayProxy) => Promise<void>, beforeSeed?: (lab: CyrusLab) => Promise<void>): Promise<Row> {
   const lab = await CyrusLab.start({ keep: true });
   finishedLabs.push(lab.dir);
   const proxy = await DelayProxy.start(lab.replica.ports.sync!, delayMs);
   try {
-    await prepareLab(lab, proxy, users);
+    await prepareLab(lab, proxy, users, beforeSeed);
     await body(lab, proxy);
   } catch (err) {
     row.error = (err as Error).message.slice(0, 300);
@@ -114,6 +119,26 @@ async function runFloor(connections: number, delayMs: number): Promise<Row> {
   });
 }
 
+/** Latency rows (stock, then the drop-in) into one user whose INBOX holds `messages` before the clock starts; one lab, 0 ms. */
+async function runLargeMailbox(messages: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  const setup: Row = { client: `latency into an INBOX of ${messages} messages`, 'delay ms (each way)': 0 };
+  await withLab(setup, 0, ['big'], async (lab, proxy) => {
+    for (const spec of CLIENTS.filter((c) => c.name === 'stock sync_client -R' || c.name === 'syncmux-client -R')) {
+      const row: Row = { client: `${spec.name}, INBOX of ${messages}`, 'delay ms (each way)': 0 };
+      rows.push(row);
+      const l = await latency(lab, spec, 'big', env('BENCH_LATENCY_SECONDS', 20), () => proxy.resetStats());
+      row['lat p50 ms'] = l.p50.toFixed(1);
+      row['lat p90 ms'] = l.p90.toFixed(1);
+      row['lat p99 ms'] = l.p99.toFixed(1);
+      row['lat max ms'] = l.max.toFixed(1);
+      row['round trips / APPEND'] = (proxy.stats.roundTrips / l.samples.length).toFixed(2);
+      row['latency equal'] = (await compareLab(lab, ['big'])).equal ? 'yes' : 'NO';
+    }
+  }, (lab) => deliver(lab, 'big', messages));
+  return setup.error ? [...rows, setup] : rows;
+}
+
 export async function benchE2e(): Promise<Row[]> {
   const reason = cyrusUnavailableReason();
   if (reason) return [{ bench: 'e2e', skipped: reason }];
@@ -129,6 +154,13 @@ export async function benchE2e(): Promise<Row[]> {
     }
     for (const connections of (process.env.BENCH_FLOOR_CONNECTIONS ?? '8,16').split(',').filter(Boolean).map(Number)) {
       const row = await runFloor(connections, delay);
+      console.error(JSON.stringify(row));
+      rows.push(row);
+    }
+  }
+  const large = env('BENCH_LARGE_MAILBOX', 20000);
+  if (large > 0) {
+    for (const row of await runLargeMailbox(large)) {
       console.error(JSON.stringify(row));
       rows.push(row);
     }
