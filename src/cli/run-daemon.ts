@@ -11,6 +11,7 @@ import { chownToCyrus } from '../engine/cyrus-owner.js';
 import { ShardPool, mainLagMs, retryLagMs, type ShardStats } from '../shard/index.js';
 import { newSplitStats, runSplitter, splitOnce, type SplitStats } from '../synclog/index.js';
 import { PassRequests } from '../synclog/watch.js';
+import { engineModule } from '../shard/worker-bundle.js';
 import { startWaitServer } from './wait-server.js';
 import type { CommandContext } from './syncmux-commands.js';
 
@@ -27,7 +28,7 @@ export interface DaemonStatus {
   restarts: number[];
 }
 
-const ENGINE_MODULE = new URL(import.meta.url.endsWith('.ts') ? '../engine/shard-replicator.ts' : '../engine/shard-replicator.js', import.meta.url);
+const ENGINE_MODULE = engineModule(new URL(import.meta.url.endsWith('.ts') ? '../engine/shard-replicator.ts' : '../engine/shard-replicator.js', import.meta.url));
 
 export async function runDaemon(ctx: CommandContext, shards: number, once: boolean, signal: AbortSignal): Promise<number> {
   fs.mkdirSync(ctx.channelDir, { recursive: true });

@@ -4,6 +4,7 @@
  * interoperate with Cyrus, the Cyrus sync-log writer/reader protocols, syslog(3),
  * and XXH3 hashing for shard assignment.
  */
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -65,8 +66,14 @@ interface Addon {
 
 const require = createRequire(import.meta.url);
 const loadBinding = require('node-gyp-build') as (dir: string) => unknown;
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const addon = loadBinding(packageRoot) as Addon;
+/** Where binding.gyp and build/ live: searched upwards, so a bundled copy of this module (dist/worker-bundle) loads the same addon. */
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`syncmux: no binding.gyp in ${from} or above`);
+  }
+}
+const addon = loadBinding(packageRoot(path.dirname(fileURLToPath(import.meta.url)))) as Addon;
 
 /** XXH3-64 of the key's UTF-8 bytes. */
 export const hash64 = addon.hash64;

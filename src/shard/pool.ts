@@ -14,6 +14,7 @@ import type { FromWorker, ToWorker, WorkerConfig } from './protocol.js';
 import { needsTsx, startWorker } from './spawn.js';
 import { StatsBuffer } from './stats-buffer.js';
 import type { ShardStats } from './stats.js';
+import { workerScript } from './worker-bundle.js';
 
 export interface RestartOptions {
   /** First restart delay. Default 100 ms; doubles per crash in a row. */
@@ -132,8 +133,9 @@ export class ShardPool {
       statsBuffer: this.stats.buffer,
       statsIntervalMs: this.options.statsIntervalMs ?? 100,
     };
-    const tsx = needsTsx(WORKER_URL, config.replicatorModule);
-    const worker = startWorker(WORKER_URL, { workerData: config, name: `shard-${shard}` }, tsx);
+    const script = workerScript(config.replicatorModule, WORKER_URL);
+    const tsx = needsTsx(script, config.replicatorModule);
+    const worker = startWorker(script, { workerData: config, name: `shard-${shard}` }, tsx);
     slot.worker = worker;
     slot.startedAt = Date.now();
     worker.on('message', (message: FromWorker) => this.onMessage(shard, worker, message));
