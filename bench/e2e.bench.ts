@@ -7,6 +7,9 @@
  * After the clients come the replica's floor rows (e2e/floor.ts): the
  * replica alone applying syncmux-client's recorded burst with N connections,
  * no client work on the clock. No client drains faster than that here.
+ * Then the burst again for stock, the drop-in and one shard, on a replica
+ * whose every fsync takes BENCH_SLOW_FSYNC_US longer: storage like the one
+ * the lab's stock baseline was recorded on.
  * Last, the latency workload into one user whose INBOX already holds many
  * messages (stock and the drop-in, 0 ms): an APPEND must not cost more as
  * the mailbox grows.
@@ -14,11 +17,13 @@
  * Knobs (environment): BENCH_MESSAGES (2000), BENCH_USERS (50),
  * BENCH_LATENCY_SECONDS (20), BENCH_DELAYS ("0,5"), BENCH_CLIENTS (a regex on
  * the client names), BENCH_FLOOR_CONNECTIONS ("8,16"; "" for none),
- * BENCH_LARGE_MAILBOX (20000 messages; 0 for none).
+ * BENCH_SLOW_FSYNC_US (600; 0 for none), BENCH_LARGE_MAILBOX (20000
+ * messages; 0 for none).
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { CyrusLab } from '../src/harness/cyrus-lab.js';
+import path from 'node:path';
+import { CyrusLab, type LabOptions } from '../src/harness/cyrus-lab.js';
 import { compareLab } from '../src/harness/compare.js';
 import { createUser, deliver } from '../src/harness/lab-ops.js';
 import { cyrusUnavailableReason } from '../src/harness/install.js';
@@ -26,6 +31,7 @@ import { CLIENTS, type ClientSpec } from './e2e/clients.js';
 import { DelayProxy } from './delay-proxy.js';
 import { burst, latency } from './e2e/workloads.js';
 import { replicaFloor } from './e2e/floor.js';
+import { slowFsyncEnv } from './e2e/slow-fsync.js';
 
 type Row = Record<string, string | number>;
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
@@ -58,8 +64,8 @@ async function prepareLab(lab: CyrusLab, proxy: DelayProxy, users: string[], bef
 }
 
 /** Runs `body` on a fresh, prepared lab; a failure becomes the row's error. The lab's files stay until the end. */
-async function withLab(row: Row, delayMs: number, users: string[], body: (lab: CyrusLab, proxy: DelayProxy) => Promise<void>, beforeSeed?: (lab: CyrusLab) => Promise<void>): Promise<Row> {
-  const lab = await CyrusLab.start({ keep: true });
+async function withLab(row: Row, delayMs: number, users: string[], body: (lab: CyrusLab, proxy: DelayProxy) => Promise<void>, beforeSeed?: (lab: CyrusLab) => Promise<void>, labOptions: LabOptions = {}): Promise<Row> {
+  const lab = await CyrusLab.start({ ...labOptions, keep: true });
   finishedLabs.push(lab.dir);
   const proxy = await DelayProxy.start(lab.replica.ports.sync!, delayMs);
   try {
@@ -119,6 +125,26 @@ async function runFloor(connections: number, delayMs: number): Promise<Row> {
   });
 }
 
+/**
+ * The burst alone, on a replica whose fsyncs each take `fsyncDelayUs` longer
+ * (e2e/slow-fsync.c). The lab's stock baseline (1.8-2.4 s for this burst) was
+ * recorded when this VM's disk flushed about three times slower than now;
+ * these rows show how the clients compare on storage like that.
+ */
+async function runSlowStorage(spec: ClientSpec, delayMs: number, fsyncDelayUs: number, replicaEnv: Record<string, string>): Promise<Row> {
+  const users = benchUsers();
+  const row: Row = { client: `${spec.name}, replica fsync +${fsyncDelayUs / 1000} ms`, 'delay ms (each way)': delayMs };
+  return withLab(row, delayMs, users, async (lab) => {
+    const b = await burst(lab, spec, users, env('BENCH_MESSAGES', 2000));
+    const after = await compareLab(lab);
+    row['burst drain s'] = b.drainSeconds.toFixed(2);
+    row['burst msg/s'] = Math.round(b.msgPerSecond);
+    row['burst client CPU s'] = b.clientCpu.toFixed(2);
+    row['burst replica CPU s'] = b.replicaCpu.toFixed(2);
+    row['burst equal'] = after.equal ? 'yes' : `NO (${after.differences.length} differences)`;
+  }, undefined, { replicaEnv });
+}
+
 /** Latency rows (stock, then the drop-in) into one user whose INBOX holds `messages` before the clock starts; one lab, 0 ms. */
 async function runLargeMailbox(messages: number): Promise<Row[]> {
   const rows: Row[] = [];
@@ -139,6 +165,8 @@ async function runLargeMailbox(messages: number): Promise<Row[]> {
   return setup.error ? [...rows, setup] : rows;
 }
 
+const SLOW_STORAGE_CLIENTS = ['stock sync_client -R', 'syncmux-client -R', 'syncmux run --shards 1'];
+
 export async function benchE2e(): Promise<Row[]> {
   const reason = cyrusUnavailableReason();
   if (reason) return [{ bench: 'e2e', skipped: reason }];
@@ -156,6 +184,23 @@ export async function benchE2e(): Promise<Row[]> {
       const row = await runFloor(connections, delay);
       console.error(JSON.stringify(row));
       rows.push(row);
+    }
+  }
+  const fsyncDelayUs = env('BENCH_SLOW_FSYNC_US', 600);
+  if (fsyncDelayUs > 0) {
+    const shimDir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-bench-shim-'));
+    fs.chmodSync(shimDir, 0o755);
+    try {
+      const replicaEnv = slowFsyncEnv(shimDir, fsyncDelayUs);
+      for (const delay of delays) {
+        for (const spec of CLIENTS.filter((c) => SLOW_STORAGE_CLIENTS.includes(c.name) && (!pick || pick.test(c.name)))) {
+          const row = await runSlowStorage(spec, delay, fsyncDelayUs, replicaEnv);
+          console.error(JSON.stringify(row));
+          rows.push(row);
+        }
+      }
+    } finally {
+      fs.rmSync(shimDir, { recursive: true, force: true });
     }
   }
   const large = env('BENCH_LARGE_MAILBOX', 20000);

@@ -29,6 +29,8 @@ export interface LabOptions {
   keep?: boolean;
   /** The replica's syncserver maxchild in cyrus.conf (default 20). */
   syncMaxChild?: number;
+  /** Extra environment for the replica's cyrmaster and so its services (the bench slows the replica's fsync with it). */
+  replicaEnv?: Record<string, string>;
 }
 
 export interface Instance {
@@ -141,6 +143,7 @@ export class CyrusLab {
   private startInstance(inst: Instance): void {
     const r = spawnSync(CYRMASTER, ['-C', inst.paths.imapdConf, '-M', inst.paths.cyrusConf, '-p', inst.pidFile, '-d', '-L', inst.logFile], {
       encoding: 'utf8',
+      env: inst.name === 'replica' && this.options.replicaEnv ? { ...process.env, ...this.options.replicaEnv } : process.env,
     });
     if (r.status !== 0) throw new Error(`cyrmaster (${inst.name}) failed: ${r.stderr}; see ${inst.logFile}`);
   }
