@@ -82,17 +82,22 @@ async function withLab(row: Row, delayMs: number, users: string[], body: (lab: C
 
 const benchUsers = () => Array.from({ length: env('BENCH_USERS', 50) }, (_, i) => `bench${i}`);
 
+/** Runs the burst workload with `spec` and fills the row's burst columns, compare included. */
+async function burstColumns(row: Row, lab: CyrusLab, spec: ClientSpec, users: string[]): Promise<void> {
+  const b = await burst(lab, spec, users, env('BENCH_MESSAGES', 2000));
+  const after = await compareLab(lab);
+  row['burst drain s'] = b.drainSeconds.toFixed(2);
+  row['burst msg/s'] = Math.round(b.msgPerSecond);
+  row['burst client CPU s'] = b.clientCpu.toFixed(2);
+  row['burst replica CPU s'] = b.replicaCpu.toFixed(2);
+  row['burst equal'] = after.equal ? 'yes' : `NO (${after.differences.length} differences)`;
+}
+
 async function runOne(spec: ClientSpec, delayMs: number): Promise<Row> {
   const users = benchUsers();
   const row: Row = { client: spec.name, 'delay ms (each way)': delayMs };
   return withLab(row, delayMs, users, async (lab, proxy) => {
-    const b = await burst(lab, spec, users, env('BENCH_MESSAGES', 2000));
-    const afterBurst = await compareLab(lab);
-    row['burst drain s'] = b.drainSeconds.toFixed(2);
-    row['burst msg/s'] = Math.round(b.msgPerSecond);
-    row['burst client CPU s'] = b.clientCpu.toFixed(2);
-    row['burst replica CPU s'] = b.replicaCpu.toFixed(2);
-    row['burst equal'] = afterBurst.equal ? 'yes' : `NO (${afterBurst.differences.length} differences)`;
+    await burstColumns(row, lab, spec, users);
 
     // Counted from the first timed delivery: connection set-up is not the steady state.
     const l = await latency(lab, spec, users[0]!, env('BENCH_LATENCY_SECONDS', 20), () => proxy.resetStats());
@@ -135,13 +140,7 @@ async function runSlowStorage(spec: ClientSpec, delayMs: number, fsyncDelayUs: n
   const users = benchUsers();
   const row: Row = { client: `${spec.name}, replica fsync +${fsyncDelayUs / 1000} ms`, 'delay ms (each way)': delayMs };
   return withLab(row, delayMs, users, async (lab) => {
-    const b = await burst(lab, spec, users, env('BENCH_MESSAGES', 2000));
-    const after = await compareLab(lab);
-    row['burst drain s'] = b.drainSeconds.toFixed(2);
-    row['burst msg/s'] = Math.round(b.msgPerSecond);
-    row['burst client CPU s'] = b.clientCpu.toFixed(2);
-    row['burst replica CPU s'] = b.replicaCpu.toFixed(2);
-    row['burst equal'] = after.equal ? 'yes' : `NO (${after.differences.length} differences)`;
+    await burstColumns(row, lab, spec, users);
   }, undefined, { replicaEnv });
 }
 
@@ -167,6 +166,30 @@ async function runLargeMailbox(messages: number): Promise<Row[]> {
 
 const SLOW_STORAGE_CLIENTS = ['stock sync_client -R', 'syncmux-client -R', 'syncmux run --shards 1'];
 
+async function runSlowStorageRows(delays: number[], fsyncDelayUs: number, pick: RegExp | null): Promise<Row[]> {
+  const shimDir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-bench-shim-'));
+  fs.chmodSync(shimDir, 0o755); // the replica's processes (cyrus) load the shim from here
+  try {
+    let replicaEnv: Record<string, string>;
+    try {
+      replicaEnv = slowFsyncEnv(shimDir, fsyncDelayUs);
+    } catch (err) {
+      return [{ bench: 'e2e, slower storage', skipped: (err as Error).message.slice(0, 300) }];
+    }
+    const rows: Row[] = [];
+    for (const delay of delays) {
+      for (const spec of CLIENTS.filter((c) => SLOW_STORAGE_CLIENTS.includes(c.name) && (!pick || pick.test(c.name)))) {
+        const row = await runSlowStorage(spec, delay, fsyncDelayUs, replicaEnv);
+        console.error(JSON.stringify(row));
+        rows.push(row);
+      }
+    }
+    return rows;
+  } finally {
+    fs.rmSync(shimDir, { recursive: true, force: true });
+  }
+}
+
 export async function benchE2e(): Promise<Row[]> {
   const reason = cyrusUnavailableReason();
   if (reason) return [{ bench: 'e2e', skipped: reason }];
@@ -187,22 +210,7 @@ export async function benchE2e(): Promise<Row[]> {
     }
   }
   const fsyncDelayUs = env('BENCH_SLOW_FSYNC_US', 600);
-  if (fsyncDelayUs > 0) {
-    const shimDir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-bench-shim-'));
-    fs.chmodSync(shimDir, 0o755);
-    try {
-      const replicaEnv = slowFsyncEnv(shimDir, fsyncDelayUs);
-      for (const delay of delays) {
-        for (const spec of CLIENTS.filter((c) => SLOW_STORAGE_CLIENTS.includes(c.name) && (!pick || pick.test(c.name)))) {
-          const row = await runSlowStorage(spec, delay, fsyncDelayUs, replicaEnv);
-          console.error(JSON.stringify(row));
-          rows.push(row);
-        }
-      }
-    } finally {
-      fs.rmSync(shimDir, { recursive: true, force: true });
-    }
-  }
+  if (fsyncDelayUs > 0) rows.push(...(await runSlowStorageRows(delays, fsyncDelayUs, pick)));
   const large = env('BENCH_LARGE_MAILBOX', 20000);
   if (large > 0) {
     for (const row of await runLargeMailbox(large)) {
