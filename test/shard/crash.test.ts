@@ -62,6 +62,12 @@ test('kill -9 mid-run, mid-retry, mid-journal: nothing lost, each user’s first
         writeSome(8);
         await sleep(8);
       }
+      // Left to chance, every kill can land between two runs (seen once in CI).
+      // Until one has landed mid-run, keep lines coming until a run is in progress.
+      for (let i = 0; killsMidRun === 0 && i < 100 && next < LINES && !exists(dir, 'log-run.0'); i++) {
+        writeSome(8);
+        await sleep(2);
+      }
       child.kill('SIGKILL');
       await once(child, 'exit');
       children.delete(child);
