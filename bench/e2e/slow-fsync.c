@@ -27,18 +27,20 @@ static void wait_delay(void) {
   while (nanosleep(&ts, &ts) != 0) {}
 }
 
-int fsync(int fd) {
-  static int (*real)(int);
-  if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-  int r = real(fd);
+/* Calls the libc function `name` on fd, then waits: the one body of both wrappers. */
+static int delayed(const char *name, int (**real)(int), int fd) {
+  if (!*real) *real = (int (*)(int))dlsym(RTLD_NEXT, name);
+  int r = (*real)(fd);
   wait_delay();
   return r;
 }
 
+int fsync(int fd) {
+  static int (*real)(int);
+  return delayed("fsync", &real, fd);
+}
+
 int fdatasync(int fd) {
   static int (*real)(int);
-  if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-  int r = real(fd);
-  wait_delay();
-  return r;
+  return delayed("fdatasync", &real, fd);
 }
