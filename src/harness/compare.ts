@@ -4,8 +4,9 @@
  * root; per mailbox STATUS, MAILBOXID, ACL, /private and /shared comments;
  * per message UID, FLAGS (without \Recent), INTERNALDATE, size, MODSEQ,
  * EMAILID and the body's SHA-1. Without named users it also compares the
- * admin's LIST "*" (which shows DELETED.* mailboxes). Read-only: EXAMINE,
- * never SELECT, so nothing is written to the sync log.
+ * admin's LIST "*" (which shows DELETED.* mailboxes) and, as the admin, the
+ * same per-mailbox state of every shared (non-user) mailbox. Read-only:
+ * EXAMINE, never SELECT, so nothing is written to the sync log.
  */
 import crypto from 'node:crypto';
 import { ImapClient } from './imap-client.js';
@@ -25,6 +26,11 @@ export async function compareLab(lab: CyrusLab, users?: string[]): Promise<Compa
     const [m, r] = await Promise.all([adminList(lab.master.ports.imap), adminList(lab.replica.ports.imap)]);
     diff('admin LIST', m, r, differences);
     users = [...new Set([...m, ...r].map(userOfListName).filter((u): u is string => !!u))].sort();
+    const shared = [...new Set([...m, ...r].filter(isSharedMailbox))].sort();
+    if (shared.length) {
+      const [ms, rs] = await Promise.all([snapshotShared(lab.master.ports.imap, shared), snapshotShared(lab.replica.ports.imap, shared)]);
+      diff('shared', ms, rs, differences);
+    }
   }
   for (const user of users) {
     const [m, r] = await Promise.all([snapshotUser(lab.master.ports.imap, user), snapshotUser(lab.replica.ports.imap, user)]);
@@ -36,6 +42,22 @@ export async function compareLab(lab: CyrusLab, users?: string[]): Promise<Compa
 function userOfListName(name: string): string | null {
   const m = /^user\/([^/]+)$/.exec(name);
   return m ? m[1]! : null;
+}
+
+/** Not a user's, not a delayed-delete leftover (those are checked by name only). */
+function isSharedMailbox(name: string): boolean {
+  return !/^user\//.test(name) && !/^DELETED\//.test(name);
+}
+
+async function snapshotShared(port: number, names: string[]): Promise<Snapshot> {
+  const client = await ImapClient.login(port, ADMIN.user, ADMIN.password);
+  try {
+    const snap: Snapshot = {};
+    for (const name of names) snap[`mailbox ${name}`] = await snapshotMailbox(client, name);
+    return snap;
+  } finally {
+    await client.logout();
+  }
 }
 
 async function adminList(port: number): Promise<string[]> {
@@ -77,16 +99,21 @@ export async function snapshotUser(port: number, user: string): Promise<Snapshot
 async function snapshotMailbox(client: ImapClient, name: string): Promise<Snapshot> {
   const q = quote(name);
   const out: Snapshot = {};
-  const status = await client.command(`STATUS ${q} (UIDVALIDITY UIDNEXT HIGHESTMODSEQ MESSAGES)`);
-  out.status = flatten(status.untagged.find((t) => t[0] === 'STATUS')?.[2] ?? null);
+  // An admin may lack 'r' on a shared mailbox: then both sides must refuse alike.
+  const status = await client.command(`STATUS ${q} (UIDVALIDITY UIDNEXT HIGHESTMODSEQ MESSAGES)`, false);
+  out.status = status.status === 'OK' ? flatten(status.untagged.find((t) => t[0] === 'STATUS')?.[2] ?? null) : status.status;
   // Cyrus 3.6.1 garbles MAILBOXID when STATUS asks for other items too.
-  const id = await client.command(`STATUS ${q} (MAILBOXID)`);
-  out.mailboxId = flatten(id.untagged.find((t) => t[0] === 'STATUS')?.[2] ?? null);
+  const id = await client.command(`STATUS ${q} (MAILBOXID)`, false);
+  out.mailboxId = id.status === 'OK' ? flatten(id.untagged.find((t) => t[0] === 'STATUS')?.[2] ?? null) : id.status;
   const acl = await client.command(`GETACL ${q}`, false);
   out.acl = acl.status === 'OK' ? aclPairs(acl.untagged.find((t) => t[0] === 'ACL')) : acl.status;
   const meta = await client.command(`GETMETADATA ${q} (/private/comment /shared/comment)`, false);
   out.metadata = meta.untagged.filter((t) => t[0] === 'METADATA').map(flatten);
-  await client.command(`EXAMINE ${q}`);
+  const examine = await client.command(`EXAMINE ${q}`, false);
+  if (examine.status !== 'OK') {
+    out.messages = examine.status;
+    return out;
+  }
   const fetch = await client.command('UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE MODSEQ EMAILID BODY.PEEK[])');
   const messages: Record<string, unknown> = {};
   for (const t of fetch.untagged) {

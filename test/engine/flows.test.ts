@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CyrusLab } from '../../src/harness/cyrus-lab.js';
 import { compareLab } from '../../src/harness/compare.js';
-import { appendTo, createUser, deliver, imap } from '../../src/harness/lab-ops.js';
+import { appendTo, createUser, deliver, imap, withImap } from '../../src/harness/lab-ops.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 import { engineFor, type EngineUnderTest } from './support.js';
@@ -74,6 +74,28 @@ scenario('seen by another user; subscribe and unsubscribe; quota; metadata; ACL'
 scenario('cross-user folder move', async () => {
   await imap(lab!.master, null, 'RENAME "user/alice/Archive/2024" "user/bob/From Alice"');
   await drainAndCompare('cross-user');
+});
+
+scenario('shared mailboxes: mail, flags, expunge, rename, nesting, no read right', async () => {
+  await imap(lab!.master, null, 'CREATE "team"', 'SETACL "team" admin lrswipkxtecda', 'SETACL "team" anyone lrs');
+  await withImap(lab!.master, null, async (c) => {
+    for (let i = 0; i < 3; i++) await c.append('"team"', Buffer.from(`Subject: team ${i}\r\n\r\nbody ${i}\r\n`), '\\Flagged');
+  });
+  await imap(lab!.master, null, 'CREATE "top/a/b"', 'CREATE "closed"', 'SETACL "closed" anyone ""');
+  await drainAndCompare('shared create');
+  await imap(lab!.master, null, 'SELECT "team"', 'UID STORE 2 +FLAGS (\\Deleted)', 'EXPUNGE', 'RENAME "team" "team-2024"');
+  await drainAndCompare('shared rename');
+});
+
+scenario('a 12 MB message and an 8-bit one with literal-like text', async () => {
+  await deliver(lab!, 'alice', 1, { size: 12 * 1024 * 1024, start: 100 });
+  const body = Buffer.concat([
+    Buffer.from('Subject: latin\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'),
+    Buffer.from([0xe9, 0xe8, 0x41, 0xff, 0x0d, 0x0a]),
+    Buffer.from('{5}\r\nnot a literal ) ( "x\r\n'),
+  ]);
+  await withImap(lab!.master, 'alice', (c) => c.append('Sent', body));
+  await drainAndCompare('big and 8-bit');
 });
 
 scenario('stock sync_client -u finds nothing left to send', async () => {
