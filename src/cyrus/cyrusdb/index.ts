@@ -3,6 +3,7 @@
  */
 export { decodeDb, emptyDb, lookupKey, openDb, openDbAsync, scanPrefix, tryOpenDb, tryOpenDbAsync, withDbLocked, type OpenDbOptions } from './open.js';
 export { TwoskipSeeker, type ReadAt } from './twoskip-seek.js';
+export { SkiplistSeeker } from './skiplist-seek.js';
 export { detectBackend, detectMagic } from './detect.js';
 export { decodeTwoskip, decodeTwoskipHeader, type TwoskipHeader } from './twoskip.js';
 export { decodeSkiplist, decodeSkiplistHeader, type SkiplistHeader } from './skiplist.js';

@@ -11,6 +11,7 @@ import { decodeFlat } from './flat.js';
 import { MemoryDb } from './memory-db.js';
 import { decodeSkiplist } from './skiplist.js';
 import { decodeTwoskip } from './twoskip.js';
+import { SkiplistSeeker } from './skiplist-seek.js';
 import { TwoskipSeeker } from './twoskip-seek.js';
 import { CyrusDbError, DbBusyError, toKey, type Db, type Entry } from './types.js';
 
@@ -85,8 +86,9 @@ export function emptyDb(path = ''): Db {
 }
 
 /**
- * Runs `fn` against the file under one shared lock: a TwoskipSeeker (reads
- * only the records it visits) for twoskip files, else the decoded snapshot.
+ * Runs `fn` against the file under one shared lock: a seeker that reads only
+ * the records it visits for twoskip and skiplist files, else (flat) the
+ * decoded snapshot.
  * Busy images are retried like tryOpenDb; null when the file is absent.
  */
 export function withDbLocked<T>(path: string, fn: (db: Pick<Db, 'get' | 'entries'>) => T, options: OpenDbOptions = {}): T | null {
@@ -97,8 +99,10 @@ export function withDbLocked<T>(path: string, fn: (db: Pick<Db, 'get' | 'entries
     if (!lf) return null;
     try {
       const size = fs.fstatSync(lf.fd).size;
-      if (detectMagic(readRangeFd(lf.fd, 0, 32)) === 'twoskip') {
-        const seeker = new TwoskipSeeker((off, len) => readRangeFd(lf.fd, off, len), size, path);
+      const magic = detectMagic(readRangeFd(lf.fd, 0, 32));
+      if (magic !== null) {
+        const readAt = (off: number, len: number): Buffer => readRangeFd(lf.fd, off, len);
+        const seeker = magic === 'twoskip' ? new TwoskipSeeker(readAt, size, path) : new SkiplistSeeker(readAt, size, path);
         return fn({ get: (k) => seeker.get(toKey(k)), entries: (prefix) => seeker.scan(toKey(prefix ?? '')) });
       }
       return fn(decodeDb(readAllFd(lf.fd), path));
@@ -112,12 +116,12 @@ export function withDbLocked<T>(path: string, fn: (db: Pick<Db, 'get' | 'entries
   }
 }
 
-/** One key, read with O(log n) positioned reads on twoskip files; undefined if absent (or no file). */
+/** One key, read with O(log n) positioned reads on twoskip and skiplist files; undefined if absent (or no file). */
 export function lookupKey(path: string, key: Buffer | string, options: OpenDbOptions = {}): Buffer | undefined {
   return withDbLocked(path, (db) => db.get(key), options) ?? undefined;
 }
 
-/** All records under a key prefix, in key order, without reading the whole twoskip file. */
+/** All records under a key prefix, in key order, without reading the whole twoskip or skiplist file. */
 export function scanPrefix(path: string, prefix: Buffer | string, options: OpenDbOptions = {}): Entry[] {
   return withDbLocked(path, (db) => [...db.entries(prefix)], options) ?? [];
 }

@@ -10,12 +10,8 @@ import { SKIPLIST_MAGIC } from './detect.js';
 import { CyrusDbError, DbBusyError, type Entry } from './types.js';
 
 export const SKIPLIST_HEADER_SIZE = 48;
-const INORDER = 1;
-const ADD = 2;
-const DELETE = 4;
-const COMMIT = 255;
-const DUMMY = 257;
-const PAD = 0xffffffff;
+export const SKIPLIST_NODE = { INORDER: 1, ADD: 2, DELETE: 4, COMMIT: 255, DUMMY: 257, PAD: 0xffffffff } as const;
+const { INORDER, ADD, DELETE, COMMIT, DUMMY, PAD } = SKIPLIST_NODE;
 
 export interface SkiplistHeader {
   readonly version: number;
@@ -44,13 +40,16 @@ export function decodeSkiplistHeader(buf: Buffer, path = ''): SkiplistHeader {
   };
 }
 
-/** Cyrus' SAFE_TO_APPEND: the file must end at a record boundary after a commit. */
+/** Cyrus' SAFE_TO_APPEND: the file must end at a record boundary after a commit. `last12` = its last 12 bytes. */
+export function skiplistEndsCleanly(size: number, logStart: number, last12: Buffer): boolean {
+  if (size % 4 !== 0 || size < SKIPLIST_HEADER_SIZE + 12 || last12.length !== 12) return false;
+  if (size === logStart) return last12.readUInt32BE(8) === PAD;
+  if (last12.readUInt32BE(8) !== COMMIT) return false;
+  return last12.readUInt32BE(4) === PAD || last12.readUInt32BE(0) === DELETE;
+}
+
 function endsCleanly(buf: Buffer, logStart: number): boolean {
-  const size = buf.length;
-  if (size % 4 !== 0 || size < SKIPLIST_HEADER_SIZE + 12) return false;
-  if (size === logStart) return buf.readUInt32BE(size - 4) === PAD;
-  if (buf.readUInt32BE(size - 4) !== COMMIT) return false;
-  return buf.readUInt32BE(size - 8) === PAD || buf.readUInt32BE(size - 12) === DELETE;
+  return skiplistEndsCleanly(buf.length, logStart, buf.subarray(Math.max(0, buf.length - 12)));
 }
 
 export function decodeSkiplist(buf: Buffer, path = ''): { header: SkiplistHeader; records: Entry[] } {
