@@ -55,6 +55,8 @@ export interface CyrusConfig {
   readonly sieveFolder: string;
   readonly servername: string;
   readonly conversations: boolean;
+  /** jmapsubmissionfolder: a user's top folder of that name never has conversations. */
+  readonly jmapSubmissionFolder: string;
   readonly reverseAcls: boolean;
   readonly db: {
     readonly mboxlist: DbConfig;
@@ -256,6 +258,7 @@ export function buildConfig(raw: RawConfig, file: string, options: LoadConfigOpt
     sieveFolder: str('sieve_folder', '#sieve') ?? '#sieve',
     servername: str('servername', null) ?? options.hostname ?? os.hostname(),
     conversations: o.bool('conversations', false),
+    jmapSubmissionFolder: str('jmapsubmissionfolder', '#jmapsubmission') ?? '#jmapsubmission',
     reverseAcls: o.bool('reverseacls', false),
     db: {
       mboxlist: db('mboxlist', 'twoskip', `${configDirectory}/mailboxes.db`),

@@ -12,6 +12,9 @@
  * then be released promptly. Lock files are never created: a missing one is
  * a LockError. The sync and async drivers share one step plan.
  *
+ * With `conversations: yes` the folder's thread modseq is read from the
+ * user's conversations DB after the index, as Cyrus opens it lazily there.
+ *
  * Records are decoded when asked for (IndexImage): a steady-state APPEND
  * needs the new ones, not the whole of a large mailbox.
  */
@@ -19,6 +22,7 @@ import fs from 'node:fs';
 import type { LockFile } from '../native/index.js';
 import { messageAnnotations, mailboxAnnotations, type Annotation } from './annotations.js';
 import type { CyrusConfig } from './config.js';
+import { conversationsPath, hasConversations, readXconvmodseq } from './conversations.js';
 import { tryOpenDb, withDbLocked } from './cyrusdb/open.js';
 import { decodeHeader, type MailboxHeader } from './header.js';
 import { IndexImage, isArchived, isUnlinked, OPT, type IndexHeader, type IndexRecord } from './index-file.js';
@@ -57,6 +61,8 @@ export interface MailboxSnapshot {
   readonly messageAnnotations: ReadonlyMap<number, readonly Annotation[]>;
   /** Cyrus only logs a cyrus.header CRC mismatch; so do we (flag it). */
   readonly headerCrcMismatch: boolean;
+  /** The folder's thread modseq (XCONVMODSEQ); null when Cyrus keeps no conversations for it. */
+  readonly xconvmodseq: bigint | null;
   readonly paths: { readonly dataDir: string; readonly header: string; readonly index: string; readonly annotations: string };
 }
 
@@ -75,6 +81,8 @@ export interface SnapshotOptions extends LockOptions {
   keepNamelock?: boolean;
   /** Looks the name up in mailboxes.db; called under the namespace lock. Default: a fresh O(log n) lookup. */
   lookupEntry?: (name: string) => MbEntry | undefined;
+  /** The INBOX whose uniqueid places the owner's per-user files (Mboxlist.confInbox). Default: a fresh lookup. */
+  confInbox?: (owner: string, name: string) => MbEntry | undefined;
   /** Mailbox-scope annotations of a uniqueid (owner already translated). Default: a prefix scan of annotations.db. */
   mailboxAnnotations?: (uniqueid: string, owner: string | null) => Annotation[];
 }
@@ -102,6 +110,10 @@ function readOptional(file: string): Buffer | null {
 
 function defaultLookup(cfg: CyrusConfig): (name: string) => MbEntry | undefined {
   return (name) => Mboxlist.withLocked(cfg, (ml) => ml.lookup(name));
+}
+
+function defaultConfInbox(cfg: CyrusConfig): (owner: string, name: string) => MbEntry | undefined {
+  return (owner, name) => Mboxlist.withLocked(cfg, (ml) => ml.confInbox(owner, name));
 }
 
 function defaultMailboxAnnotations(cfg: CyrusConfig): (uniqueid: string, owner: string | null) => Annotation[] {
@@ -132,6 +144,12 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     if (state !== 'live') throw new MailboxUnavailableError(name, state);
     if (!entry.partition) throw new MailboxUnavailableError(name, 'no-partition');
 
+    let conversationsDb: string | null = null;
+    if (owner !== null && hasConversations(cfg, name, entry.mbtype)) {
+      const inbox = (options.confInbox ?? defaultConfInbox(cfg))(owner, name);
+      conversationsDb = conversationsPath(cfg, owner, inbox ? { uniqueid: inbox.uniqueid, legacyDirs: inbox.mbtype.legacyDirs } : null);
+    }
+
     const location: MailboxLocation = { name, uniqueid: entry.uniqueid, partition: entry.partition, legacyDirs: entry.mbtype.legacyDirs };
     const namelock = yield* take(lockFile(cfg, mailboxLockName(location)), 'lockfile');
 
@@ -152,6 +170,7 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     const annotDb = tryOpenDb(annotationsPath, options);
     const msgAnnots = annotDb ? messageAnnotations(annotDb, { owner }) : new Map<number, Annotation[]>();
     const mbAnnots = uniqueid ? (options.mailboxAnnotations ?? defaultMailboxAnnotations(cfg))(uniqueid, owner) : [];
+    const xconvmodseq = conversationsDb === null ? null : readXconvmodseq(conversationsDb, { uniqueid, name }, options);
 
     const withFile = (r: IndexRecord): SnapshotRecord =>
       Object.freeze({ ...r, file: isUnlinked(r) ? null : messageFile(cfg, fullLocation, r.uid, isArchived(r)) });
@@ -173,6 +192,7 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
       mailboxAnnotations: mbAnnots,
       messageAnnotations: msgAnnots,
       headerCrcMismatch: header.fileCrc !== 0 && ih.headerFileCrc !== 0 && header.fileCrc !== ih.headerFileCrc,
+      xconvmodseq,
       paths: { dataDir: mailboxDataDir(cfg, fullLocation), header: headerPath, index: indexPath, annotations: annotationsPath },
     });
 

@@ -48,7 +48,7 @@ export function mailboxFields(s: MailboxSnapshot, o: MailboxDlistOptions): Array
     ['LAST_APPENDDATE', idx.lastAppenddate],
     ['POP3_LAST_LOGIN', idx.pop3LastLogin],
     ['POP3_SHOW_AFTER', idx.pop3ShowAfter],
-    // XCONVMODSEQ only with conversations; we don't read conversations.db yet.
+    ['XCONVMODSEQ', s.xconvmodseq ? s.xconvmodseq : undefined],
     ['RACLMODSEQ', undefined],
     ['UIDVALIDITY', o.uidvalidity ?? idx.uidvalidity],
     ['PARTITION', o.partition ?? s.entry.partition ?? ''],

@@ -36,6 +36,8 @@ export interface ReplicaMailbox {
   acl: string;
   options: string;
   foldermodseq: bigint | null;
+  /** XCONVMODSEQ; 0 when the replica sent none. */
+  xconvmodseq: bigint;
   annotations: ReplicaAnnotation[];
 }
 
@@ -68,6 +70,7 @@ export function decodeReplicaMailbox(node: Node): ReplicaMailbox {
     acl: s(node, 'ACL'),
     options: s(node, 'OPTIONS'),
     foldermodseq: node.has('FOLDERMODSEQ') ? big(node, 'FOLDERMODSEQ') : null,
+    xconvmodseq: big(node, 'XCONVMODSEQ'),
     annotations,
   };
 }
@@ -86,6 +89,7 @@ export function isUnchanged(master: MailboxSnapshot, replica: ReplicaMailbox | n
   if (optionLetters(idx.options) !== replica.options) return false;
   if (replica.foldermodseq !== null && master.entry.foldermodseq !== replica.foldermodseq) return false;
   if (master.entry.acl !== replica.acl) return false;
+  if (master.xconvmodseq !== null && master.xconvmodseq !== replica.xconvmodseq) return false;
   const local = master.mailboxAnnotations.map((a) => `${a.entry}\0${a.userid ?? ''}\0${a.value.toString('latin1')}`).sort();
   const remote = replica.annotations.map((a) => `${a.entry}\0${a.userid}\0${a.value}`).sort();
   if (local.join('\x01') !== remote.join('\x01')) return false;
@@ -115,6 +119,7 @@ export function replicaStateAfterApply(s: MailboxSnapshot, partition: string, ui
     acl: s.entry.acl,
     options: optionLetters(idx.options),
     foldermodseq: s.entry.foldermodseq !== 0n ? s.entry.foldermodseq : null,
+    xconvmodseq: s.xconvmodseq ?? 0n,
     annotations: s.mailboxAnnotations.map((a) => ({ entry: a.entry, userid: a.userid ?? '', value: a.value.toString('latin1') })),
   };
 }

@@ -21,6 +21,8 @@ export interface LabOptions {
   virtdomains?: boolean;
   /** Extra imapd.conf lines for the master. */
   masterExtra?: string[];
+  /** Extra imapd.conf lines for both instances (features that must match, e.g. `conversations: yes`). */
+  bothExtra?: string[];
   /** Also run timsieved (ManageSieve) on the master, on `master.ports.sieve`. */
   sieve?: boolean;
   /** Give the replica a server certificate from a throwaway CA (STARTTLS). */
@@ -75,7 +77,7 @@ export class CyrusLab {
     const replica = layout(dir, 'replica', 'syncmux-replica', { imap: rImap!, lmtp: rLmtp!, sync: rSync! });
     const lab = new CyrusLab(dir, master, replica, options);
     lab.writeInstance(master, [ADMIN.user], lab.masterReplicationConf(rSync!, rImap!));
-    const replicaExtra = ['sync_log: no'];
+    const replicaExtra = ['sync_log: no', ...(options.bothExtra ?? [])];
     if (options.tls) {
       lab.certificates = makeTestCertificates(path.join(dir, 'tls'));
       execFileSync('chown', ['-R', 'cyrus:mail', path.join(dir, 'tls')]);
@@ -112,6 +114,7 @@ export class CyrusLab {
       `${c}_sync_password: ${SYNC_USER.password}`,
       `${c}_sync_shutdown_file: ${path.join(this.dir, 'master', 'run', `sync-${c}.shutdown`)}`,
       ...(this.options.masterExtra ?? []),
+      ...(this.options.bothExtra ?? []),
     ];
   }
 
