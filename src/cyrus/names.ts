@@ -134,6 +134,12 @@ export function userInbox(userid: string, ctx: NameContext): string {
   return formatIntName(parseUserId(userid, ctx), ctx);
 }
 
+/** mboxname_isusermailbox(name, 1): a user's INBOX (not delayed-deleted). */
+export function isUserInbox(intname: string, ctx: NameContext): boolean {
+  const mb = parseIntName(intname, ctx);
+  return mb.localpart !== null && !mb.isDeleted && mb.boxes.length === 0;
+}
+
 /** mboxname_isusermailbox(name, 0): a user's mailbox that is not delayed-deleted. */
 export function isUserMailbox(intname: string, ctx: NameContext): boolean {
   const mb = parseIntName(intname, ctx);

@@ -13,7 +13,8 @@
  * a LockError. The sync and async drivers share one step plan.
  *
  * With `conversations: yes` the folder's thread modseq is read from the
- * user's conversations DB after the index, as Cyrus opens it lazily there.
+ * user's conversations DB after the index, as Cyrus opens it lazily there,
+ * and an INBOX also reads the owner's reverse-ACL modseq (counters file).
  *
  * Records are decoded when asked for (IndexImage): a steady-state APPEND
  * needs the new ones, not the whole of a large mailbox.
@@ -23,13 +24,14 @@ import type { LockFile } from '../native/index.js';
 import { messageAnnotations, mailboxAnnotations, type Annotation } from './annotations.js';
 import type { CyrusConfig } from './config.js';
 import { conversationsPath, hasConversations, readXconvmodseq } from './conversations.js';
+import { readRaclModseq } from './counters.js';
 import { tryOpenDb, withDbLocked } from './cyrusdb/open.js';
 import { decodeHeader, type MailboxHeader } from './header.js';
 import { IndexImage, isArchived, isUnlinked, OPT, type IndexHeader, type IndexRecord } from './index-file.js';
 import { lockExisting, lockExistingSync, lockName, lockNameSync, readAllFd, type LockOptions } from './lock.js';
 import { entryState, Mboxlist, type MbEntry } from './mboxlist.js';
-import { mailboxOwner } from './names.js';
-import { lockFile, mailboxDataDir, mailboxLockName, mailboxMetaFile, messageFile, userNamespaceLockName, type MailboxLocation } from './paths.js';
+import { isUserInbox, mailboxOwner } from './names.js';
+import { lockFile, mailboxDataDir, mailboxLockName, mailboxMetaFile, messageFile, userConfPath, userNamespaceLockName, type MailboxLocation } from './paths.js';
 
 export interface SnapshotRecord extends IndexRecord {
   /** Message file to send (archive partition if ARCHIVED); null for UNLINKED records, which have none. */
@@ -63,6 +65,8 @@ export interface MailboxSnapshot {
   readonly headerCrcMismatch: boolean;
   /** The folder's thread modseq (XCONVMODSEQ); null when Cyrus keeps no conversations for it. */
   readonly xconvmodseq: bigint | null;
+  /** The owner's reverse-ACL modseq (RACLMODSEQ): user INBOXes with conversations on, else 0. */
+  readonly raclmodseq: bigint;
   readonly paths: { readonly dataDir: string; readonly header: string; readonly index: string; readonly annotations: string };
 }
 
@@ -144,10 +148,14 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     if (state !== 'live') throw new MailboxUnavailableError(name, state);
     if (!entry.partition) throw new MailboxUnavailableError(name, 'no-partition');
 
+    // Per-user files sync_client reads only with conversations on (XCONVMODSEQ, RACLMODSEQ).
     let conversationsDb: string | null = null;
-    if (owner !== null && hasConversations(cfg, name, entry.mbtype)) {
-      const inbox = (options.confInbox ?? defaultConfInbox(cfg))(owner, name);
-      conversationsDb = conversationsPath(cfg, owner, inbox ? { uniqueid: inbox.uniqueid, legacyDirs: inbox.mbtype.legacyDirs } : null);
+    let raclmodseq = 0n;
+    if (owner !== null && cfg.conversations) {
+      const inboxEntry = (options.confInbox ?? defaultConfInbox(cfg))(owner, name);
+      const inbox = inboxEntry ? { uniqueid: inboxEntry.uniqueid, legacyDirs: inboxEntry.mbtype.legacyDirs } : null;
+      if (hasConversations(cfg, name, entry.mbtype)) conversationsDb = conversationsPath(cfg, owner, inbox);
+      if (isUserInbox(name, cfg)) raclmodseq = readRaclModseq(userConfPath(cfg, owner, 'counters', inbox));
     }
 
     const location: MailboxLocation = { name, uniqueid: entry.uniqueid, partition: entry.partition, legacyDirs: entry.mbtype.legacyDirs };
@@ -193,6 +201,7 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
       messageAnnotations: msgAnnots,
       headerCrcMismatch: header.fileCrc !== 0 && ih.headerFileCrc !== 0 && header.fileCrc !== ih.headerFileCrc,
       xconvmodseq,
+      raclmodseq,
       paths: { dataDir: mailboxDataDir(cfg, fullLocation), header: headerPath, index: indexPath, annotations: annotationsPath },
     });
 

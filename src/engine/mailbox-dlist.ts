@@ -49,7 +49,7 @@ export function mailboxFields(s: MailboxSnapshot, o: MailboxDlistOptions): Array
     ['POP3_LAST_LOGIN', idx.pop3LastLogin],
     ['POP3_SHOW_AFTER', idx.pop3ShowAfter],
     ['XCONVMODSEQ', s.xconvmodseq ? s.xconvmodseq : undefined],
-    ['RACLMODSEQ', undefined],
+    ['RACLMODSEQ', s.raclmodseq ? s.raclmodseq : undefined],
     ['UIDVALIDITY', o.uidvalidity ?? idx.uidvalidity],
     ['PARTITION', o.partition ?? s.entry.partition ?? ''],
     ['ACL', atom(s.entry.acl)],

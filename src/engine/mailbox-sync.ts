@@ -186,7 +186,7 @@ async function updateOnce(
     // A retry follows a CHECKSUM or CHANGED answer: the stored CRCs may be what is wrong.
     if (!firstAttempt) recomputeSyncCrcs(s);
     if (remote && remote.uniqueid !== s.uniqueid) remote = null; // same name, other mailbox: the replica will say MOVED
-    if (isUnchanged(s, remote)) return;
+    if (isUnchanged(s, remote, { reverseAcls: session.config.reverseAcls })) return;
     const partition = session.options.partition ?? s.entry.partition ?? 'default';
     const files = await uploadsFor(session, s, remote, partition, replicaNames);
     // MESSAGE and MAILBOX go out in one flight. If an upload fails on our side

@@ -38,6 +38,8 @@ export interface ReplicaMailbox {
   foldermodseq: bigint | null;
   /** XCONVMODSEQ; 0 when the replica sent none. */
   xconvmodseq: bigint;
+  /** RACLMODSEQ; 0 when the replica sent none. */
+  raclmodseq: bigint;
   annotations: ReplicaAnnotation[];
 }
 
@@ -71,15 +73,17 @@ export function decodeReplicaMailbox(node: Node): ReplicaMailbox {
     options: s(node, 'OPTIONS'),
     foldermodseq: node.has('FOLDERMODSEQ') ? big(node, 'FOLDERMODSEQ') : null,
     xconvmodseq: big(node, 'XCONVMODSEQ'),
+    raclmodseq: big(node, 'RACLMODSEQ'),
     annotations,
   };
 }
 
 /**
  * sync_client's is_unchanged: nothing to send when every compared field and
- * both CRCs agree. LAST_APPENDDATE and QUOTAROOT are deliberately not compared.
+ * both CRCs agree. LAST_APPENDDATE and QUOTAROOT are deliberately not compared;
+ * a zero FOLDERMODSEQ or RACLMODSEQ on either side is version skew, not a change.
  */
-export function isUnchanged(master: MailboxSnapshot, replica: ReplicaMailbox | null): boolean {
+export function isUnchanged(master: MailboxSnapshot, replica: ReplicaMailbox | null, o: { reverseAcls?: boolean } = {}): boolean {
   if (!replica) return false;
   const idx = master.index;
   if ((syncMbType(master.entry.mbtype) ?? '') !== replica.mbtype) return false;
@@ -87,8 +91,9 @@ export function isUnchanged(master: MailboxSnapshot, replica: ReplicaMailbox | n
   if (idx.uidvalidity !== replica.uidvalidity || idx.recentuid !== replica.recentUid || idx.recenttime !== replica.recentTime) return false;
   if (idx.pop3LastLogin !== replica.pop3LastLogin || idx.pop3ShowAfter !== replica.pop3ShowAfter) return false;
   if (optionLetters(idx.options) !== replica.options) return false;
-  if (replica.foldermodseq !== null && master.entry.foldermodseq !== replica.foldermodseq) return false;
+  if (replica.foldermodseq && master.entry.foldermodseq !== replica.foldermodseq) return false;
   if (master.entry.acl !== replica.acl) return false;
+  if (o.reverseAcls && master.raclmodseq && replica.raclmodseq && master.raclmodseq !== replica.raclmodseq) return false;
   if (master.xconvmodseq !== null && master.xconvmodseq !== replica.xconvmodseq) return false;
   const local = master.mailboxAnnotations.map((a) => `${a.entry}\0${a.userid ?? ''}\0${a.value.toString('latin1')}`).sort();
   const remote = replica.annotations.map((a) => `${a.entry}\0${a.userid}\0${a.value}`).sort();
@@ -120,6 +125,7 @@ export function replicaStateAfterApply(s: MailboxSnapshot, partition: string, ui
     options: optionLetters(idx.options),
     foldermodseq: s.entry.foldermodseq !== 0n ? s.entry.foldermodseq : null,
     xconvmodseq: s.xconvmodseq ?? 0n,
+    raclmodseq: s.raclmodseq,
     annotations: s.mailboxAnnotations.map((a) => ({ entry: a.entry, userid: a.userid ?? '', value: a.value.toString('latin1') })),
   };
 }

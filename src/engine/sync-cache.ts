@@ -32,7 +32,7 @@ export interface SyncCacheOptions {
   now?: () => number;
 }
 
-type Stored = Omit<ReplicaMailbox, 'highestModseq' | 'foldermodseq' | 'xconvmodseq'> & { highestModseq: string; foldermodseq: string | null; xconvmodseq?: string };
+type Stored = Omit<ReplicaMailbox, 'highestModseq' | 'foldermodseq' | 'xconvmodseq' | 'raclmodseq'> & { highestModseq: string; foldermodseq: string | null; xconvmodseq?: string; raclmodseq?: string };
 
 export class SyncCache {
   private readonly entries = new Map<string, Entry>();
@@ -97,8 +97,14 @@ export class SyncCache {
       const data = JSON.parse(text) as Record<string, { s: Stored; v: number }>;
       for (const [name, { s, v }] of Object.entries(data)) {
         this.entries.set(name, {
-          // xconvmodseq: absent in files written before it was kept; 0 only costs a resend.
-          state: { ...s, highestModseq: BigInt(s.highestModseq), foldermodseq: s.foldermodseq === null ? null : BigInt(s.foldermodseq), xconvmodseq: BigInt(s.xconvmodseq ?? '0') },
+          // x/raclmodseq: absent in files written before they were kept; 0 only costs a resend.
+          state: {
+            ...s,
+            highestModseq: BigInt(s.highestModseq),
+            foldermodseq: s.foldermodseq === null ? null : BigInt(s.foldermodseq),
+            xconvmodseq: BigInt(s.xconvmodseq ?? '0'),
+            raclmodseq: BigInt(s.raclmodseq ?? '0'),
+          },
           verifiedAt: v,
         });
       }
@@ -113,7 +119,13 @@ export class SyncCache {
     const out: Record<string, { s: Stored; v: number }> = {};
     for (const [name, e] of this.entries) {
       out[name] = {
-        s: { ...e.state, highestModseq: e.state.highestModseq.toString(), foldermodseq: e.state.foldermodseq?.toString() ?? null, xconvmodseq: e.state.xconvmodseq.toString() },
+        s: {
+          ...e.state,
+          highestModseq: e.state.highestModseq.toString(),
+          foldermodseq: e.state.foldermodseq?.toString() ?? null,
+          xconvmodseq: e.state.xconvmodseq.toString(),
+          raclmodseq: e.state.raclmodseq.toString(),
+        },
         v: e.verifiedAt,
       };
     }

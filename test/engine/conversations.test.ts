@@ -18,6 +18,8 @@ import { stockWouldSend } from '../support/daemon.js';
 import { skip } from '../support/skip.js';
 import { loadConfig } from '../../src/cyrus/config.js';
 import { takeMailboxSnapshot } from '../../src/cyrus/snapshot.js';
+import { chunksToBuffer, printNode } from '../../src/dlist/index.js';
+import { mailboxDlist } from '../../src/engine/mailbox-dlist.js';
 import { isUnchanged, replicaStateAfterApply } from '../../src/engine/replica-mailbox.js';
 import { engineFor } from './support.js';
 
@@ -30,7 +32,7 @@ async function threads(lab: CyrusLab, which: 'master' | 'replica', folder: strin
 
 test('conversations: threads and CIDs replicate through copy and expunge', async () => {
   if (reason) return skip('conversations replicate', reason);
-  const lab = await CyrusLab.start({ bothExtra: ['conversations: yes'] });
+  const lab = await CyrusLab.start({ bothExtra: ['conversations: yes', 'reverseacls: yes'] });
   const eut = engineFor(lab);
   try {
     const step = async (what: string) => {
@@ -70,6 +72,22 @@ test('conversations: threads and CIDs replicate through copy and expunge', async
     } finally {
       h.release();
     }
+
+    // Sharing a folder bumps the grantee's reverse-ACL modseq, sent as RACLMODSEQ on their INBOX.
+    await createUser(lab, 'erin', []);
+    await step('another user');
+    await imap(lab.master, 'dave', 'SETACL Sent erin lr');
+    await step('a folder shared with erin');
+    const inbox = await takeMailboxSnapshot(loadConfig(lab.master.paths.imapdConf), 'user.erin');
+    inbox.release();
+    assert.ok(inbox.snapshot.raclmodseq > 0n, 'erin has a reverse-ACL modseq');
+    const wire = chunksToBuffer(printNode(mailboxDlist(inbox.snapshot, { recordsAbove: null }))).toString('latin1');
+    assert.match(wire, ` RACLMODSEQ ${inbox.snapshot.raclmodseq} `);
+    assert.match(wire, ` XCONVMODSEQ ${inbox.snapshot.xconvmodseq} `);
+    const stock = stockWouldSend(lab, ['-u', 'erin']);
+    assert.equal(stock.sent, [], 'stock sync_client -u erin finds nothing to send');
+    const onReplica = /MBOXNAME user\.erin .*?RACLMODSEQ (\d+)/.exec(stock.stderr)?.[1];
+    assert.is(onReplica, String(inbox.snapshot.raclmodseq), "the replica's RACLMODSEQ of user.erin");
   } finally {
     await eut.engine.close();
     await lab.destroy();
