@@ -14,7 +14,7 @@
 import { file, type DFile } from '../dlist/index.js';
 import { isUnlinked } from '../cyrus/index-file.js';
 import { Mboxlist, type MbEntry } from '../cyrus/mboxlist.js';
-import { MailboxUnavailableError, takeMailboxSnapshot, type SnapshotHandle } from '../cyrus/snapshot.js';
+import { MailboxUnavailableError, takeMailboxSnapshot, type MailboxSnapshot, type SnapshotHandle } from '../cyrus/snapshot.js';
 import { SyncProtocolError } from '../protocol/errors.js';
 import { intermediateDlist, mailboxDlist, recomputeSyncCrcs } from './mailbox-dlist.js';
 import { decodeReplicaMailbox, isUnchanged, replicaStateAfterApply, type ReplicaMailbox } from './replica-mailbox.js';
@@ -145,10 +145,20 @@ async function syncIntermediate(session: ReplicaSession, entry: MbEntry, remote:
   }));
 }
 
+/**
+ * Under reverseacls the replica moves an INBOX's RACLMODSEQ itself when it
+ * applies ACL changes, so a cached value that differs from the master's may
+ * be stale; is_unchanged needs the replica's own (stock always asks), and it
+ * skips the comparison when the replica has none.
+ */
+function raclInDoubt(session: ReplicaSession, s: MailboxSnapshot, remote: ReplicaMailbox): boolean {
+  return session.config.reverseAcls && s.raclmodseq !== 0n && remote.raclmodseq !== s.raclmodseq;
+}
+
 /** update_mailbox_once plus stock's first retry (fresh state, no SINCE_*). */
 async function syncOneFolder(session: ReplicaSession, name: string, remote: ReplicaMailbox | null, replicaNames: string[], fromCache: boolean): Promise<void> {
   try {
-    await updateOnce(session, name, remote, replicaNames, true);
+    await updateOnce(session, name, remote, replicaNames, true, fromCache);
   } catch (err) {
     session.cache?.drop(name);
     if (!(err instanceof SyncProtocolError) || (err.code !== 'IMAP_SYNC_CHECKSUM' && err.code !== 'IMAP_SYNC_CHANGED')) throw err;
@@ -172,6 +182,7 @@ async function updateOnce(
   remote: ReplicaMailbox | null,
   replicaNames: string[],
   firstAttempt: boolean,
+  remoteFromCache = false,
 ): Promise<void> {
   let handle: SnapshotHandle;
   try {
@@ -186,6 +197,7 @@ async function updateOnce(
     // A retry follows a CHECKSUM or CHANGED answer: the stored CRCs may be what is wrong.
     if (!firstAttempt) recomputeSyncCrcs(s);
     if (remote && remote.uniqueid !== s.uniqueid) remote = null; // same name, other mailbox: the replica will say MOVED
+    if (remoteFromCache && remote && raclInDoubt(session, s, remote)) remote = (await fetchReplica(session, [name]))[0] ?? null;
     if (isUnchanged(s, remote, { reverseAcls: session.config.reverseAcls })) return;
     const partition = session.options.partition ?? s.entry.partition ?? 'default';
     const files = await uploadsFor(session, s, remote, partition, replicaNames);
@@ -212,7 +224,7 @@ async function updateOnce(
       for (const f of files) session.unmarkStaged(partition, f.guidHex);
       throw err;
     }
-    session.cache?.applied(replicaStateAfterApply(s, partition, uidvalidity));
+    session.cache?.applied(replicaStateAfterApply(s, partition, uidvalidity, remote));
   } finally {
     handle.release();
   }

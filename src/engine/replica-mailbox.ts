@@ -38,8 +38,11 @@ export interface ReplicaMailbox {
   foldermodseq: bigint | null;
   /** XCONVMODSEQ; 0 when the replica sent none. */
   xconvmodseq: bigint;
-  /** RACLMODSEQ; 0 when the replica sent none. */
-  raclmodseq: bigint;
+  /**
+   * RACLMODSEQ; 0 when the replica sent none. null in a cache entry when we
+   * never learnt it (the replica keeps its own until we send one).
+   */
+  raclmodseq: bigint | null;
   annotations: ReplicaAnnotation[];
 }
 
@@ -93,7 +96,10 @@ export function isUnchanged(master: MailboxSnapshot, replica: ReplicaMailbox | n
   if (optionLetters(idx.options) !== replica.options) return false;
   if (replica.foldermodseq && master.entry.foldermodseq !== replica.foldermodseq) return false;
   if (master.entry.acl !== replica.acl) return false;
-  if (o.reverseAcls && master.raclmodseq && replica.raclmodseq && master.raclmodseq !== replica.raclmodseq) return false;
+  if (o.reverseAcls && master.raclmodseq) {
+    if (replica.raclmodseq === null) return false;
+    if (replica.raclmodseq && master.raclmodseq !== replica.raclmodseq) return false;
+  }
   if (master.xconvmodseq !== null && master.xconvmodseq !== replica.xconvmodseq) return false;
   const local = master.mailboxAnnotations.map((a) => `${a.entry}\0${a.userid ?? ''}\0${a.value.toString('latin1')}`).sort();
   const remote = replica.annotations.map((a) => `${a.entry}\0${a.userid}\0${a.value}`).sort();
@@ -102,8 +108,12 @@ export function isUnchanged(master: MailboxSnapshot, replica: ReplicaMailbox | n
   return crcs.basic === replica.syncCrc && crcs.annot === replica.syncCrcAnnot;
 }
 
-/** What the replica holds once an APPLY MAILBOX of this snapshot succeeded (for the sync cache). */
-export function replicaStateAfterApply(s: MailboxSnapshot, partition: string, uidvalidity: number): ReplicaMailbox {
+/**
+ * What the replica holds once an APPLY MAILBOX of this snapshot succeeded
+ * (for the sync cache). Without a RACLMODSEQ from us the replica keeps the
+ * value it had (`previous`, when known).
+ */
+export function replicaStateAfterApply(s: MailboxSnapshot, partition: string, uidvalidity: number, previous: ReplicaMailbox | null = null): ReplicaMailbox {
   const idx = s.index;
   const crcs = snapshotSyncCrcs(s);
   return {
@@ -125,7 +135,7 @@ export function replicaStateAfterApply(s: MailboxSnapshot, partition: string, ui
     options: optionLetters(idx.options),
     foldermodseq: s.entry.foldermodseq !== 0n ? s.entry.foldermodseq : null,
     xconvmodseq: s.xconvmodseq ?? 0n,
-    raclmodseq: s.raclmodseq,
+    raclmodseq: s.raclmodseq ? s.raclmodseq : (previous?.raclmodseq ?? null),
     annotations: s.mailboxAnnotations.map((a) => ({ entry: a.entry, userid: a.userid ?? '', value: a.value.toString('latin1') })),
   };
 }

@@ -32,7 +32,7 @@ export interface SyncCacheOptions {
   now?: () => number;
 }
 
-type Stored = Omit<ReplicaMailbox, 'highestModseq' | 'foldermodseq' | 'xconvmodseq' | 'raclmodseq'> & { highestModseq: string; foldermodseq: string | null; xconvmodseq?: string; raclmodseq?: string };
+type Stored = Omit<ReplicaMailbox, 'highestModseq' | 'foldermodseq' | 'xconvmodseq' | 'raclmodseq'> & { highestModseq: string; foldermodseq: string | null; xconvmodseq?: string; raclmodseq?: string | null };
 
 export class SyncCache {
   private readonly entries = new Map<string, Entry>();
@@ -103,7 +103,7 @@ export class SyncCache {
             highestModseq: BigInt(s.highestModseq),
             foldermodseq: s.foldermodseq === null ? null : BigInt(s.foldermodseq),
             xconvmodseq: BigInt(s.xconvmodseq ?? '0'),
-            raclmodseq: BigInt(s.raclmodseq ?? '0'),
+            raclmodseq: s.raclmodseq == null ? null : BigInt(s.raclmodseq),
           },
           verifiedAt: v,
         });
@@ -124,7 +124,7 @@ export class SyncCache {
           highestModseq: e.state.highestModseq.toString(),
           foldermodseq: e.state.foldermodseq?.toString() ?? null,
           xconvmodseq: e.state.xconvmodseq.toString(),
-          raclmodseq: e.state.raclmodseq.toString(),
+          raclmodseq: e.state.raclmodseq?.toString() ?? null,
         },
         v: e.verifiedAt,
       };
