@@ -25,7 +25,10 @@ export interface InstanceConfig {
 
 export function imapdConf(c: InstanceConfig): string {
   const p = c.paths;
-  return [
+  // Cyrus refuses a key given twice: an extra line replaces the default of that key.
+  const keyOf = (line: string): string => line.slice(0, line.indexOf(':')).trim();
+  const overridden = new Set(c.extra.filter((l) => l.includes(':')).map(keyOf));
+  const base = [
     `# syncmux harness instance ${c.servername}`,
     `servername: ${c.servername}`,
     `syslog_prefix: ${c.servername}`,
@@ -49,9 +52,8 @@ export function imapdConf(c: InstanceConfig): string {
     'sasl_auxprop_plugin: sasldb',
     `sasl_sasldb_path: ${p.sasldb}`,
     'sasl_mech_list: PLAIN LOGIN',
-    ...c.extra,
-    '',
-  ].join('\n');
+  ].filter((l) => l.startsWith('#') || !overridden.has(keyOf(l)));
+  return [...base, ...c.extra, ''].join('\n');
 }
 
 export interface Listeners {
