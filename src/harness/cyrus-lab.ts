@@ -23,6 +23,8 @@ export interface LabOptions {
   masterExtra?: string[];
   /** Extra imapd.conf lines for both instances (features that must match, e.g. `conversations: yes`). */
   bothExtra?: string[];
+  /** Give the master an archive partition (`archive_enabled`, <dir>/master/archive), for cyr_expire -A. */
+  archive?: boolean;
   /** Also run timsieved (ManageSieve) on the master, on `master.ports.sieve`. */
   sieve?: boolean;
   /** Give the replica a server certificate from a throwaway CA (STARTTLS). */
@@ -113,13 +115,23 @@ export class CyrusLab {
       `${c}_sync_authname: ${SYNC_USER.user}`,
       `${c}_sync_password: ${SYNC_USER.password}`,
       `${c}_sync_shutdown_file: ${path.join(this.dir, 'master', 'run', `sync-${c}.shutdown`)}`,
+      ...(this.options.archive ? ['archive_enabled: yes', `archivepartition-default: ${this.archiveDir()}`] : []),
       ...(this.options.masterExtra ?? []),
       ...(this.options.bothExtra ?? []),
     ];
   }
 
+  /** The master's archive partition (LabOptions.archive). */
+  archiveDir(): string {
+    return path.join(this.master.paths.root, 'archive');
+  }
+
   private writeInstance(inst: Instance, admins: string[], extra: string[]): void {
     const p = inst.paths;
+    if (inst.name === 'master' && this.options.archive) {
+      fs.mkdirSync(this.archiveDir(), { recursive: true, mode: DIR_MODE });
+      execFileSync('chown', ['cyrus:mail', this.archiveDir()]);
+    }
     for (const sub of ['db', 'lock', 'log', 'msg', 'proc', 'quota', 'socket', 'sync', 'user']) {
       fs.mkdirSync(path.join(p.configDirectory, sub), { recursive: true });
     }
