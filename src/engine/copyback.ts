@@ -1,9 +1,13 @@
 /**
- * Where stock sync_client would copy back from the replica (split brain, a
- * replica ahead of the master), syncmux does not: it never writes the
- * master's store. Instead it hands that one user to Cyrus's own installed
- * sync_client (`sync_client -u <user>`), after releasing its own sync lock,
- * or, when that is disabled, parks the user as failed with a clear message.
+ * Work stock sync_client does by writing the master's store, syncmux hands
+ * to Cyrus's own installed sync_client (`sync_client -u <user>`), after
+ * releasing its own sync lock, because syncmux never writes that store:
+ *   - copyback, where the replica disagrees after a fresh retry (split
+ *     brain, a replica ahead of the master);
+ *   - the migration of a user's sieve directory into the `#sieve` mailbox,
+ *     which stock forces at the start of every user sync.
+ * When the handoff is disabled, the user is parked as failed with a clear
+ * message instead.
  *
  *   syncmux_copyback_client: /usr/lib/cyrus/bin/sync_client   (default)
  *   syncmux_copyback_client: off                               (park instead)
@@ -11,6 +15,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { channelSetting, type CyrusConfig } from '../cyrus/config.js';
+
+/** This user needs Cyrus's own sync_client: the message says why. */
+export class NeedsCyrusClientError extends Error {
+  override name = 'NeedsCyrusClientError';
+}
 
 export const DEFAULT_COPYBACK_CLIENT = '/usr/lib/cyrus/bin/sync_client';
 

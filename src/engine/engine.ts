@@ -11,9 +11,8 @@ import { resolveEndpoint, type Endpoint } from '../protocol/endpoint.js';
 import { SyncProtocolError } from '../protocol/errors.js';
 import { connectWithRetry } from '../protocol/reconnect.js';
 import { ReplicaClient } from '../protocol/replica-client.js';
-import { copybackClient, runCopyback } from './copyback.js';
+import { copybackClient, NeedsCyrusClientError, runCopyback } from './copyback.js';
 import { executeBatch, isConnectionError } from './executor.js';
-import { NeedsCopybackError } from './mailbox-sync.js';
 import type { Replicator, ReplicatorContext, UserBatch, UserOutcome } from './replicator.js';
 import { ReplicaSession } from './session.js';
 import { SyncCache } from './sync-cache.js';
@@ -179,16 +178,16 @@ export class Engine implements Replicator {
 
   private async failure(batch: UserBatch, err: unknown): Promise<UserOutcome> {
     if (err instanceof UserLockedError) return { ok: false, retryable: true, error: err.message };
-    if (err instanceof NeedsCopybackError) return this.copyback(batch, err);
+    if (err instanceof NeedsCyrusClientError) return this.copyback(batch, err);
     const message = err instanceof Error ? err.message : String(err);
     this.ctx.log('err', `IOERROR: user replication failed: ${batch.key}: ${message}`);
     return { ok: false, retryable: true, error: message };
   }
 
-  private async copyback(batch: UserBatch, err: NeedsCopybackError): Promise<UserOutcome> {
+  private async copyback(batch: UserBatch, err: NeedsCyrusClientError): Promise<UserOutcome> {
     const client = copybackClient(this.config, this.ctx.channel);
     if (!client) {
-      this.ctx.log('err', `SYNCERROR: ${err.message}; copyback is disabled (syncmux_copyback_client), parking ${batch.key}`);
+      this.ctx.log('err', `SYNCERROR: ${err.message}; handing users to Cyrus's sync_client is disabled (syncmux_copyback_client), parking ${batch.key}`);
       return { ok: false, retryable: true, error: err.message };
     }
     this.ctx.log('notice', `${err.message}; handing ${batch.key} to ${client} -u`);
@@ -196,7 +195,7 @@ export class Engine implements Replicator {
       configFile: this.ctx.configFile, channel: this.ctx.channel, serverOverride: this.ctx.engine?.serverOverride, userid: batch.key,
     });
     if (result.ok) return { ok: true };
-    this.ctx.log('err', `SYNCERROR: copyback for ${batch.key} failed: ${result.detail}`);
+    this.ctx.log('err', `SYNCERROR: ${client} -u ${batch.key} failed: ${result.detail}`);
     return { ok: false, retryable: true, error: result.detail };
   }
 

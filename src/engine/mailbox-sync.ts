@@ -18,16 +18,17 @@ import { MailboxUnavailableError, takeMailboxSnapshot, type MailboxSnapshot, typ
 import { SyncProtocolError } from '../protocol/errors.js';
 import { intermediateDlist, mailboxDlist, recomputeSyncCrcs } from './mailbox-dlist.js';
 import { decodeReplicaMailbox, isUnchanged, replicaStateAfterApply, type ReplicaMailbox } from './replica-mailbox.js';
+import { NeedsCyrusClientError } from './copyback.js';
 import type { ReplicaSession } from './session.js';
 
 /** Files per APPLY MESSAGE, as stock. */
 const FILES_PER_MESSAGE = 1024;
 const MAX_RENAME_ROUNDS = 3;
 
-export class NeedsCopybackError extends Error {
+export class NeedsCopybackError extends NeedsCyrusClientError {
+  override name = 'NeedsCopybackError';
   constructor(readonly mailbox: string, detail: string) {
     super(`${mailbox}: replica disagrees after a fresh retry (${detail}); only a copyback from the replica can reconcile it`);
-    this.name = 'NeedsCopybackError';
   }
 }
 

@@ -6,16 +6,22 @@
  * seen state. A whole-user sync never trusts cached replica state.
  * mailboxes.db is read with point lookups and the user's own key range,
  * under its lock and before any round trip; the user's seen and
- * subscription DBs after that lock is released.
+ * subscription DBs after that lock is released. A user whose sieve
+ * directory stock would first migrate into a #sieve mailbox (a write to
+ * the master) is handed to Cyrus's own sync_client (copyback.ts).
  */
+import fs from 'node:fs';
 import { Mboxlist } from '../cyrus/mboxlist.js';
 import { userInbox } from '../cyrus/names.js';
+import { userSieveDir } from '../cyrus/paths.js';
 import { readQuota } from '../cyrus/quota.js';
 import { readSeenFile, seenPath } from '../cyrus/seen.js';
+import { sieveMailboxName } from '../cyrus/sieve.js';
 import { readSubscriptionsFile, subsPath } from '../cyrus/subs.js';
 import { takeMailboxSnapshot } from '../cyrus/snapshot.js';
 import type { Keyed } from '../dlist/index.js';
 import { SyncProtocolError } from '../protocol/errors.js';
+import { NeedsCyrusClientError } from './copyback.js';
 import { syncMailboxes } from './mailbox-sync.js';
 import { quotaFields, quotaDiffers, type QuotaLimits } from './quota-dlist.js';
 import { decodeReplicaMailbox } from './replica-mailbox.js';
@@ -28,12 +34,21 @@ export async function syncUser(session: ReplicaSession, userid: string): Promise
   const cfg = session.config;
   for (let round = 0; ; round++) {
     const local = Mboxlist.query(cfg, (ml) => {
-      if (!ml.find(userInbox(userid, cfg))) return null;
-      return { names: [...ml.userTree(userid, { deleted: true })].map((e) => e.name), files: userFiles(cfg, ml, userid) };
+      const inbox = ml.find(userInbox(userid, cfg));
+      if (!inbox) return null;
+      return {
+        names: [...ml.userTree(userid, { deleted: true })].map((e) => e.name),
+        files: userFiles(cfg, ml, userid),
+        unmigratedSieveDir: ml.find(sieveMailboxName(cfg, userid)) ? null : userSieveDir(cfg, userid, { uniqueid: inbox.uniqueid, legacyDirs: inbox.mbtype.legacyDirs }),
+      };
     });
     if (!local) {
       session.log('info', `user ${userid} has no INBOX on the master; leaving the replica to UNUSER`);
       return;
+    }
+    // Stock's do_user_main migrates an existing sieve directory into a new #sieve mailbox first.
+    if (local.unmigratedSieveDir && fs.existsSync(local.unmigratedSieveDir)) {
+      throw new NeedsCyrusClientError(`${userid}: sieve directory ${local.unmigratedSieveDir} is not yet migrated into a ${cfg.sieveFolder} mailbox, which only Cyrus's sync_client does (it writes the master)`);
     }
     const remote = await session.replica.getUser(userid);
     const folders = remote.filter((i) => i.name === 'MAILBOX').map((i) => decodeReplicaMailbox(i.value));

@@ -13,6 +13,10 @@ import * as assert from 'uvu/assert';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { loadConfig } from '../../src/cyrus/config.js';
+import { Mboxlist } from '../../src/cyrus/mboxlist.js';
+import { userSieveDir } from '../../src/cyrus/paths.js';
 import { ADMIN, CyrusLab } from '../../src/harness/cyrus-lab.js';
 import { compareLab } from '../../src/harness/compare.js';
 import { createUser } from '../../src/harness/lab-ops.js';
@@ -88,6 +92,40 @@ test('#sieve replicates: scripts, replacements, the active script, deletion, dea
 
     assert.equal((await compareLab(lab)).differences, []);
     assert.equal(rootOwnedInMaster(lab), [], 'root-owned files in the master');
+  } finally {
+    await eut.engine.close();
+    await lab.destroy();
+  }
+});
+
+test('a sieve directory not yet migrated to #sieve is handed to Cyrus sync_client -u, as stock migrates it', async () => {
+  if (reason) return skip('sieve directory migration', reason);
+  const lab = await CyrusLab.start();
+  const eut = engineFor(lab);
+  try {
+    await createUser(lab, 'alice');
+    // What an upgraded 2.x/3.0 user has: scripts in the sieve directory, no #sieve mailbox.
+    const cfg = loadConfig(lab.master.paths.imapdConf);
+    const inbox = Mboxlist.withLocked(cfg, (ml) => ml.inbox('alice'))!;
+    const dir = userSieveDir(cfg, 'alice', { uniqueid: inbox.uniqueid, legacyDirs: inbox.mbtype.legacyDirs })!;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'old.script'), 'require ["fileinto"];\r\nif header :contains "subject" "x" { fileinto "INBOX"; }\r\n');
+    execFileSync('chown', ['-R', 'cyrus:mail', cfg.sieveDir]);
+    lab.tool(lab.master, 'sievec', [path.join(dir, 'old.script'), path.join(dir, 'old.bc')]);
+    fs.symlinkSync('old.bc', path.join(dir, 'defaultbc'));
+    execFileSync('chown', ['-h', 'cyrus:mail', path.join(dir, 'defaultbc')]);
+
+    const userSync = () => eut.engine.replicate({ key: 'alice', lines: [{ type: 'USER', args: ['alice'] }], retry: false });
+    assert.equal(await userSync(), { ok: true }, eut.logs.join('\n'));
+    assert.ok(eut.logs.some((l) => /not yet migrated into a #sieve mailbox.*handing alice to \/usr\/lib\/cyrus\/bin\/sync_client -u/.test(l)), eut.logs.join('\n'));
+    assert.ok(Mboxlist.withLocked(cfg, (ml) => ml.find('user.alice.#sieve')), 'Cyrus sync_client created the #sieve mailbox on the master');
+    const replica = tree(lab.replica.paths.sieveDir);
+    assert.ok(Object.entries(replica).some(([f, v]) => f.endsWith('/defaultbc') && v === '-> old.bc'), JSON.stringify(replica));
+    assert.equal(stockWouldSend(lab, ['-u', 'alice']).sent, []);
+
+    const handoffs = eut.logs.length;
+    assert.equal(await userSync(), { ok: true });
+    assert.not.ok(eut.logs.slice(handoffs).some((l) => /handing alice/.test(l)), 'migrated once, synced by syncmux after that');
   } finally {
     await eut.engine.close();
     await lab.destroy();
