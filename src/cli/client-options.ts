@@ -32,6 +32,7 @@ export interface ClientOptions {
   localOnly: boolean;
   noCopyback: boolean;
   requireCompression: boolean;
+  /** `-o`: parsed and, as in 3.6.1, unused: every mode retries connecting until stopped. */
   connectOnce: boolean;
   verbose: number;
   verboseLogging: boolean;

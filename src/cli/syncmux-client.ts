@@ -52,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
       log: (p, m) => log.log(p, m),
       engine: {
         serverOverride: o.serverOverride, partition: o.partition, noCopyback: o.noCopyback, nonBlocking: o.nonBlocking,
-        requireCompression: o.requireCompression, connectOnce: o.connectOnce,
+        requireCompression: o.requireCompression,
         trace: o.verbose >= 2 ? (d, line) => process.stderr.write(`${d === '>' ? '>' : '<'}${Math.floor(Date.now() / 1000)}${d === '>' ? '>' : '<'}${line}\n`) : undefined,
         onConnectWait: (message) => process.stderr.write(`${message}\n`),
       },
