@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Mboxlist } from '../cyrus/mboxlist.js';
 import { mailboxOwner } from '../cyrus/names.js';
-import type { Engine } from '../engine/engine.js';
+import { CANNOT_CONNECT, type Engine } from '../engine/engine.js';
 import type { Replicator } from '../engine/replicator.js';
-import { groupLines, replicateFile } from '../engine/log-pass.js';
+import { groupLines, replicateFile, type PassResult } from '../engine/log-pass.js';
 import { appendLog, handOffLog } from '../native/index.js';
 import { printLine, type SyncLogLine } from '../synclog/index.js';
 import type { ClientOptions } from './client-options.js';
@@ -124,8 +124,13 @@ export async function runRolling(o: ClientOptions, engine: Engine, replicator: R
       await waitForLog(r.logFile, r.repeatSeconds * 1000, r.signal);
       continue;
     }
-    await processRun(engine, replicator, log, runFile, r.logFile);
+    const failed = await processRun(engine, replicator, log, runFile, r.logFile);
     if (o.once) return EXIT.OK;
+    if (failed.some((f) => f.error.startsWith(CANNOT_CONNECT))) {
+      // As stock's do_daemon: after a failed pass with the replica gone, exit 0 (a supervisor restarts it).
+      log.log('notice', 'the replica went away during a pass; its lines are re-queued, exiting as sync_client does');
+      return EXIT.OK;
+    }
   }
 }
 
@@ -135,7 +140,8 @@ export function runFileOf(logFile: string): string {
   return path.join(path.dirname(logFile), `${m[1]}-run${m[2] ?? ''}`);
 }
 
-async function processRun(engine: Engine, replicator: Replicator, log: Logger, runFile: string, logFile: string): Promise<void> {
+/** Replicates log-run, re-queues the lines of failed users to the log, removes log-run; returns the failures. */
+async function processRun(engine: Engine, replicator: Replicator, log: Logger, runFile: string, logFile: string): Promise<PassResult['failed']> {
   const text = fs.readFileSync(runFile);
   const result = await replicateFile(runFile, replicator, { deletedPrefix: engine.config.deletedPrefix });
   for (const m of result.malformed) log.log('warning', `Invalid input in ${runFile}: ${m.reason}: ${m.line.slice(0, 200)}`);
@@ -148,6 +154,7 @@ async function processRun(engine: Engine, replicator: Replicator, log: Logger, r
     log.log('notice', `re-queued ${requeue.length} line(s) of ${failedKeys.size} failed user(s): ${[...failedKeys].join(' ')}`);
   }
   fs.rmSync(runFile);
+  return result.failed;
 }
 
 /** Sleeps until the log appears (fs.watch) or the repeat interval passes; never a fixed sleep on the hot path. */

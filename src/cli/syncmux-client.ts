@@ -46,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
 
   let engine: Engine;
   let context: ReplicatorContext;
+  let connected = false;
   try {
     context = {
       shard: o.shard ?? 0, shards: 1, configFile: config.file, channel: o.channel ?? null,
@@ -53,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
       engine: {
         serverOverride: o.serverOverride, partition: o.partition, noCopyback: o.noCopyback, nonBlocking: o.nonBlocking,
         requireCompression: o.requireCompression,
+        // Once rolling has connected, stock does not wait out a lost replica: it exits 0 (runRolling).
+        connectOnce: () => o.mode === 'rolling' && connected,
         trace: o.verbose >= 2 ? (d, line) => process.stderr.write(`${d === '>' ? '>' : '<'}${Math.floor(Date.now() / 1000)}${d === '>' ? '>' : '<'}${line}\n`) : undefined,
         onConnectWait: (message) => process.stderr.write(`${message}\n`),
       },
@@ -71,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
   const closeAll = () => (pool ? pool.close() : engine.close());
   stop.signal.addEventListener('abort', () => void closeAll(), { once: true });
   try {
-    return await run(o, config, engine, pool, log, stop.signal);
+    return await run(o, config, engine, pool, log, stop.signal, () => (connected = true));
   } finally {
     await closeAll();
   }
@@ -85,7 +88,7 @@ function clientConnections(config: CyrusConfig, channel: string | null): number 
   return connectionCount(channelSetting(config, channel, 'syncmux_client_connections'), DEFAULT_TOTAL_CONNECTIONS);
 }
 
-async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, pool: EnginePool | null, log: Logger, signal: AbortSignal): Promise<number> {
+async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, pool: EnginePool | null, log: Logger, signal: AbortSignal, onConnected: () => void): Promise<number> {
   try {
     await Promise.race([engine.connect(), aborted(signal)]);
   } catch (err) {
@@ -93,6 +96,7 @@ async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, pool: 
     log.log('err', `Can not connect to server '${engine.endpoint.serverName}': ${(err as Error).message}`);
     return EXIT.FAIL;
   }
+  onConnected();
   if (o.mode !== 'rolling' || !pool) return runObjects(o, engine, log);
   const channel = syncChannel(config, o.channel ?? null);
   const logFile = o.shard === undefined ? channel.logFile : `${channel.logFile}.${o.shard}`;

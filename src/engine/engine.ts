@@ -18,6 +18,9 @@ import { ReplicaSession } from './session.js';
 import { SyncCache } from './sync-cache.js';
 import { UserLockedError } from './sync-lock.js';
 
+/** How a batch that could not even reach the replica is reported (callers test for it). */
+export const CANNOT_CONNECT = 'cannot connect:';
+
 /** Per channel and shard, beside the shard logs; never the path stock's sync_cache_db_path uses. */
 function cacheFile(config: CyrusConfig, ctx: ReplicatorContext): string {
   const dir = ctx.channel ? `${config.configDirectory}/sync/${ctx.channel}` : `${config.configDirectory}/sync`;
@@ -120,7 +123,7 @@ export class Engine implements Replicator {
   private async openSession(): Promise<ReplicaSession> {
     const e = this.ctx.engine ?? {};
     const connection = await connectWithRetry(this.endpoint, {
-      once: e.connectOnce,
+      once: typeof e.connectOnce === 'function' ? e.connectOnce() : e.connectOnce,
       signal: this.closing.signal,
       onWait: (message, _s, cause) => {
         this.attempted(cause.message);
@@ -161,7 +164,7 @@ export class Engine implements Replicator {
       try {
         session = await this.connect();
       } catch (err) {
-        return { ok: false, retryable: true, error: `cannot connect: ${(err as Error).message}` };
+        return { ok: false, retryable: true, error: `${CANNOT_CONNECT} ${(err as Error).message}` };
       }
       try {
         await session.flow(() => executeBatch(session, batch.lines, { useCache: !batch.retry && this.cache !== null }));

@@ -60,8 +60,8 @@ export interface EngineOptions {
   nonBlocking?: boolean;
   /** -z: fail unless the connection is compressed. */
   requireCompression?: boolean;
-  /** -o: give up on the first failed connect instead of retrying. */
-  connectOnce?: boolean;
+  /** Give up on the first failed connect instead of retrying; a function is asked at each connect. */
+  connectOnce?: boolean | (() => boolean);
   /** Disable the sync cache (e.g. the drop-in's one-shot modes). */
   noCache?: boolean;
   /** Wait out an unreachable replica silently (a pool's other engines: the first one reports). */

@@ -106,6 +106,27 @@ realTest('rolling: replicates as changes arrive, exits 0 on the shutdown file an
   assert.is((await again.done).status, 75);
 });
 
+realTest('rolling: the replica going away ends the client with 0, as stock; the lines wait in the log', async () => {
+  const rolling = startClient(['-C', conf(), '-n', lab!.channel, '-R']);
+  await deliver(lab!, 'bob', 1, { start: 60 });
+  await waitDrained(lab!, 20_000);
+  await lab!.stopInstance(lab!.replica);
+  try {
+    await imap(lab!.master, 'bob', 'CREATE Gone');
+    const timeout = new Promise<null>((r) => setTimeout(() => r(null), 30_000));
+    const r = await Promise.race([rolling.done, timeout]);
+    if (!r) rolling.child.kill('SIGKILL');
+    assert.ok(r, 'the client exits by itself');
+    assert.is(r!.status, 0, r!.stderr);
+    assert.match(fs.readFileSync(path.join(lab!.syncLogDir(), 'log'), 'latin1'), /user\.bob\.Gone/);
+  } finally {
+    await lab!.restart(lab!.replica);
+  }
+  const again = await runClient(['-C', conf(), '-n', lab!.channel, '-R', '-1']);
+  assert.is(again.status, 0, again.stderr);
+  assert.equal((await compareLab(lab!)).differences, []);
+});
+
 realTest("connect retries print stock's message; SIGTERM while waiting exits 75", async () => {
   const [port] = await freePorts(1);
   const c = startClient(['-C', conf(), '-n', lab!.channel, '-S', `127.0.0.1:${port}`, '-R']);
