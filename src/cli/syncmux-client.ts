@@ -56,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
         requireCompression: o.requireCompression,
         // Once rolling has connected, stock does not wait out a lost replica: it exits 0 (runRolling).
         connectOnce: () => o.mode === 'rolling' && connected,
+        // Object modes (-u, -m, -A, -s) gain nothing from the one-flight upload: keep stock's order there.
+        confirmUploads: o.mode !== 'rolling',
         trace: o.verbose >= 2 ? (d, line) => process.stderr.write(`${d === '>' ? '>' : '<'}${Math.floor(Date.now() / 1000)}${d === '>' ? '>' : '<'}${line}\n`) : undefined,
         onConnectWait: (message) => process.stderr.write(`${message}\n`),
       },

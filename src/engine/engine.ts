@@ -149,6 +149,7 @@ export class Engine implements Replicator {
         noCopyback: !!e.noCopyback,
         nonBlocking: !!e.nonBlocking,
         reserveThreshold: this.reserveThreshold,
+        confirmUploads: !!e.confirmUploads,
       }, this.ctx.log, this.cache);
       this.attempted(null);
       return this.session;

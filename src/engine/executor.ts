@@ -6,7 +6,7 @@
  * promoted: they propagate so the caller can reconnect and retry.
  */
 import { mailboxOwner } from '../cyrus/names.js';
-import { SyncProtocolError } from '../protocol/errors.js';
+import { isConnectionError } from '../protocol/errors.js';
 import type { SyncLogLine } from '../synclog/index.js';
 import { syncAnnotations, syncQuotaRoot, syncSeenItem, syncSubItem, syncUnmailbox, syncUnuser } from './item-sync.js';
 import { syncMailboxes } from './mailbox-sync.js';
@@ -15,10 +15,7 @@ import type { ReplicaSession } from './session.js';
 import { lockUsers } from './sync-lock.js';
 import { syncMeta, syncUser } from './user-sync.js';
 
-/** Errors that mean the connection is gone, not that this user's data is at fault. */
-export function isConnectionError(err: unknown): boolean {
-  return err instanceof SyncProtocolError && (err.code === 'IMAP_AGAIN' || err.code === 'IMAP_BYE_LOGOUT');
-}
+export { isConnectionError };
 
 /** Log lines arrive as byte strings (latin1); the engine works on text. */
 function textOf(line: SyncLogLine): SyncLogLine {

@@ -15,11 +15,12 @@ import { file, type DFile } from '../dlist/index.js';
 import { isUnlinked } from '../cyrus/index-file.js';
 import { Mboxlist, type MbEntry } from '../cyrus/mboxlist.js';
 import { MailboxUnavailableError, takeMailboxSnapshot, type MailboxSnapshot, type SnapshotHandle } from '../cyrus/snapshot.js';
-import { SyncProtocolError } from '../protocol/errors.js';
+import { isConnectionError, SyncProtocolError } from '../protocol/errors.js';
 import { intermediateDlist, mailboxDlist, recomputeSyncCrcs } from './mailbox-dlist.js';
 import { decodeReplicaMailbox, isUnchanged, replicaStateAfterApply, type ReplicaMailbox } from './replica-mailbox.js';
 import { NeedsCyrusClientError } from './copyback.js';
 import type { ReplicaSession } from './session.js';
+import { mayPipelineUploads, SUSPEND_MS, uploadRefused } from './upload-pipelining.js';
 
 /** Files per APPLY MESSAGE, as stock. */
 const FILES_PER_MESSAGE = 1024;
@@ -203,12 +204,26 @@ async function updateOnce(
     const partition = session.options.partition ?? s.entry.partition ?? 'default';
     const files = await uploadsFor(session, s, remote, partition, replicaNames);
     // MESSAGE and MAILBOX go out in one flight. If an upload fails on our side
-    // the connection is dropped before the MAILBOX that needs it is written.
+    // the connection is dropped before the MAILBOX that needs it is written;
+    // if the replica may fail to store one, we wait for its answer (upload-pipelining.ts).
     const uploads: Array<Promise<void>> = [];
     for (let i = 0; i < files.length; i += FILES_PER_MESSAGE) {
-      uploads.push(session.replica.applyMessage(files.slice(i, i + FILES_PER_MESSAGE)));
+      uploads.push(session.replica.applyMessage(files.slice(i, i + FILES_PER_MESSAGE)).catch((err: unknown) => {
+        if (err instanceof SyncProtocolError && !isConnectionError(err) && uploadRefused()) {
+          session.log('warning', `the replica refused an upload (${err.message}); confirming each upload before APPLY MAILBOX for ${SUSPEND_MS / 60_000} min, as its abort() on a missing message would take the replica process down`);
+        }
+        throw err;
+      }));
     }
     for (const f of files) session.markStaged(partition, f.guidHex);
+    if (uploads.length && (session.options.confirmUploads || !mayPipelineUploads())) {
+      try {
+        await Promise.all(uploads);
+      } catch (err) {
+        for (const f of files) session.unmarkStaged(partition, f.guidHex);
+        throw err;
+      }
+    }
     const since = firstAttempt && remote && remote.highestModseq !== 0n
       ? { modseq: remote.highestModseq, crc: remote.syncCrc, crcAnnot: remote.syncCrcAnnot }
       : null;

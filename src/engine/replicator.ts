@@ -62,6 +62,8 @@ export interface EngineOptions {
   requireCompression?: boolean;
   /** Give up on the first failed connect instead of retrying; a function is asked at each connect. */
   connectOnce?: boolean | (() => boolean);
+  /** Wait for each upload's answer before its APPLY MAILBOX, as stock (the drop-in's object modes). */
+  confirmUploads?: boolean;
   /** Disable the sync cache (e.g. the drop-in's one-shot modes). */
   noCache?: boolean;
   /** Wait out an unreachable replica silently (a pool's other engines: the first one reports). */

@@ -28,6 +28,8 @@ export interface SessionOptions {
   nonBlocking: boolean;
   /** Messages smaller than this (up to 16 of these in bytes per folder update) are sent without asking APPLY RESERVE first. */
   reserveThreshold: number;
+  /** Wait for each APPLY MESSAGE's answer before the APPLY MAILBOX that needs it (stock's way; the drop-in's object modes). */
+  confirmUploads?: boolean;
 }
 
 export class ReplicaSession {

@@ -21,6 +21,8 @@ export interface LabOptions {
   virtdomains?: boolean;
   /** Extra imapd.conf lines for the master. */
   masterExtra?: string[];
+  /** Extra imapd.conf lines for the replica (e.g. `debug_writefail_guid`). */
+  replicaExtra?: string[];
   /** Extra imapd.conf lines for both instances (features that must match, e.g. `conversations: yes`). */
   bothExtra?: string[];
   /** Give the master an archive partition (`archive_enabled`, <dir>/master/archive), for cyr_expire -A. */
@@ -79,7 +81,7 @@ export class CyrusLab {
     const replica = layout(dir, 'replica', 'syncmux-replica', { imap: rImap!, lmtp: rLmtp!, sync: rSync! });
     const lab = new CyrusLab(dir, master, replica, options);
     lab.writeInstance(master, [ADMIN.user], lab.masterReplicationConf(rSync!, rImap!));
-    const replicaExtra = ['sync_log: no', ...(options.bothExtra ?? [])];
+    const replicaExtra = ['sync_log: no', ...(options.bothExtra ?? []), ...(options.replicaExtra ?? [])];
     if (options.tls) {
       lab.certificates = makeTestCertificates(path.join(dir, 'tls'));
       execFileSync('chown', ['-R', 'cyrus:mail', path.join(dir, 'tls')]);

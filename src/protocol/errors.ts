@@ -34,3 +34,8 @@ export function noCode(code: SyncCode, text: string | null): SyncErrorCode {
   if (text?.trim() === 'IMAP_PROTOCOL_BAD_PARAMETERS') return 'IMAP_PROTOCOL_BAD_PARAMETERS';
   return code === 'OK' ? 'IMAP_REMOTE_DENIED' : code;
 }
+
+/** Errors that mean the connection is gone, not that the data sent was at fault. */
+export function isConnectionError(err: unknown): boolean {
+  return err instanceof SyncProtocolError && (err.code === 'IMAP_AGAIN' || err.code === 'IMAP_BYE_LOGOUT');
+}
