@@ -136,6 +136,10 @@ export class Engine implements Replicator {
       if (e.requireCompression && !connection.session.compressed) {
         throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', 'compression was required (-z) but the replica did not compress');
       }
+      // Stock's wording (sync_parse_response), which Cassandane and admins' alerts look for.
+      connection.onRejected = (command, status, text) => this.ctx.log('err', status === 'NO'
+        ? `${command} received NO response: ${text}`
+        : `IOERROR: received bad response: command=<${command}> response=<${status}> errmsg=<${text}>`);
       const replica = new ReplicaClient(connection);
       let sieveMailbox = false;
       if (connection.session.capabilities.has('SIEVE-MAILBOX') || connection.session.capabilities.has('X-SIEVE-MAILBOX')) {

@@ -45,6 +45,8 @@ export interface ConnectOptions {
 interface Pending {
   tag: string | null;
   verb: Verb;
+  /** The command's DLIST name (MESSAGE, MAILBOX, USER…), as stock names it in its logs. */
+  command: string;
   items: Keyed[];
   resolve: (r: Reply) => void;
   reject: (e: SyncProtocolError) => void;
@@ -61,6 +63,8 @@ export class SyncConnection {
   private readonly sink: Writable;
   /** Commands sent / replies received, for metrics and tests. */
   readonly counters = { commands: 0, replies: 0, flights: 0 };
+  /** Told of every NO or BAD final reply (stock logs each one, sync_parse_response). */
+  onRejected?: (command: string, status: string, text: string) => void;
 
   private constructor(
     private readonly channel: ByteChannel,
@@ -109,7 +113,7 @@ export class SyncConnection {
     const tag = imap ? `S${imapTagCounter++}` : null;
     const chunks = printCommand(imap ? IMAP_VERBS[verb] : verb, item ?? null, { tag: tag ?? undefined });
     const reply = new Promise<Reply>((resolve, reject) => {
-      this.pending.push({ tag, verb, items: [], resolve, reject });
+      this.pending.push({ tag, verb, command: item?.name ?? verb, items: [], resolve, reject });
     });
     if (this.pending.length === 1) this.counters.flights++;
     this.counters.commands++;
@@ -180,6 +184,7 @@ export class SyncConnection {
       }
       const code: SyncErrorCode | null =
         event.status === 'OK' ? null : event.status === 'NO' ? noCode(event.code, event.text) : 'IMAP_PROTOCOL_ERROR';
+      if (code) this.onRejected?.(head.command, event.status, event.text ?? '');
       this.settle(head, event.text ?? '', code);
     }
   }
