@@ -206,15 +206,7 @@ async function updateOnce(
     // MESSAGE and MAILBOX go out in one flight. If an upload fails on our side
     // the connection is dropped before the MAILBOX that needs it is written;
     // if the replica may fail to store one, we wait for its answer (upload-pipelining.ts).
-    const uploads: Array<Promise<void>> = [];
-    for (let i = 0; i < files.length; i += FILES_PER_MESSAGE) {
-      uploads.push(session.replica.applyMessage(files.slice(i, i + FILES_PER_MESSAGE)).catch((err: unknown) => {
-        if (err instanceof SyncProtocolError && !isConnectionError(err) && uploadRefused()) {
-          session.log('warning', `the replica refused an upload (${err.message}); confirming each upload before APPLY MAILBOX for ${SUSPEND_MS / 60_000} min, as its abort() on a missing message would take the replica process down`);
-        }
-        throw err;
-      }));
-    }
+    const uploads = sendUploads(session, files);
     for (const f of files) session.markStaged(partition, f.guidHex);
     if (uploads.length && (session.options.confirmUploads || !mayPipelineUploads())) {
       try {
@@ -244,6 +236,20 @@ async function updateOnce(
   } finally {
     handle.release();
   }
+}
+
+/** APPLY MESSAGE in stock's chunks; a refusal by the replica suspends the one-flight path. */
+function sendUploads(session: ReplicaSession, files: readonly UploadFile[]): Array<Promise<void>> {
+  const uploads: Array<Promise<void>> = [];
+  for (let i = 0; i < files.length; i += FILES_PER_MESSAGE) {
+    uploads.push(session.replica.applyMessage(files.slice(i, i + FILES_PER_MESSAGE)).catch((err: unknown) => {
+      if (err instanceof SyncProtocolError && !isConnectionError(err) && uploadRefused()) {
+        session.log('warning', `the replica refused an upload (${err.message}); confirming each upload before APPLY MAILBOX for ${SUSPEND_MS / 60_000} min, as its abort() on a missing message would take the replica process down`);
+      }
+      throw err;
+    }));
+  }
+  return uploads;
 }
 
 /** Skipping RESERVE sends at most this many thresholds' worth of bytes (1 MiB by default). */
