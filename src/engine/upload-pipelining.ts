@@ -3,8 +3,9 @@
  * MESSAGE that uploads its new messages (the one-round-trip fast path).
  * Cyrus 3.6.1's replica calls abort() on an APPLY MAILBOX whose new message
  * it failed to store (disk full, I/O error): its process dumps core. So once
- * a replica has refused an upload, every connection of this process waits
- * for each upload's answer first, as stock always does, for a while.
+ * a replica has refused an upload, every connection of this thread (a shard
+ * worker, in the daemon) waits for each upload's answer first, as stock
+ * always does, for a while.
  */
 export const SUSPEND_MS = 15 * 60_000;
 
