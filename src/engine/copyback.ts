@@ -34,11 +34,12 @@ export interface CopybackResult {
   detail: string;
 }
 
-/** Runs `<client> -C <conf> [-n <channel>] [-S <server>] -u <userid>` and reports how it ended. */
-export function runCopyback(client: string, o: { configFile: string; channel: string | null; serverOverride?: string; userid: string }): Promise<CopybackResult> {
+/** Runs `<client> -C <conf> [-n <channel>] [-S <server>] [-O] -u <userid>` and reports how it ended. */
+export function runCopyback(client: string, o: { configFile: string; channel: string | null; serverOverride?: string; noCopyback?: boolean; userid: string }): Promise<CopybackResult> {
   const args = ['-C', o.configFile];
   if (o.channel) args.push('-n', o.channel);
   if (o.serverOverride) args.push('-S', o.serverOverride);
+  if (o.noCopyback) args.push('-O'); // -O asked for no copyback: the hand-off must not do one either
   args.push('-u', o.userid);
   return new Promise((resolve) => {
     const child = spawn(client, args, { stdio: ['ignore', 'ignore', 'pipe'] });

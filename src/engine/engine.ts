@@ -200,7 +200,8 @@ export class Engine implements Replicator {
     }
     this.ctx.log('notice', `${err.message}; handing ${batch.key} to ${client} -u`);
     const result = await runCopyback(client, {
-      configFile: this.ctx.configFile, channel: this.ctx.channel, serverOverride: this.ctx.engine?.serverOverride, userid: batch.key,
+      configFile: this.ctx.configFile, channel: this.ctx.channel, serverOverride: this.ctx.engine?.serverOverride,
+      noCopyback: this.ctx.engine?.noCopyback, userid: batch.key,
     });
     if (result.ok) return { ok: true };
     this.ctx.log('err', `SYNCERROR: ${client} -u ${batch.key} failed: ${result.detail}`);
