@@ -18,6 +18,9 @@ import { ReplicaSession } from './session.js';
 import { SyncCache } from './sync-cache.js';
 import { UserLockedError } from './sync-lock.js';
 
+/** Replica NOs that the engine handles as part of a healthy flow. */
+const EXPECTED_NO = /^(IMAP_MAILBOX_NONEXISTENT|IMAP_SYNC_CHANGED)\b/;
+
 /** How a batch that could not even reach the replica is reported (callers test for it). */
 export const CANNOT_CONNECT = 'cannot connect:';
 
@@ -136,10 +139,12 @@ export class Engine implements Replicator {
       if (e.requireCompression && !connection.session.compressed) {
         throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', 'compression was required (-z) but the replica did not compress');
       }
-      // Stock's wording (sync_parse_response), which Cassandane and admins' alerts look for.
-      connection.onRejected = (command, status, text) => this.ctx.log('err', status === 'NO'
-        ? `${command} received NO response: ${text}`
-        : `IOERROR: received bad response: command=<${command}> response=<${status}> errmsg=<${text}>`);
+      // Stock's wording (sync_parse_response), which Cassandane and admins' alerts look for;
+      // the NOs of a healthy flow (a user new to the replica, a stale cached state) below LOG_ERR.
+      connection.onRejected = (command, status, text) => {
+        if (status !== 'NO') this.ctx.log('err', `IOERROR: received bad response: command=<${command}> response=<${status}> errmsg=<${text}>`);
+        else this.ctx.log(EXPECTED_NO.test(text) ? 'notice' : 'err', `${command} received NO response: ${text}`);
+      };
       const replica = new ReplicaClient(connection);
       let sieveMailbox = false;
       if (connection.session.capabilities.has('SIEVE-MAILBOX') || connection.session.capabilities.has('X-SIEVE-MAILBOX')) {

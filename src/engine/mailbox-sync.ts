@@ -206,9 +206,10 @@ async function updateOnce(
     // MESSAGE and MAILBOX go out in one flight. If an upload fails on our side
     // the connection is dropped before the MAILBOX that needs it is written;
     // if the replica may fail to store one, we wait for its answer (upload-pipelining.ts).
-    const uploads = sendUploads(session, files);
+    const confirm = session.options.confirmUploads || !mayPipelineUploads();
+    const uploads = sendUploads(session, files, !confirm);
     for (const f of files) session.markStaged(partition, f.guidHex);
-    if (uploads.length && (session.options.confirmUploads || !mayPipelineUploads())) {
+    if (uploads.length && confirm) {
       try {
         await Promise.all(uploads);
       } catch (err) {
@@ -238,13 +239,20 @@ async function updateOnce(
   }
 }
 
-/** APPLY MESSAGE in stock's chunks; a refusal by the replica suspends the one-flight path. */
-function sendUploads(session: ReplicaSession, files: readonly UploadFile[]): Array<Promise<void>> {
+/**
+ * APPLY MESSAGE in stock's chunks. A refusal suspends the one-flight path;
+ * so does the replica closing the connection with a pipelined upload
+ * unanswered, since its abort() can take its unflushed refusal down with it.
+ */
+function sendUploads(session: ReplicaSession, files: readonly UploadFile[], pipelined: boolean): Array<Promise<void>> {
   const uploads: Array<Promise<void>> = [];
   for (let i = 0; i < files.length; i += FILES_PER_MESSAGE) {
     uploads.push(session.replica.applyMessage(files.slice(i, i + FILES_PER_MESSAGE)).catch((err: unknown) => {
-      if (err instanceof SyncProtocolError && !isConnectionError(err) && uploadRefused()) {
-        session.log('warning', `the replica refused an upload (${err.message}); confirming each upload before APPLY MAILBOX for ${SUSPEND_MS / 60_000} min, as its abort() on a missing message would take the replica process down`);
+      const refused = err instanceof SyncProtocolError && !isConnectionError(err);
+      const crashed = pipelined && isConnectionError(err) && session.replica.connection.closedByReplica;
+      if ((refused || crashed) && uploadRefused()) {
+        const what = refused ? `the replica refused an upload (${(err as Error).message})` : 'the replica closed the connection with an upload unanswered';
+        session.log('warning', `${what}; confirming each upload before APPLY MAILBOX for ${SUSPEND_MS / 60_000} min, as a 3.6.1 replica that failed to store a message abort()s on the APPLY MAILBOX naming it`);
       }
       throw err;
     }));

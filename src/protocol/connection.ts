@@ -78,7 +78,10 @@ export class SyncConnection {
     });
     this.sink.on('error', (err) => this.kill(new SyncProtocolError('IMAP_AGAIN', `write failed: ${err.message}`)));
     channel.setReceiver((chunk) => this.onData(chunk));
-    channel.onClose((err) => this.failAll(new SyncProtocolError('IMAP_AGAIN', err.message)));
+    channel.onClose((err) => {
+      if (!this.dead && err.reason === 'closed') this.peerClosed = true;
+      this.failAll(new SyncProtocolError('IMAP_AGAIN', err.message));
+    });
   }
 
   static async connect(o: ConnectOptions): Promise<SyncConnection> {
@@ -219,6 +222,13 @@ export class SyncConnection {
   private kill(err: SyncProtocolError): void {
     this.failAll(err);
     this.channel.close();
+  }
+
+  private peerClosed = false;
+
+  /** True once the replica closed the connection while it was healthy (not we, not a timeout). */
+  get closedByReplica(): boolean {
+    return this.peerClosed;
   }
 
   /** The reason the connection is unusable, or null while it is healthy. */

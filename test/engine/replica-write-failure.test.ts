@@ -35,7 +35,7 @@ test('a message the replica cannot store fails the user cleanly, and the fast pa
     // The fast path: from the first refusal on, uploads are confirmed before APPLY MAILBOX
     // (a process-wide switch, so this runs before the careful engine refuses anything).
     for (let i = 0; i < 3; i++) assert.is((await userSync(fast)).ok, false);
-    assert.ok(fast.logs.some((l) => /refused an upload.*confirming each upload/.test(l)), fast.logs.join('\n'));
+    assert.ok(fast.logs.some((l) => /(refused an upload|closed the connection with an upload unanswered).*confirming each upload/.test(l)), fast.logs.join('\n'));
     const lost = fast.logs.filter((l) => /connection lost/.test(l)).length;
     assert.ok(lost <= 1, `at most the flight already sent loses its replica process:\n${fast.logs.join('\n')}`);
 
@@ -43,6 +43,8 @@ test('a message the replica cannot store fails the user cleanly, and the fast pa
     const first = await userSync(careful);
     assert.is(first.ok, false);
     assert.not.ok(careful.logs.some((l) => /connection lost/.test(l)), careful.logs.join('\n'));
+    // In stock's words, at LOG_ERR (sync_parse_response).
+    assert.ok(careful.logs.some((l) => /^err: IOERROR: received bad response: command=<MESSAGE> response=<BAD> errmsg=<.+>$/.test(l)), careful.logs.join('\n'));
 
     // Nothing but the canary is missing on the replica.
     const diff = (await compareLab(lab)).differences;
