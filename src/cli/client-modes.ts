@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Mboxlist } from '../cyrus/mboxlist.js';
 import { mailboxOwner } from '../cyrus/names.js';
-import { CANNOT_CONNECT, type Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
 import type { Replicator } from '../engine/replicator.js';
 import { groupLines, replicateFile, type PassResult } from '../engine/log-pass.js';
 import { appendLog, handOffLog } from '../native/index.js';
@@ -126,7 +126,7 @@ export async function runRolling(o: ClientOptions, engine: Engine, replicator: R
     }
     const failed = await processRun(engine, replicator, log, runFile, r.logFile);
     if (o.once) return EXIT.OK;
-    if (failed.some((f) => f.error.startsWith(CANNOT_CONNECT))) {
+    if (failed.some((f) => f.unreachable)) {
       // As stock's do_daemon: after a failed pass with the replica gone, exit 0 (a supervisor restarts it).
       log.log('notice', 'the replica went away during a pass; its lines are re-queued, exiting as sync_client does');
       return EXIT.OK;

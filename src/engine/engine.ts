@@ -21,8 +21,6 @@ import { UserLockedError } from './sync-lock.js';
 /** Replica NOs that the engine handles as part of a healthy flow. */
 const EXPECTED_NO = /^(IMAP_MAILBOX_NONEXISTENT|IMAP_SYNC_CHANGED)\b/;
 
-/** How a batch that could not even reach the replica is reported (callers test for it). */
-export const CANNOT_CONNECT = 'cannot connect:';
 
 /** Per channel and shard, beside the shard logs; never the path stock's sync_cache_db_path uses. */
 function cacheFile(config: CyrusConfig, ctx: ReplicatorContext): string {
@@ -174,7 +172,7 @@ export class Engine implements Replicator {
       try {
         session = await this.connect();
       } catch (err) {
-        return { ok: false, retryable: true, error: `${CANNOT_CONNECT} ${(err as Error).message}` };
+        return { ok: false, retryable: true, unreachable: true, error: `cannot connect: ${(err as Error).message}` };
       }
       try {
         await session.flow(() => executeBatch(session, batch.lines, { useCache: !batch.retry && this.cache !== null }));

@@ -12,7 +12,7 @@ import type { Replicator, UserOutcome } from './replicator.js';
 export interface PassResult {
   lines: number;
   malformed: Array<{ line: string; reason: string }>;
-  failed: Array<{ key: string; error: string }>;
+  failed: Array<{ key: string; error: string; unreachable?: boolean }>;
 }
 
 /** Splits the text into per-key segments; a multi-user line closes a segment for both keys. */
@@ -70,7 +70,7 @@ export async function replicateFile(file: string, replicator: Replicator, route:
   });
   const outcomes = await Promise.all(done);
   outcomes.forEach((o, i) => {
-    if (!o.ok) failed.push({ key: groups[i]!.key, error: o.error });
+    if (!o.ok) failed.push({ key: groups[i]!.key, error: o.error, ...(o.unreachable ? { unreachable: true } : {}) });
   });
   return { lines: count, malformed, failed };
 }

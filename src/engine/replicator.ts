@@ -19,7 +19,8 @@ export interface UserBatch {
 export type UserOutcome =
   | { ok: true }
   /** `retryable`: worth another attempt later (connection loss, replica busy…). */
-  | { ok: false; retryable: boolean; error: string };
+  /** `unreachable`: the batch never reached the replica (it could not be connected to). */
+  | { ok: false; retryable: boolean; error: string; unreachable?: boolean };
 
 export interface Replicator {
   /**
