@@ -19,6 +19,9 @@ export function prometheusText(s: DaemonStatus, now = Date.now()): string {
   metric('quarantined_lines_total', 'Malformed sync-log lines set aside.', 'counter', [[{}, s.splitter.quarantined]]);
   metric('lines_done_total', 'Lines the replica confirmed.', 'counter', perShard((i) => s.shardStats[i]!.linesDone));
   metric('users_failed_total', 'User batches that failed.', 'counter', perShard((i) => s.shardStats[i]!.usersFailed));
+  metric('handoffs_total', "User batches handed to Cyrus's own sync_client (copyback, sieve migration).", 'counter', perShard((i) => s.shardStats[i]!.handoffs));
+  metric('uploads_confirmed', 'Whether uploads wait for their answer before APPLY MAILBOX, after the replica refused one (1) or go in one flight (0).', 'gauge',
+    perShard((i) => (s.shardStats[i]!.uploadsConfirmedUntilMs > now ? 1 : 0)));
   metric('retry_lines', 'Lines waiting in the retry journal.', 'gauge', perShard((i) => s.shardStats[i]!.retryLines));
   metric('retry_users', 'Users with lines in the retry journal.', 'gauge', perShard((i) => s.shardStats[i]!.retryUsers));
   metric('in_flight', 'Batches being replicated.', 'gauge', perShard((i) => s.shardStats[i]!.inFlight));

@@ -206,7 +206,7 @@ export class Engine implements Replicator {
       configFile: this.ctx.configFile, channel: this.ctx.channel, serverOverride: this.ctx.engine?.serverOverride,
       noCopyback: this.ctx.engine?.noCopyback, userid: batch.key,
     });
-    if (result.ok) return { ok: true };
+    if (result.ok) return { ok: true, handedOff: true };
     this.ctx.log('err', `SYNCERROR: ${client} -u ${batch.key} failed: ${result.detail}`);
     return { ok: false, retryable: true, error: result.detail };
   }

@@ -17,7 +17,8 @@ export interface UserBatch {
 }
 
 export type UserOutcome =
-  | { ok: true }
+  /** `handedOff`: Cyrus's own sync_client did it (copyback, sieve migration). */
+  | { ok: true; handedOff?: boolean }
   /** `retryable`: worth another attempt later (connection loss, replica busy…). */
   /** `unreachable`: the batch never reached the replica (it could not be connected to). */
   | { ok: false; retryable: boolean; error: string; unreachable?: boolean };

@@ -21,3 +21,8 @@ export function uploadRefused(now = Date.now()): boolean {
   suspendedUntil = now + SUSPEND_MS;
   return starts;
 }
+
+/** Until when uploads are confirmed (epoch ms), 0 when the one-flight path is on: for status and metrics. */
+export function confirmingUploadsUntil(now = Date.now()): number {
+  return now < suspendedUntil ? suspendedUntil : 0;
+}

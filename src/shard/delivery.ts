@@ -11,6 +11,7 @@
  * log-run.<i>.
  */
 import type { Replicator, UserBatch, UserOutcome } from '../engine/replicator.js';
+import { confirmingUploadsUntil } from '../engine/upload-pipelining.js';
 import type { SyncLogLine } from '../synclog/index.js';
 import type { Backoff } from './backoff.js';
 import type { ControlFiles } from './control-files.js';
@@ -116,9 +117,11 @@ export class Delivery {
     if (outcome.ok) {
       stats.usersOk++;
       stats.linesDone += batch.lines.length;
+      if (outcome.handedOff) stats.handoffs++;
     } else {
       stats.usersFailed++;
     }
+    stats.uploadsConfirmedUntilMs = confirmingUploadsUntil();
     return outcome;
   }
 }

@@ -17,6 +17,10 @@ export interface ShardStats {
   usersOk: number;
   /** Batches that failed. */
   usersFailed: number;
+  /** Of the confirmed batches, those handed to Cyrus's own sync_client (copyback, sieve migration). */
+  handoffs: number;
+  /** Until when uploads wait for their answer before APPLY MAILBOX, after a replica refused one (upload-pipelining.ts); 0 when not. */
+  uploadsConfirmedUntilMs: number;
   /** Gauge: lines waiting in the retry journal. */
   retryLines: number;
   /** Gauge: users (shard keys) with lines in the retry journal. */
@@ -54,6 +58,8 @@ export const STATS_FIELDS = [
   'linesParked',
   'usersOk',
   'usersFailed',
+  'handoffs',
+  'uploadsConfirmedUntilMs',
   'retryLines',
   'retryUsers',
   'inFlight',

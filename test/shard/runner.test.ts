@@ -278,4 +278,19 @@ test('the shutdown file stops watch mode', async () => {
   }
 });
 
+test('hand-offs to Cyrus sync_client are counted among confirmed batches', async () => {
+  const dir = tempChannel();
+  const replicator = new MemoryReplicator();
+  try {
+    replicator.handedOff.add('legacy');
+    appendShardLog(dir, 0, [...appends('legacy', 1, 2), ...appends('plain', 1, 2)]);
+    const stats = await runShardOnce(options(dir, replicator));
+    assert.is(stats.usersOk, 2);
+    assert.is(stats.handoffs, 1);
+    assert.is(stats.uploadsConfirmedUntilMs, 0, 'no replica refused an upload');
+  } finally {
+    removeDir(dir);
+  }
+});
+
 test.run();
