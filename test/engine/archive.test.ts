@@ -46,7 +46,8 @@ test('archived messages replicate from the archive partition, rolling and in a u
 
     await imap(lab.replica, null, 'SETACL "user/alice" admin lrswipkxtecda', 'DELETE "user/alice"');
     const outcome = await eut.engine.replicate({ key: 'alice', lines: [{ type: 'USER', args: ['alice'] }], retry: false });
-    assert.equal(outcome, { ok: true }, eut.logs.join('\n'));
+    // The replica's delayed delete moved alice's folders to DELETED.* with new modseqs: a copyback may be needed.
+    assert.ok(outcome.ok, eut.logs.join('\n'));
     await check('user sync to a replica that lost the user');
     assert.equal(rootOwnedInMaster(lab), [], 'root-owned files in the master');
   } finally {

@@ -116,7 +116,7 @@ test('a sieve directory not yet migrated to #sieve is handed to Cyrus sync_clien
     execFileSync('chown', ['-h', 'cyrus:mail', path.join(dir, 'defaultbc')]);
 
     const userSync = () => eut.engine.replicate({ key: 'alice', lines: [{ type: 'USER', args: ['alice'] }], retry: false });
-    assert.equal(await userSync(), { ok: true }, eut.logs.join('\n'));
+    assert.equal(await userSync(), { ok: true, handedOff: true }, eut.logs.join('\n'));
     assert.ok(eut.logs.some((l) => /not yet migrated into a #sieve mailbox.*handing alice to \/usr\/lib\/cyrus\/bin\/sync_client -u/.test(l)), eut.logs.join('\n'));
     assert.ok(Mboxlist.withLocked(cfg, (ml) => ml.find('user.alice.#sieve')), 'Cyrus sync_client created the #sieve mailbox on the master');
     const replica = tree(lab.replica.paths.sieveDir);
