@@ -19,7 +19,10 @@ export interface ClientSpec {
   command(lab: CyrusLab): string[];
 }
 
+/** What `npm run build` ships as the package's bin: syncmux-client is one esbuild bundle (dist/bin). */
 function distOrTs(name: string): string[] {
+  const bundled = path.join(root, 'dist', 'bin', `${name}.js`);
+  if (fs.existsSync(bundled)) return [process.execPath, bundled];
   const dist = path.join(root, 'dist', 'cli', `${name}.js`);
   return fs.existsSync(dist) ? [process.execPath, dist] : [process.execPath, '--import', 'tsx', path.join(root, 'src', 'cli', `${name}.ts`)];
 }
