@@ -2,7 +2,9 @@
  * One pass over one sync-log file with a Replicator, unsharded: parse every
  * line, group by owner key (keeping each key's order; a cross-user line is
  * given to its first owner after both owners' earlier lines are done), and
- * replicate the groups concurrently. Used by `syncmux-client -f` / `-1` and
+ * replicate the groups concurrently. A line repeated within a group is kept
+ * once, as the batch's plan would collapse it anyway (plan.ts): a day's
+ * backlog of millions of APPENDs then costs memory per mailbox, not per line. Used by `syncmux-client -f` / `-1` and
  * by tests; the sharded daemon uses the shard workers instead.
  */
 import fs from 'node:fs';
@@ -19,6 +21,7 @@ export interface PassResult {
 export function groupLines(text: Buffer, routeOptions: RouteOptions): { groups: Array<{ key: string; lines: SyncLogLine[]; after: number[] }>; malformed: PassResult['malformed']; count: number } {
   const groups: Array<{ key: string; lines: SyncLogLine[]; after: number[] }> = [];
   const openGroup = new Map<string, number>();
+  const linesInGroup = new Map<number, Set<string>>();
   const lastGroup = new Map<string, number>();
   const malformed: PassResult['malformed'] = [];
   let count = 0;
@@ -41,7 +44,11 @@ export function groupLines(text: Buffer, routeOptions: RouteOptions): { groups: 
         g = groups.push({ key: route.key, lines: [], after: lastGroup.has(route.key) ? [lastGroup.get(route.key)!] : [] }) - 1;
         openGroup.set(route.key, g);
         lastGroup.set(route.key, g);
+        linesInGroup.set(g, new Set());
       }
+      const seen = linesInGroup.get(g)!;
+      if (seen.has(raw)) continue;
+      seen.add(raw);
       groups[g]!.lines.push(parsed.line);
       continue;
     }
@@ -50,6 +57,8 @@ export function groupLines(text: Buffer, routeOptions: RouteOptions): { groups: 
     const after = [a, b].map((k) => lastGroup.get(k)).filter((g): g is number => g !== undefined);
     const g = groups.push({ key: a, lines: [parsed.line], after }) - 1;
     for (const k of [a, b]) {
+      const closed = openGroup.get(k);
+      if (closed !== undefined) linesInGroup.delete(closed);
       openGroup.delete(k);
       lastGroup.set(k, g);
     }

@@ -1,0 +1,80 @@
+// groupLines (log-pass.ts): how the drop-in cuts one log-run into per-user
+// batches. Pure; the flows against the real replica are in flows.test.ts.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { groupLines } from '../../src/engine/log-pass.js';
+import { planBatch } from '../../src/engine/plan.js';
+import { printLine, type SyncLogLine } from '../../src/synclog/index.js';
+
+const text = (...lines: string[]): Buffer => Buffer.from(lines.map((l) => `${l}\n`).join(''), 'latin1');
+const shown = (lines: SyncLogLine[]): string[] => lines.map((l) => printLine(l).toString('latin1').trimEnd());
+
+test('lines are grouped per user in log order; a repeated line is kept once, and counted', () => {
+  const { groups, malformed, count } = groupLines(text('APPEND user.a', 'APPEND user.b', 'APPEND user.a', 'SEEN a 0a1b', 'APPEND user.a', 'MAILBOX user.a.Sent'), {});
+  assert.equal(groups.map((g) => g.key), ['a', 'b']);
+  assert.equal(shown(groups[0]!.lines), ['APPEND user.a', 'SEEN a 0a1b', 'MAILBOX user.a.Sent']);
+  assert.equal(shown(groups[1]!.lines), ['APPEND user.b']);
+  assert.equal(malformed, []);
+  assert.is(count, 6);
+});
+
+test('a cross-user line runs after the earlier lines of both users, and lines after it are not merged with those before', () => {
+  const { groups } = groupLines(text('APPEND user.a', 'APPEND user.b', 'RENAME user.a.X user.b.X', 'APPEND user.a', 'APPEND user.b'), {});
+  assert.equal(groups.map((g) => [g.key, shown(g.lines), g.after]), [
+    ['a', ['APPEND user.a'], []],
+    ['b', ['APPEND user.b'], []],
+    ['a', ['RENAME user.a.X user.b.X'], [0, 1]],
+    ['a', ['APPEND user.a'], [2]],
+    ['b', ['APPEND user.b'], [2]],
+  ]);
+});
+
+test('malformed lines are reported with their text, blank lines are not', () => {
+  const { groups, malformed, count } = groupLines(text('APPEND user.a', '', 'FROB user.a', 'APPEND'), {});
+  assert.equal(shown(groups[0]!.lines), ['APPEND user.a']);
+  assert.equal(malformed.map((m) => m.line), ['FROB user.a', 'APPEND']);
+  assert.is(count, 1);
+});
+
+test('a million APPENDs to a few mailboxes keep one line per mailbox', () => {
+  const lines: string[] = [];
+  for (let i = 0; i < 1_000_000; i++) lines.push(`APPEND user.u${i % 100}\n`);
+  const { groups, count } = groupLines(Buffer.from(lines.join('')), {});
+  assert.is(count, 1_000_000);
+  assert.is(groups.length, 100);
+  assert.ok(groups.every((g) => g.lines.length === 1));
+});
+
+// Keeping a repeated line once must not change what the batch does: its plan
+// collapses repeats in first-seen order, as stock's sync_action_list does.
+// (Cross-user lines, which cut groups, are covered above.)
+const USERS = ['a', 'b'];
+const lineFor = fc.oneof(
+  fc.tuple(fc.constantFrom('APPEND', 'MAILBOX', 'UNMAILBOX', 'QUOTA', 'ANNOTATION'), fc.constantFrom(...USERS), fc.constantFrom('', '.Sent', '.Trash')).map(([t, u, f]) => `${t} user.${u}${f}`),
+  fc.tuple(fc.constantFrom('USER', 'UNUSER', 'META', 'SIEVE'), fc.constantFrom(...USERS)).map(([t, u]) => `${t} ${u}`),
+  fc.tuple(fc.constantFrom(...USERS), fc.constantFrom('0a1b', '2c3d')).map(([u, id]) => `SEEN ${u} ${id}`),
+  fc.tuple(fc.constantFrom('SUB', 'UNSUB'), fc.constantFrom(...USERS), fc.constantFrom('', '.Sent')).map(([t, u, f]) => `${t} ${u} user.${u}${f}`),
+  fc.constantFrom(...USERS).map((u) => `DOUBLEMAILBOX user.${u}.Y user.${u}.Z`),
+);
+
+test('property: the deduplicated batch of each user plans the same work as all the lines of that user', () => {
+  fc.assert(
+    fc.property(fc.array(lineFor, { maxLength: 80 }), (lines) => {
+      const { groups, count } = groupLines(text(...lines), {});
+      assert.is(count, lines.length);
+      for (const user of USERS) {
+        const mine = lines.filter((l) => groupLines(text(l), {}).groups[0]!.key === user);
+        const group = groups.filter((g) => g.key === user);
+        assert.is(group.length, mine.length ? 1 : 0);
+        if (!mine.length) continue;
+        assert.equal(shown(group[0]!.lines), [...new Set(mine)]);
+        const everyLine = mine.map((l) => groupLines(text(l), {}).groups[0]!.lines[0]!);
+        assert.equal(planBatch(group[0]!.lines), planBatch(everyLine));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test.run();
