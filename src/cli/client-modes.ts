@@ -10,7 +10,7 @@ import { Mboxlist } from '../cyrus/mboxlist.js';
 import { mailboxOwner } from '../cyrus/names.js';
 import type { Engine } from '../engine/engine.js';
 import type { Replicator } from '../engine/replicator.js';
-import { groupLines, replicateFile, type PassResult } from '../engine/log-pass.js';
+import { groupLines, replicateFile, replicateText, type PassResult } from '../engine/log-pass.js';
 import { appendLog, handOffLog } from '../native/index.js';
 import { printLine, type SyncLogLine } from '../synclog/index.js';
 import type { ClientOptions } from './client-options.js';
@@ -143,7 +143,7 @@ export function runFileOf(logFile: string): string {
 /** Replicates log-run, re-queues the lines of failed users to the log, removes log-run; returns the failures. */
 async function processRun(engine: Engine, replicator: Replicator, log: Logger, runFile: string, logFile: string): Promise<PassResult['failed']> {
   const text = fs.readFileSync(runFile);
-  const result = await replicateFile(runFile, replicator, { deletedPrefix: engine.config.deletedPrefix });
+  const result = await replicateText(text, replicator, { deletedPrefix: engine.config.deletedPrefix });
   for (const m of result.malformed) log.log('warning', `Invalid input in ${runFile}: ${m.reason}: ${m.line.slice(0, 200)}`);
   if (result.failed.length) {
     const failedKeys = new Set(result.failed.map((f) => f.key));

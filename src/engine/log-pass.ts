@@ -67,8 +67,13 @@ export function groupLines(text: Buffer, routeOptions: RouteOptions): { groups: 
 }
 
 /** Replicates a whole file; resolves when every group is confirmed or failed. */
-export async function replicateFile(file: string, replicator: Replicator, route: RouteOptions = {}): Promise<PassResult> {
-  const { groups, malformed, count } = groupLines(fs.readFileSync(file), route);
+export function replicateFile(file: string, replicator: Replicator, route: RouteOptions = {}): Promise<PassResult> {
+  return replicateText(fs.readFileSync(file), replicator, route);
+}
+
+/** Replicates the lines of a log already read. */
+export async function replicateText(text: Buffer, replicator: Replicator, route: RouteOptions = {}): Promise<PassResult> {
+  const { groups, malformed, count } = groupLines(text, route);
   const done: Array<Promise<UserOutcome>> = [];
   const failed: PassResult['failed'] = [];
   groups.forEach((g, i) => {
