@@ -5,6 +5,9 @@
  * group commit; next to it the raw rate of just streaming the lines, the CPU
  * rate of routing without writing, and the peak RSS of a child process that
  * splits a 10M-line backlog (memory must stay flat whatever the backlog).
+ * Last, the drop-in's unsharded pass over the same backlog as one log-run:
+ * it reads the file in chunks and groups it per user, keeping a repeated
+ * line once, so its memory follows the distinct lines, not the backlog.
  *
  * Runs under `npm run bench`, or alone: node --import tsx bench/split.bench.ts
  */
@@ -17,6 +20,7 @@ import { BatchSplitter } from '../src/synclog/batch-splitter.js';
 import { LineReader } from '../src/synclog/line-reader.js';
 import { quoteArg } from '../src/synclog/line.js';
 import { splitOnce } from '../src/synclog/splitter.js';
+import { groupFile } from '../src/engine/log-pass.js';
 import { newSplitStats } from '../src/synclog/stats.js';
 
 type Row = Record<string, string | number>;
@@ -117,6 +121,35 @@ async function rssChild(dir: string, shards: number): Promise<void> {
   process.stdout.write(`${JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, lines: stats.linesIn, seconds })}\n`);
 }
 
+/** Child mode: group a log-run as `syncmux-client -r` does, and report maxRSS. */
+async function groupChild(file: string): Promise<void> {
+  const started = performance.now();
+  const { groups, count } = await groupFile(file, {});
+  const seconds = (performance.now() - started) / 1000;
+  const kept = groups.reduce((n, g) => n + g.lines.size, 0);
+  process.stdout.write(`${JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, lines: count, kept, groups: groups.length, seconds })}\n`);
+}
+
+function dropInPassRss(): Row {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-bench-backlog-'));
+  try {
+    const file = path.join(dir, 'log-run');
+    const bytes = writeRealisticLog(file, BACKLOG_LINES, 2);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--group-child', file], { encoding: 'utf8' });
+    if (child.status !== 0) throw new Error(`group child failed: ${child.stderr}`);
+    const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as { maxRssKiB: number; lines: number; kept: number; groups: number; seconds: number };
+    return {
+      what: 'drop-in pass: group a 10M-line log-run per user, child process',
+      lines: r.lines,
+      'lines/s': Math.round(r.lines / r.seconds),
+      'MB/s': +(bytes / 1e6 / r.seconds).toFixed(1),
+      notes: `peak RSS ${(r.maxRssKiB / 1024).toFixed(0)} MB (file ${(bytes / 1e6).toFixed(0)} MB); ${r.kept} lines kept in ${r.groups} batches`,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function backlogRss(shards: number): Row {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-bench-backlog-'));
   try {
@@ -150,6 +183,7 @@ export async function benchSplit(): Promise<Row[]> {
       await timeSplit(logFile, THROUGHPUT_LINES, bytes, 8),
     ];
     rows.push(backlogRss(8));
+    rows.push(dropInPassRss());
     return rows;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -159,5 +193,6 @@ export async function benchSplit(): Promise<Row[]> {
 const invokedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
   if (process.argv[2] === '--rss-child') await rssChild(process.argv[3]!, Number(process.argv[4]));
+  else if (process.argv[2] === '--group-child') await groupChild(process.argv[3]!);
   else console.table(await benchSplit());
 }

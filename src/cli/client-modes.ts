@@ -10,9 +10,9 @@ import { Mboxlist } from '../cyrus/mboxlist.js';
 import { mailboxOwner } from '../cyrus/names.js';
 import type { Engine } from '../engine/engine.js';
 import type { Replicator } from '../engine/replicator.js';
-import { groupLines, replicateFile, replicateText, type PassResult } from '../engine/log-pass.js';
+import { replicateFile, type PassResult } from '../engine/log-pass.js';
 import { appendLog, handOffLog } from '../native/index.js';
-import { printLine, type SyncLogLine } from '../synclog/index.js';
+import type { SyncLogLine } from '../synclog/index.js';
 import type { ClientOptions } from './client-options.js';
 import type { Logger } from './logger.js';
 
@@ -140,16 +140,14 @@ export function runFileOf(logFile: string): string {
   return path.join(path.dirname(logFile), `${m[1]}-run${m[2] ?? ''}`);
 }
 
-/** Replicates log-run, re-queues the lines of failed users to the log, removes log-run; returns the failures. */
+/** Replicates log-run, re-queues the lines of failed batches to the log, removes log-run; returns the failures. */
 async function processRun(engine: Engine, replicator: Replicator, log: Logger, runFile: string, logFile: string): Promise<PassResult['failed']> {
-  const text = fs.readFileSync(runFile);
-  const result = await replicateText(text, replicator, { deletedPrefix: engine.config.deletedPrefix });
+  const result = await replicateFile(runFile, replicator, { deletedPrefix: engine.config.deletedPrefix });
   for (const m of result.malformed) log.log('warning', `Invalid input in ${runFile}: ${m.reason}: ${m.line.slice(0, 200)}`);
   if (result.failed.length) {
     const failedKeys = new Set(result.failed.map((f) => f.key));
-    const requeue = groupLines(text, { deletedPrefix: engine.config.deletedPrefix }).groups
-      .filter((g) => failedKeys.has(g.key))
-      .flatMap((g) => g.lines.map((l) => printLine(l)));
+    // Raw lines are latin1 strings of the log's bytes: written back byte for byte.
+    const requeue = result.unconfirmed.map((line) => Buffer.from(`${line}\n`, 'latin1'));
     if (requeue.length) await appendLog(logFile, requeue);
     log.log('notice', `re-queued ${requeue.length} line(s) of ${failedKeys.size} failed user(s): ${[...failedKeys].join(' ')}`);
   }

@@ -1,90 +1,161 @@
 /**
- * One pass over one sync-log file with a Replicator, unsharded: parse every
- * line, group by owner key (keeping each key's order; a cross-user line is
- * given to its first owner after both owners' earlier lines are done), and
- * replicate the groups concurrently. A line repeated within a group is kept
- * once, as the batch's plan would collapse it anyway (plan.ts): a day's
- * backlog of millions of APPENDs then costs memory per mailbox, not per line. Used by `syncmux-client -f` / `-1` and
- * by tests; the sharded daemon uses the shard workers instead.
+ * One pass over one sync-log file with a Replicator, unsharded (the drop-in's
+ * rolling pass and `-f`; the daemon uses the shard workers instead): read the
+ * file in bounded chunks, group its lines by owner key, keeping each key's
+ * order (a cross-user line is given to its first owner after both owners'
+ * earlier lines are done), and replicate the groups concurrently.
+ *
+ * A group keeps its raw lines, each distinct line once: the batch's plan
+ * collapses repeats anyway (plan.ts), and a day's backlog of millions of
+ * APPENDs then costs memory per distinct line, not per line. Lines are
+ * parsed again when their group is replicated.
  */
-import fs from 'node:fs';
 import { parseLine, routeLine, type RouteOptions, type SyncLogLine } from '../synclog/index.js';
+import { LINE_END, LineReader } from '../synclog/line-reader.js';
 import type { Replicator, UserOutcome } from './replicator.js';
+
+/** One batch for one owner: its distinct raw lines (latin1, no LF) in first-seen order. */
+export interface LineGroup {
+  key: string;
+  lines: Set<string>;
+  /** Indexes of the groups that must be confirmed first. */
+  after: number[];
+}
+
+export interface GroupedLog {
+  groups: LineGroup[];
+  malformed: Array<{ line: string; reason: string }>;
+  /** Well-formed lines read, repeats included. */
+  count: number;
+}
 
 export interface PassResult {
   lines: number;
-  malformed: Array<{ line: string; reason: string }>;
+  malformed: GroupedLog['malformed'];
   failed: Array<{ key: string; error: string; unreachable?: boolean }>;
+  /** The raw lines of the failed groups, in log order: what to re-queue. */
+  unconfirmed: string[];
 }
 
-/** Splits the text into per-key segments; a multi-user line closes a segment for both keys. */
-export function groupLines(text: Buffer, routeOptions: RouteOptions): { groups: Array<{ key: string; lines: SyncLogLine[]; after: number[] }>; malformed: PassResult['malformed']; count: number } {
-  const groups: Array<{ key: string; lines: SyncLogLine[]; after: number[] }> = [];
-  const openGroup = new Map<string, number>();
-  const linesInGroup = new Map<number, Set<string>>();
-  const lastGroup = new Map<string, number>();
-  const malformed: PassResult['malformed'] = [];
-  let count = 0;
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf(0x0a, start);
-    if (end < 0) end = text.length;
+/** Builds a GroupedLog line by line; a multi-user line closes the open group of both keys. */
+export class LogGrouper {
+  private readonly groups: LineGroup[] = [];
+  private readonly openGroup = new Map<string, number>();
+  private readonly lastGroup = new Map<string, number>();
+  private readonly malformed: GroupedLog['malformed'] = [];
+  private count = 0;
+
+  constructor(private readonly route: RouteOptions) {}
+
+  add(text: Buffer, start: number, end: number): void {
     const parsed = parseLine(text, start, end);
-    const raw = text.toString('latin1', start, end);
-    start = end + 1;
     if (!parsed.ok) {
-      if (parsed.error.reason !== 'blank') malformed.push({ line: raw, reason: parsed.error.detail });
-      continue;
+      if (parsed.error.reason !== 'blank') this.malformed.push({ line: text.toString('latin1', start, end), reason: parsed.error.detail });
+      return;
     }
-    count++;
-    const route = routeLine(parsed.line, routeOptions);
+    this.count++;
+    const raw = text.toString('latin1', start, end);
+    const route = routeLine(parsed.line, this.route);
     if (route.kind === 'single') {
-      let g = openGroup.get(route.key);
+      let g = this.openGroup.get(route.key);
       if (g === undefined) {
-        g = groups.push({ key: route.key, lines: [], after: lastGroup.has(route.key) ? [lastGroup.get(route.key)!] : [] }) - 1;
-        openGroup.set(route.key, g);
-        lastGroup.set(route.key, g);
-        linesInGroup.set(g, new Set());
+        const last = this.lastGroup.get(route.key);
+        g = this.groups.push({ key: route.key, lines: new Set(), after: last === undefined ? [] : [last] }) - 1;
+        this.openGroup.set(route.key, g);
+        this.lastGroup.set(route.key, g);
       }
-      const seen = linesInGroup.get(g)!;
-      if (seen.has(raw)) continue;
-      seen.add(raw);
-      groups[g]!.lines.push(parsed.line);
-      continue;
+      this.groups[g]!.lines.add(raw);
+      return;
     }
     // A cross-user line runs after everything either owner had before it, and before what follows.
     const [a, b] = route.keys;
-    const after = [a, b].map((k) => lastGroup.get(k)).filter((g): g is number => g !== undefined);
-    const g = groups.push({ key: a, lines: [parsed.line], after }) - 1;
+    const after = [a, b].map((k) => this.lastGroup.get(k)).filter((g): g is number => g !== undefined);
+    const g = this.groups.push({ key: a, lines: new Set([raw]), after: [...new Set(after)] }) - 1;
     for (const k of [a, b]) {
-      const closed = openGroup.get(k);
-      if (closed !== undefined) linesInGroup.delete(closed);
-      openGroup.delete(k);
-      lastGroup.set(k, g);
+      this.openGroup.delete(k);
+      this.lastGroup.set(k, g);
     }
   }
-  return { groups, malformed, count };
+
+  addMalformed(line: string, reason: string): void {
+    this.malformed.push({ line, reason });
+  }
+
+  result(): GroupedLog {
+    return { groups: this.groups, malformed: this.malformed, count: this.count };
+  }
 }
 
-/** Replicates a whole file; resolves when every group is confirmed or failed. */
-export function replicateFile(file: string, replicator: Replicator, route: RouteOptions = {}): Promise<PassResult> {
-  return replicateText(fs.readFileSync(file), replicator, route);
+/** Groups a log held in memory. */
+export function groupLines(text: Buffer, route: RouteOptions): GroupedLog {
+  const grouper = new LogGrouper(route);
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf(0x0a, start);
+    if (end < 0) end = text.length;
+    grouper.add(text, start, end);
+    start = end + 1;
+  }
+  return grouper.result();
 }
 
-/** Replicates the lines of a log already read. */
-export async function replicateText(text: Buffer, replicator: Replicator, route: RouteOptions = {}): Promise<PassResult> {
-  const { groups, malformed, count } = groupLines(text, route);
+/** Groups a log file, reading it in bounded chunks. */
+export async function groupFile(file: string, route: RouteOptions): Promise<GroupedLog> {
+  const grouper = new LogGrouper(route);
+  const reader = await LineReader.open(file);
+  try {
+    for (let batch = await reader.next(); batch !== null; batch = await reader.next()) {
+      for (let i = 0; i < batch.count; i++) {
+        if (batch.endings[i] === LINE_END.OVERSIZED) {
+          grouper.addMalformed(`${batch.buf.toString('latin1', batch.starts[i]!, batch.starts[i]! + 200)}…`, `line of ${batch.oversizedLength} bytes`);
+        } else {
+          grouper.add(batch.buf, batch.starts[i]!, batch.ends[i]!);
+        }
+      }
+    }
+  } finally {
+    await reader.close();
+  }
+  return grouper.result();
+}
+
+/** A group's lines, parsed again (they parsed when grouped). */
+export function linesOf(group: LineGroup): SyncLogLine[] {
+  return Array.from(group.lines, (raw) => {
+    const bytes = Buffer.from(raw, 'latin1');
+    const parsed = parseLine(bytes, 0, bytes.length);
+    if (!parsed.ok) throw new Error(`line no longer parses: ${raw}`);
+    return parsed.line;
+  });
+}
+
+/**
+ * Replicates every group, each after the groups it depends on; resolves when
+ * every group is confirmed or failed. A confirmed group's lines are let go.
+ */
+export async function replicateGroups(grouped: GroupedLog, replicator: Replicator): Promise<PassResult> {
+  const { groups } = grouped;
   const done: Array<Promise<UserOutcome>> = [];
-  const failed: PassResult['failed'] = [];
   groups.forEach((g, i) => {
-    done[i] = Promise.all(g.after.map((j) => done[j])).then(async (before) => {
+    done[i] = Promise.all(g.after.map((j) => done[j])).then(async (before): Promise<UserOutcome> => {
       if (before.some((o) => o && !o.ok)) return { ok: false, retryable: true, error: 'an earlier batch of this user failed' };
-      return replicator.replicate({ key: g.key, lines: g.lines, retry: false });
+      const outcome = await replicator.replicate({ key: g.key, lines: linesOf(g), retry: false });
+      if (outcome.ok) g.lines = new Set();
+      return outcome;
     });
   });
   const outcomes = await Promise.all(done);
+  const failed: PassResult['failed'] = [];
+  const unconfirmed: string[] = [];
   outcomes.forEach((o, i) => {
-    if (!o.ok) failed.push({ key: groups[i]!.key, error: o.error, ...(o.unreachable ? { unreachable: true } : {}) });
+    if (o.ok) return;
+    const g = groups[i]!;
+    failed.push({ key: g.key, error: o.error, ...(o.unreachable ? { unreachable: true } : {}) });
+    for (const line of g.lines) unconfirmed.push(line);
   });
-  return { lines: count, malformed, failed };
+  return { lines: grouped.count, malformed: grouped.malformed, failed, unconfirmed };
+}
+
+/** Replicates a whole file. */
+export async function replicateFile(file: string, replicator: Replicator, route: RouteOptions = {}): Promise<PassResult> {
+  return replicateGroups(await groupFile(file, route), replicator);
 }

@@ -3,12 +3,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { groupLines } from '../../src/engine/log-pass.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { groupFile, groupLines, linesOf, type LineGroup } from '../../src/engine/log-pass.js';
 import { planBatch } from '../../src/engine/plan.js';
-import { printLine, type SyncLogLine } from '../../src/synclog/index.js';
 
 const text = (...lines: string[]): Buffer => Buffer.from(lines.map((l) => `${l}\n`).join(''), 'latin1');
-const shown = (lines: SyncLogLine[]): string[] => lines.map((l) => printLine(l).toString('latin1').trimEnd());
+const shown = (lines: Set<string>): string[] => [...lines];
+const keyOf = (line: string): string => groupLines(text(line), {}).groups[0]!.key;
 
 test('lines are grouped per user in log order; a repeated line is kept once, and counted', () => {
   const { groups, malformed, count } = groupLines(text('APPEND user.a', 'APPEND user.b', 'APPEND user.a', 'SEEN a 0a1b', 'APPEND user.a', 'MAILBOX user.a.Sent'), {});
@@ -30,6 +33,24 @@ test('a cross-user line runs after the earlier lines of both users, and lines af
   ]);
 });
 
+test('a file is grouped in chunks as it would be whole; 8-bit bytes and a last line without LF survive', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-log-pass-'));
+  try {
+    const body = Buffer.concat([text('APPEND user.a', 'MAILBOX "user.a.caf\xe9"', 'RENAME user.a.X user.b.X', 'FROB x', 'APPEND user.a'), Buffer.from('SEEN b 0a1b', 'latin1')]);
+    const file = path.join(dir, 'log-run');
+    fs.writeFileSync(file, body);
+    const fromFile = await groupFile(file, {});
+    assert.equal(fromFile, groupLines(body, {}));
+    const all = fromFile.groups.flatMap((g: LineGroup) => [...g.lines]);
+    assert.ok(all.includes('MAILBOX "user.a.caf\xe9"'));
+    assert.equal(linesOf(fromFile.groups[0]!)[1]!.args, ['user.a.caf\xe9']);
+    assert.ok(all.includes('SEEN b 0a1b'));
+    assert.equal(fromFile.malformed.map((m) => m.line), ['FROB x']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('malformed lines are reported with their text, blank lines are not', () => {
   const { groups, malformed, count } = groupLines(text('APPEND user.a', '', 'FROB user.a', 'APPEND'), {});
   assert.equal(shown(groups[0]!.lines), ['APPEND user.a']);
@@ -43,7 +64,7 @@ test('a million APPENDs to a few mailboxes keep one line per mailbox', () => {
   const { groups, count } = groupLines(Buffer.from(lines.join('')), {});
   assert.is(count, 1_000_000);
   assert.is(groups.length, 100);
-  assert.ok(groups.every((g) => g.lines.length === 1));
+  assert.ok(groups.every((g) => g.lines.size === 1));
 });
 
 // Keeping a repeated line once must not change what the batch does: its plan
@@ -64,13 +85,13 @@ test('property: the deduplicated batch of each user plans the same work as all t
       const { groups, count } = groupLines(text(...lines), {});
       assert.is(count, lines.length);
       for (const user of USERS) {
-        const mine = lines.filter((l) => groupLines(text(l), {}).groups[0]!.key === user);
+        const mine = lines.filter((l) => keyOf(l) === user);
         const group = groups.filter((g) => g.key === user);
         assert.is(group.length, mine.length ? 1 : 0);
         if (!mine.length) continue;
         assert.equal(shown(group[0]!.lines), [...new Set(mine)]);
-        const everyLine = mine.map((l) => groupLines(text(l), {}).groups[0]!.lines[0]!);
-        assert.equal(planBatch(group[0]!.lines), planBatch(everyLine));
+        const everyLine = mine.flatMap((l) => linesOf(groupLines(text(l), {}).groups[0]!));
+        assert.equal(planBatch(linesOf(group[0]!)), planBatch(everyLine));
       }
     }),
     { numRuns: 300 },

@@ -28,7 +28,7 @@ export function engineFor(lab: CyrusLab, over: Partial<ConstructorParameters<typ
     async drain() {
       const log = path.join(dir, 'log');
       const run = path.join(dir, 'log-run');
-      const total: PassResult = { lines: 0, malformed: [], failed: [] };
+      const total: PassResult = { lines: 0, malformed: [], failed: [], unconfirmed: [] };
       // Replicating can log more lines (e.g. a rename's MAILBOX lines): loop until quiet.
       for (let i = 0; i < 5; i++) {
         if (!fs.existsSync(run) && handOffLogSync(log, run, 10_000) === 'empty') break;
@@ -36,6 +36,7 @@ export function engineFor(lab: CyrusLab, over: Partial<ConstructorParameters<typ
         total.lines += r.lines;
         total.malformed.push(...r.malformed);
         total.failed.push(...r.failed);
+        total.unconfirmed.push(...r.unconfirmed);
         if (r.failed.length) break;
         fs.rmSync(run);
       }
