@@ -61,7 +61,8 @@ interface Slot {
   finished: boolean;
 }
 
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+// Via ../shard/ so the path holds from dist/shard and from the CLI bundle in dist/bin alike.
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? '../shard/worker.ts' : '../shard/worker.js', import.meta.url);
 
 export class ShardPool {
   readonly stats: StatsBuffer;

@@ -12,7 +12,8 @@ import fs from 'node:fs';
 const bundleDir = new URL('../worker-bundle/', import.meta.url);
 const BUNDLED_WORKER = new URL('shard/worker.js', bundleDir);
 const BUNDLED_ENGINE = new URL('engine/shard-replicator.js', bundleDir);
-const BUILT_FROM = [new URL('./worker.js', import.meta.url), new URL('../engine/shard-replicator.js', import.meta.url)];
+// Relative paths that hold from dist/shard and from the CLI bundle in dist/bin alike.
+const BUILT_FROM = [new URL('../shard/worker.js', import.meta.url), new URL('../engine/shard-replicator.js', import.meta.url)];
 
 const mtimeMs = (url: URL): number => fs.statSync(url).mtimeMs;
 

@@ -1,6 +1,7 @@
-// `syncmux run` as installed: from dist/, where its shard workers load the
-// esbuild bundle of worker and engine (src/shard/worker-bundle.ts). The other
-// CLI tests run the TypeScript sources, which never use the bundle.
+// `syncmux run` as installed: the package's bin, dist/bin/syncmux.js (one
+// esbuild bundle of the CLI), whose shard workers load the esbuild bundle of
+// worker and engine (src/shard/worker-bundle.ts). The other CLI tests run the
+// TypeScript sources, which never use the bundles.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -15,10 +16,10 @@ import { cyrusSkipReason } from '../support/cyrus.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const dist = path.join(root, 'dist');
-const NAME = 'syncmux run from dist: shard workers run the bundled engine and replicate';
+const NAME = 'syncmux run from dist/bin: shard workers run the bundled engine and replicate';
 
 function notBuilt(): string | null {
-  for (const file of ['cli/syncmux.js', 'shard/worker-bundle.js', 'worker-bundle/shard/worker.js', 'worker-bundle/engine/shard-replicator.js']) {
+  for (const file of ['bin/syncmux.js', 'shard/worker-bundle.js', 'worker-bundle/shard/worker.js', 'worker-bundle/engine/shard-replicator.js']) {
     if (!fs.existsSync(path.join(dist, file))) return `dist/${file} is missing: run npm run build (./dev test does)`;
   }
   return null;
@@ -42,7 +43,7 @@ test(NAME, async () => {
     for (const u of users) await deliver(lab, u, 3);
     await appendTo(lab, 'bob', 'Sent', 2, '\\Seen');
     await imap(lab.master, 'carol', 'CREATE Projects', 'SELECT INBOX', 'UID STORE 1 +FLAGS (\\Flagged)');
-    const run = spawnSync(process.execPath, [path.join(dist, 'cli/syncmux.js'), 'run', '--once', '-C', lab.master.paths.imapdConf, '-n', lab.channel, '--shards', '2'], { encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync(path.join(dist, 'bin/syncmux.js'), ['run', '--once', '-C', lab.master.paths.imapdConf, '-n', lab.channel, '--shards', '2'], { encoding: 'utf8', timeout: 120_000 });
     assert.is(run.status, 0, run.stdout + run.stderr);
     assert.equal((await compareLab(lab)).differences, []);
   } finally {
