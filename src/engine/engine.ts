@@ -144,14 +144,16 @@ export class Engine implements Replicator {
         else this.ctx.log(EXPECTED_NO.test(text) ? 'notice' : 'err', `${command} received NO response: ${text}`);
       };
       const replica = new ReplicaClient(connection);
-      let sieveMailbox = false;
       if (connection.session.capabilities.has('SIEVE-MAILBOX') || connection.session.capabilities.has('X-SIEVE-MAILBOX')) {
-        sieveMailbox = (await replica.applyCapabilities(['SIEVE-MAILBOX'])).includes('SIEVE-MAILBOX');
+        // Not awaited: the replica handles a connection's commands in order, so the
+        // first batch rides in the same flight; a refusal leaves stock's file-based sieve.
+        replica.applyCapabilities(['SIEVE-MAILBOX']).catch((err: unknown) => {
+          this.ctx.log('notice', `APPLY CAPABILITIES (SIEVE-MAILBOX): ${(err as Error).message}`);
+        });
       }
       if (e.noCopyback) await replica.applyForce();
       this.session = new ReplicaSession(this.config, replica, {
         partition: e.partition,
-        sieveMailbox,
         serverName: this.endpoint.serverName,
         noCopyback: !!e.noCopyback,
         nonBlocking: !!e.nonBlocking,

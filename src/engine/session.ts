@@ -18,8 +18,6 @@ export type Log = ReplicatorContext['log'];
 export interface SessionOptions {
   /** -p: destination partition on the replica. */
   partition?: string;
-  /** The replica offered and enabled SIEVE-MAILBOX. */
-  sieveMailbox: boolean;
   /** The sync server string (-S or sync_host): part of the sync lock name. */
   serverName: string;
   /** -O: never repair; CHECKSUM after the retry is final. */
