@@ -15,10 +15,11 @@
  * the mailbox grows.
  *
  * Knobs (environment): BENCH_MESSAGES (2000), BENCH_USERS (50), BENCH_BURSTS
- * (3 bursts per row, the median reported), BENCH_LATENCY_SECONDS (20),
- * BENCH_DELAYS ("0,5"), BENCH_CLIENTS (a regex on the client names),
- * BENCH_FLOOR_CONNECTIONS ("8,16"; "" for none), BENCH_SLOW_FSYNC_US (600;
- * 0 for none), BENCH_LARGE_MAILBOX (20000 messages; 0 for none).
+ * (3 bursts per row, each into its own BENCH_USERS users; the median is
+ * reported), BENCH_LATENCY_SECONDS (20), BENCH_DELAYS ("0,5"), BENCH_CLIENTS
+ * (a regex on the client names), BENCH_FLOOR_CONNECTIONS ("8,16"; "" for
+ * none), BENCH_SLOW_FSYNC_US (600; 0 for none), BENCH_LARGE_MAILBOX (20000
+ * messages; 0 for none).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -80,20 +81,23 @@ async function withLab(row: Row, delayMs: number, users: string[], body: (lab: C
   return row;
 }
 
-const benchUsers = () => Array.from({ length: env('BENCH_USERS', 50) }, (_, i) => `bench${i}`);
+const benchUsers = (set = 0) => Array.from({ length: env('BENCH_USERS', 50) }, (_, i) => `bench${set > 0 ? `${set}_` : ''}${i}`);
+const burstCount = () => Math.max(1, env('BENCH_BURSTS', 3));
+/** One set of fresh users per burst, so every burst delivers into mailboxes as empty as the first's. */
+const burstUserSets = () => Array.from({ length: burstCount() }, (_, set) => benchUsers(set));
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
- * Runs the burst workload BENCH_BURSTS times in the same lab (each one 2000
- * new deliveries, then the client from a cold start) and fills the row's
- * burst columns with the median run's figures and the range of the drain
- * times: one run on this VM moves by ±0.05-0.1 s. Compare is checked after
- * the last.
+ * Runs the burst workload BENCH_BURSTS times in the same lab, each time
+ * into its own set of users (2000 new deliveries, then the client from a
+ * cold start), and fills the row's burst columns with the median run's
+ * figures and the range of the drain times: one run on this VM moves by
+ * ±0.05-0.1 s. Compare is checked after the last.
  */
-async function burstColumns(row: Row, lab: CyrusLab, spec: ClientSpec, users: string[]): Promise<void> {
+async function burstColumns(row: Row, lab: CyrusLab, spec: ClientSpec, userSets: string[][]): Promise<void> {
   const runs: BurstResult[] = [];
-  for (let i = 0; i < Math.max(1, env('BENCH_BURSTS', 3)); i++) runs.push(await burst(lab, spec, users, env('BENCH_MESSAGES', 2000)));
+  for (const users of userSets) runs.push(await burst(lab, spec, users, env('BENCH_MESSAGES', 2000)));
   const after = await compareLab(lab);
   const drains = runs.map((r) => r.drainSeconds);
   const mid = runs.find((r) => r.drainSeconds === median(drains))!;
@@ -106,10 +110,11 @@ async function burstColumns(row: Row, lab: CyrusLab, spec: ClientSpec, users: st
 }
 
 async function runOne(spec: ClientSpec, delayMs: number): Promise<Row> {
-  const users = benchUsers();
+  const sets = burstUserSets();
+  const users = sets[0]!;
   const row: Row = { client: spec.name, 'delay ms (each way)': delayMs };
-  return withLab(row, delayMs, users, async (lab, proxy) => {
-    await burstColumns(row, lab, spec, users);
+  return withLab(row, delayMs, sets.flat(), async (lab, proxy) => {
+    await burstColumns(row, lab, spec, sets);
 
     // Counted from the first timed delivery: connection set-up is not the steady state.
     const l = await latency(lab, spec, users[0]!, env('BENCH_LATENCY_SECONDS', 20), () => proxy.resetStats());
@@ -149,10 +154,10 @@ async function runFloor(connections: number, delayMs: number): Promise<Row> {
  * these rows show how the clients compare on storage like that.
  */
 async function runSlowStorage(spec: ClientSpec, delayMs: number, fsyncDelayUs: number, replicaEnv: Record<string, string>): Promise<Row> {
-  const users = benchUsers();
+  const sets = burstUserSets();
   const row: Row = { client: `${spec.name}, replica fsync +${fsyncDelayUs / 1000} ms`, 'delay ms (each way)': delayMs };
-  return withLab(row, delayMs, users, async (lab) => {
-    await burstColumns(row, lab, spec, users);
+  return withLab(row, delayMs, sets.flat(), async (lab) => {
+    await burstColumns(row, lab, spec, sets);
   }, undefined, { replicaEnv });
 }
 
