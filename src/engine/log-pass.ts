@@ -129,18 +129,33 @@ export function linesOf(group: LineGroup): SyncLogLine[] {
 }
 
 /**
- * Replicates every group, each after the groups it depends on; resolves when
- * every group is confirmed or failed. A confirmed group's lines are let go.
+ * Batches handed to the replicator at once. Enough to keep every connection
+ * of the pool pipelined; few enough that a backlog of a million batches is
+ * parsed a slice at a time rather than all at the start.
  */
-export async function replicateGroups(grouped: GroupedLog, replicator: Replicator): Promise<PassResult> {
+export const BATCHES_IN_FLIGHT = 512;
+
+/**
+ * Replicates every group, each after the groups it depends on; resolves when
+ * every group is confirmed or failed. A group takes one of `inFlight` slots
+ * only once what it depends on is done, so waiting groups never starve the
+ * ones they wait for. A confirmed group's lines are let go.
+ */
+export async function replicateGroups(grouped: GroupedLog, replicator: Replicator, inFlight = BATCHES_IN_FLIGHT): Promise<PassResult> {
   const { groups } = grouped;
+  const slots = new Slots(inFlight);
   const done: Array<Promise<UserOutcome>> = [];
   groups.forEach((g, i) => {
     done[i] = Promise.all(g.after.map((j) => done[j])).then(async (before): Promise<UserOutcome> => {
       if (before.some((o) => o && !o.ok)) return { ok: false, retryable: true, error: 'an earlier batch of this user failed' };
-      const outcome = await replicator.replicate({ key: g.key, lines: linesOf(g), retry: false });
-      if (outcome.ok) g.lines = new Set();
-      return outcome;
+      await slots.take();
+      try {
+        const outcome = await replicator.replicate({ key: g.key, lines: linesOf(g), retry: false });
+        if (outcome.ok) g.lines = new Set();
+        return outcome;
+      } finally {
+        slots.give();
+      }
     });
   });
   const outcomes = await Promise.all(done);
@@ -158,4 +173,32 @@ export async function replicateGroups(grouped: GroupedLog, replicator: Replicato
 /** Replicates a whole file. */
 export async function replicateFile(file: string, replicator: Replicator, route: RouteOptions = {}): Promise<PassResult> {
   return replicateGroups(await groupFile(file, route), replicator);
+}
+
+/** A counting semaphore, first come first served (a queue with a moving head: shift() is O(n)). */
+class Slots {
+  private waiting: Array<() => void> = [];
+  private head = 0;
+  constructor(private free: number) {}
+
+  take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  give(): void {
+    if (this.head === this.waiting.length) {
+      this.free++;
+      return;
+    }
+    const next = this.waiting[this.head++]!;
+    if (this.head > 4096 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    next();
+  }
 }

@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { groupFile, groupLines, linesOf, type LineGroup } from '../../src/engine/log-pass.js';
+import { groupFile, groupLines, linesOf, replicateGroups, type LineGroup } from '../../src/engine/log-pass.js';
+import type { Replicator, UserBatch, UserOutcome } from '../../src/engine/replicator.js';
 import { planBatch } from '../../src/engine/plan.js';
 
 const text = (...lines: string[]): Buffer => Buffer.from(lines.map((l) => `${l}\n`).join(''), 'latin1');
@@ -96,6 +97,53 @@ test('property: the deduplicated batch of each user plans the same work as all t
     }),
     { numRuns: 300 },
   );
+});
+
+/** A replicator that answers after a tick, records the order and how many batches it held at once. */
+function recordingReplicator(fail: (b: UserBatch) => boolean = () => false) {
+  const started: string[] = [];
+  const finished: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const replicator: Replicator = {
+    async replicate(batch: UserBatch): Promise<UserOutcome> {
+      const label = `${batch.key}:${batch.lines.map((l) => l.type).join(',')}`;
+      started.push(label);
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((r) => setTimeout(r, 1));
+      inFlight--;
+      finished.push(label);
+      return fail(batch) ? { ok: false, retryable: true, error: 'refused' } : { ok: true };
+    },
+    async close() {},
+  };
+  return { replicator, started, finished, maxInFlight: () => maxInFlight };
+}
+
+test('replicateGroups: a group starts only after the groups it depends on finished; in-flight batches are bounded', async () => {
+  const lines: string[] = [];
+  for (let u = 0; u < 40; u++) lines.push(`APPEND user.u${u}`);
+  lines.push('RENAME user.u1.X user.u2.X', 'MAILBOX user.u1', 'MAILBOX user.u2');
+  const r = recordingReplicator();
+  const result = await replicateGroups(groupLines(text(...lines), {}), r.replicator, 8);
+  assert.equal(result.failed, []);
+  assert.equal(result.unconfirmed, []);
+  assert.is(r.started.length, 43);
+  assert.ok(r.maxInFlight() <= 8, `at most 8 at once, saw ${r.maxInFlight()}`);
+  const finishedAt = (label: string) => r.finished.indexOf(label);
+  const startedAt = (label: string) => r.started.indexOf(label);
+  assert.ok(startedAt('u1:RENAME') > finishedAt('u1:APPEND') && startedAt('u1:RENAME') > finishedAt('u2:APPEND'));
+  assert.ok(startedAt('u1:MAILBOX') > finishedAt('u1:RENAME') && startedAt('u2:MAILBOX') > finishedAt('u1:RENAME'));
+});
+
+test('replicateGroups: a failed batch fails the later batches of its user, and only those lines are unconfirmed', async () => {
+  const log = text('APPEND user.a', 'APPEND user.b', 'APPEND user.b', 'RENAME user.a.X user.c.X', 'MAILBOX user.a', 'MAILBOX user.c', 'SEEN b 0a1b');
+  const r = recordingReplicator((batch) => batch.key === 'a' && batch.lines[0]!.type === 'APPEND');
+  const result = await replicateGroups(groupLines(log, {}), r.replicator);
+  assert.equal(result.failed.map((f) => f.key), ['a', 'a', 'a', 'c']);
+  assert.equal(result.unconfirmed, ['APPEND user.a', 'RENAME user.a.X user.c.X', 'MAILBOX user.a', 'MAILBOX user.c']);
+  assert.not.ok(r.started.some((l) => l.includes('RENAME')), 'nothing after the failure was sent');
+  assert.ok(r.finished.includes('b:APPEND,SEEN'), 'the other user went on');
 });
 
 test.run();
