@@ -137,33 +137,68 @@ export const BATCHES_IN_FLIGHT = 512;
 
 /**
  * Replicates every group, each after the groups it depends on; resolves when
- * every group is confirmed or failed. A group takes one of `inFlight` slots
- * only once what it depends on is done, so waiting groups never starve the
- * ones they wait for. A confirmed group's lines are let go.
+ * every group is confirmed or failed. Groups become ready in log order once
+ * what they depend on is done, and at most `inFlight` ready groups run at a
+ * time, so a waiting group never holds a place the groups it waits for need.
+ * A group after a failed one fails without being sent. A confirmed group's
+ * lines are let go. Bookkeeping is a few integers per group: a backlog can
+ * hold a hundred thousand groups.
  */
-export async function replicateGroups(grouped: GroupedLog, replicator: Replicator, inFlight = BATCHES_IN_FLIGHT): Promise<PassResult> {
+export function replicateGroups(grouped: GroupedLog, replicator: Replicator, inFlight = BATCHES_IN_FLIGHT): Promise<PassResult> {
   const { groups } = grouped;
-  const slots = new Slots(inFlight);
-  const done: Array<Promise<UserOutcome>> = [];
+  const waitingOn = new Int32Array(groups.length);
+  const doomed = new Uint8Array(groups.length);
+  const dependents: Array<number[] | undefined> = [];
+  const outcomes: UserOutcome[] = [];
+  const ready = new IndexQueue();
   groups.forEach((g, i) => {
-    done[i] = Promise.all(g.after.map((j) => done[j])).then(async (before): Promise<UserOutcome> => {
-      if (before.some((o) => o && !o.ok)) return { ok: false, retryable: true, error: 'an earlier batch of this user failed' };
-      await slots.take();
-      try {
-        const outcome = await replicator.replicate({ key: g.key, lines: linesOf(g), retry: false });
-        if (outcome.ok) g.lines = new Set();
-        return outcome;
-      } finally {
-        slots.give();
-      }
-    });
+    waitingOn[i] = g.after.length;
+    for (const j of g.after) (dependents[j] ??= []).push(i);
+    if (g.after.length === 0) ready.push(i);
   });
-  const outcomes = await Promise.all(done);
+  return new Promise((resolve, reject) => {
+    let running = 0;
+    let finished = 0;
+    const finish = (first: number, firstOutcome: UserOutcome): void => {
+      // Iterative: a failure can doom a long chain of one user's later groups.
+      const settled: Array<[number, UserOutcome]> = [[first, firstOutcome]];
+      for (let next = settled.pop(); next; next = settled.pop()) {
+        const [i, outcome] = next;
+        outcomes[i] = outcome;
+        finished++;
+        if (outcome.ok) groups[i]!.lines = new Set();
+        for (const d of dependents[i] ?? []) {
+          if (!outcome.ok) doomed[d] = 1;
+          if (--waitingOn[d]! > 0) continue;
+          if (doomed[d]) settled.push([d, { ok: false, retryable: true, error: 'an earlier batch of this user failed' }]);
+          else ready.push(d);
+        }
+        dependents[i] = undefined;
+      }
+    };
+    const pump = (): void => {
+      while (running < inFlight && ready.size > 0) {
+        const i = ready.shift();
+        const g = groups[i]!;
+        running++;
+        replicator.replicate({ key: g.key, lines: linesOf(g), retry: false }).then((outcome) => {
+          running--;
+          finish(i, outcome);
+          pump();
+        }, reject);
+      }
+      if (finished === groups.length) resolve(passResult(grouped, outcomes));
+    };
+    pump();
+  });
+}
+
+function passResult(grouped: GroupedLog, outcomes: UserOutcome[]): PassResult {
   const failed: PassResult['failed'] = [];
   const unconfirmed: string[] = [];
   outcomes.forEach((o, i) => {
     if (o.ok) return;
-    const g = groups[i]!;
+    const g = grouped.groups[i]!;
     failed.push({ key: g.key, error: o.error, ...(o.unreachable ? { unreachable: true } : {}) });
     for (const line of g.lines) unconfirmed.push(line);
   });
@@ -175,30 +210,25 @@ export async function replicateFile(file: string, replicator: Replicator, route:
   return replicateGroups(await groupFile(file, route), replicator);
 }
 
-/** A counting semaphore, first come first served (a queue with a moving head: shift() is O(n)). */
-class Slots {
-  private waiting: Array<() => void> = [];
+/** A FIFO of group indexes (a moving head: Array#shift is O(n)). */
+class IndexQueue {
+  private items: number[] = [];
   private head = 0;
-  constructor(private free: number) {}
 
-  take(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
+  get size(): number {
+    return this.items.length - this.head;
   }
 
-  give(): void {
-    if (this.head === this.waiting.length) {
-      this.free++;
-      return;
-    }
-    const next = this.waiting[this.head++]!;
-    if (this.head > 4096 && this.head * 2 > this.waiting.length) {
-      this.waiting = this.waiting.slice(this.head);
+  push(i: number): void {
+    this.items.push(i);
+  }
+
+  shift(): number {
+    const i = this.items[this.head++]!;
+    if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
       this.head = 0;
     }
-    next();
+    return i;
   }
 }

@@ -146,4 +146,17 @@ test('replicateGroups: a failed batch fails the later batches of its user, and o
   assert.ok(r.finished.includes('b:APPEND,SEEN'), 'the other user went on');
 });
 
+test('replicateGroups: a failure dooms a long chain of one user\'s later batches without recursion, and an empty log finishes', async () => {
+  const lines: string[] = [];
+  for (let i = 0; i < 50_000; i++) lines.push(i % 2 ? 'APPEND user.a' : `RENAME user.a.X${i} user.b.X${i}`);
+  const r = recordingReplicator((batch) => batch.lines[0]!.type === 'RENAME');
+  const result = await replicateGroups(groupLines(text(...lines.slice(0, 1)), {}), r.replicator);
+  assert.is(result.failed.length, 1);
+  const long = await replicateGroups(groupLines(Buffer.from(lines.map((l) => `${l}\n`).join('')), {}), r.replicator);
+  assert.is(long.failed.length, 50_000);
+  assert.is(r.started.length, 2, 'only the first batch of each pass was sent');
+  const empty = await replicateGroups(groupLines(Buffer.alloc(0), {}), r.replicator);
+  assert.equal(empty, { lines: 0, malformed: [], failed: [], unconfirmed: [] });
+});
+
 test.run();
