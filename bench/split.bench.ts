@@ -20,7 +20,8 @@ import { BatchSplitter } from '../src/synclog/batch-splitter.js';
 import { LineReader } from '../src/synclog/line-reader.js';
 import { quoteArg } from '../src/synclog/line.js';
 import { splitOnce } from '../src/synclog/splitter.js';
-import { groupFile, replicateGroups } from '../src/engine/log-pass.js';
+import { groupFile } from '../src/engine/log-groups.js';
+import { replicateGroups } from '../src/engine/log-pass.js';
 import type { Replicator } from '../src/engine/replicator.js';
 import { newSplitStats } from '../src/synclog/stats.js';
 

@@ -1,12 +1,15 @@
-// groupLines (log-pass.ts): how the drop-in cuts one log-run into per-user
-// batches. Pure; the flows against the real replica are in flows.test.ts.
+// The drop-in's unsharded pass: how log-groups.ts cuts one log-run into
+// per-user batches, and how log-pass.ts schedules them (with a recording
+// stand-in replicator). Pure; the flows against the real replica are in
+// flows.test.ts and test/cli/syncmux-client-requeue.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { groupFile, groupLines, linesOf, replicateGroups, type LineGroup } from '../../src/engine/log-pass.js';
+import { groupFile, groupLines, linesOf, type LineGroup } from '../../src/engine/log-groups.js';
+import { replicateGroups } from '../../src/engine/log-pass.js';
 import type { Replicator, UserBatch, UserOutcome } from '../../src/engine/replicator.js';
 import { planBatch } from '../../src/engine/plan.js';
 
