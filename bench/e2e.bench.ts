@@ -30,7 +30,7 @@ import { createUser, deliver } from '../src/harness/lab-ops.js';
 import { cyrusUnavailableReason } from '../src/harness/install.js';
 import { CLIENTS, type ClientSpec } from './e2e/clients.js';
 import { DelayProxy } from './delay-proxy.js';
-import { burst, latency, type BurstResult } from './e2e/workloads.js';
+import { burst, latency, percentile, type BurstResult } from './e2e/workloads.js';
 import { replicaFloor } from './e2e/floor.js';
 import { slowFsyncEnv } from './e2e/slow-fsync.js';
 
@@ -86,8 +86,6 @@ const burstCount = () => Math.max(1, env('BENCH_BURSTS', 3));
 /** One set of fresh users per burst, so every burst delivers into mailboxes as empty as the first's. */
 const burstUserSets = () => Array.from({ length: burstCount() }, (_, set) => benchUsers(set));
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 /**
  * Runs the burst workload BENCH_BURSTS times in the same lab, each time
  * into its own set of users (2000 new deliveries, then the client from a
@@ -100,7 +98,7 @@ async function burstColumns(row: Row, lab: CyrusLab, spec: ClientSpec, userSets:
   for (const users of userSets) runs.push(await burst(lab, spec, users, env('BENCH_MESSAGES', 2000)));
   const after = await compareLab(lab);
   const drains = runs.map((r) => r.drainSeconds);
-  const mid = runs.find((r) => r.drainSeconds === median(drains))!;
+  const mid = runs.find((r) => r.drainSeconds === percentile([...drains].sort((a, b) => a - b), 50))!;
   row['burst drain s'] = mid.drainSeconds.toFixed(2);
   row['burst drain range s'] = `${Math.min(...drains).toFixed(2)}-${Math.max(...drains).toFixed(2)}`;
   row['burst msg/s'] = Math.round(mid.msgPerSecond);
