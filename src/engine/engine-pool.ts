@@ -200,7 +200,10 @@ export class EnginePool<M extends PoolMember = Engine> implements Replicator {
       if (this.refused.delete(i)) this.log('notice', `${name} is up again and takes work again`);
     } else if (!this.refused.has(i) && this.engines.some((e) => e !== engine && e.live)) {
       this.refused.add(i);
-      this.log('warning', `${name} cannot connect while others can (${engine.connectFailure}); the others carry its share until it does. More connections than the replica's syncserver maxchild?`);
+      // Over maxchild the kernel accepts the connection and no sync_server ever greets it: a
+      // timeout. A reset or refusal is the replica going down under connections not yet told.
+      const hint = /timed out|no reply/.test(engine.connectFailure ?? '') ? " More connections than the replica's syncserver maxchild?" : '';
+      this.log('warning', `${name} cannot connect while others can (${engine.connectFailure}); the others carry its share until it does.${hint}`);
     }
     this.pump();
   }

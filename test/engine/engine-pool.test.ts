@@ -141,6 +141,16 @@ test('a full connection frees up and takes the next waiting batch', async () => 
   assert.ok((await one).ok);
 });
 
+test('a reset while others look up (the replica going down) gets the warning without the maxchild hint', () => {
+  const { members, pool: p, logs } = pool(2);
+  p.warmUp();
+  members[0]!.attempt(null);
+  members[1]!.attempt('IMAP_AGAIN: read ECONNRESET');
+  assert.is(logs.length, 1);
+  assert.match(logs[0]!, /^warning: replica connection 2 of 2 cannot connect while others can \(IMAP_AGAIN: read ECONNRESET\)/);
+  assert.not.match(logs[0]!, /maxchild/);
+});
+
 test('refused while others are up: one warning, a notice when back, and no work meanwhile', async () => {
   const { members, pool: p, logs } = pool(2);
   p.warmUp();
