@@ -125,6 +125,7 @@ export class Engine implements Replicator {
     const e = this.ctx.engine ?? {};
     const connection = await connectWithRetry(this.endpoint, {
       once: typeof e.connectOnce === 'function' ? e.connectOnce() : e.connectOnce,
+      firstRetrySeconds: e.firstRetrySeconds,
       signal: this.closing.signal,
       onWait: (message, _s, cause) => {
         this.attempted(cause.message);

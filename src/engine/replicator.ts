@@ -62,6 +62,8 @@ export interface EngineOptions {
   nonBlocking?: boolean;
   /** -z: fail unless the connection is compressed. */
   requireCompression?: boolean;
+  /** The first reconnect wait, doubling up to sync_reconnect_maxwait; default stock's 15 s. */
+  firstRetrySeconds?: number;
   /** Give up on the first failed connect instead of retrying; a function is asked at each connect. */
   connectOnce?: boolean | (() => boolean);
   /** Wait for each upload's answer before its APPLY MAILBOX, as stock (the drop-in's object modes). */

@@ -5,6 +5,8 @@
  * speed, so few shards would leave the replica mostly idle;
  * syncmux_shard_connections (default: enough for 8 in all, at least 1 per
  * shard) decouples the replica's parallelism from the worker count.
+ * Unlike the drop-in, whose waits Cassandane checks against stock's 15 s,
+ * the daemon retries a lost replica after 1 s, doubling.
  */
 import { channelSetting } from '../cyrus/config.js';
 import { Engine } from './engine.js';
@@ -15,7 +17,11 @@ export function connectionsPerShard(setting: string | undefined, shards: number)
   return connectionCount(setting, Math.ceil(DEFAULT_TOTAL_CONNECTIONS / shards));
 }
 
-export const createReplicator: ReplicatorFactory = async (ctx) => {
+/** The daemon's first reconnect wait, in seconds. */
+export const DAEMON_FIRST_RETRY_SECONDS = 1;
+
+export const createReplicator: ReplicatorFactory = async (context) => {
+  const ctx = { ...context, engine: { firstRetrySeconds: DAEMON_FIRST_RETRY_SECONDS, ...context.engine } };
   const engine = new Engine(ctx);
   const count = connectionsPerShard(channelSetting(engine.config, ctx.channel, 'syncmux_shard_connections'), ctx.shards);
   return count > 1 ? EnginePool.around(engine, ctx, count) : engine;

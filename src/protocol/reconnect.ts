@@ -2,8 +2,10 @@
  * Connecting with stock sync_client's patience: on failure wait 15 s, then
  * double, capped at sync_reconnect_maxwait (so 15, 20, 20, … with a 20 s
  * cap), telling the caller before each wait so it can print Cyrus's
- * "Can not connect to server '<host>', retrying in N seconds". Credential
- * and TLS-policy failures are not retried: waiting cannot fix them.
+ * "Can not connect to server '<host>', retrying in N seconds". The daemon
+ * starts the doubling at 1 s instead (a replica restart takes a second or
+ * two, and its users would read stale mail for the rest of a 15 s wait).
+ * Credential and TLS-policy failures are not retried: waiting cannot fix them.
  */
 import { SyncConnection } from './connection.js';
 import type { Endpoint } from './endpoint.js';
@@ -11,8 +13,8 @@ import { SyncProtocolError } from './errors.js';
 
 export const FIRST_RETRY_SECONDS = 15;
 
-export function retryDelaysSeconds(maxWaitSeconds: number): () => number {
-  let next = FIRST_RETRY_SECONDS;
+export function retryDelaysSeconds(maxWaitSeconds: number, firstSeconds = FIRST_RETRY_SECONDS): () => number {
+  let next = firstSeconds;
   return () => {
     const wait = Math.min(next, Math.max(0, maxWaitSeconds));
     next *= 2;
@@ -23,6 +25,8 @@ export function retryDelaysSeconds(maxWaitSeconds: number): () => number {
 export interface RetryOptions {
   /** Give up after the first failure (`-o` / connect once). */
   once?: boolean;
+  /** The first wait; later ones double (default stock's 15 s). */
+  firstRetrySeconds?: number;
   signal?: AbortSignal;
   onWait?: (message: string, seconds: number, cause: SyncProtocolError) => void;
   /** For tests: replaces the real sleep. */
@@ -30,7 +34,7 @@ export interface RetryOptions {
 }
 
 export async function connectWithRetry(endpoint: Endpoint, o: RetryOptions = {}): Promise<SyncConnection> {
-  const delays = retryDelaysSeconds(endpoint.reconnectMaxWaitMs / 1000);
+  const delays = retryDelaysSeconds(endpoint.reconnectMaxWaitMs / 1000, o.firstRetrySeconds);
   const sleep = o.sleep ?? abortableSleep;
   for (;;) {
     o.signal?.throwIfAborted();

@@ -12,6 +12,11 @@ test('backoff is 15 s doubling, capped by sync_reconnect_maxwait', () => {
   assert.equal([long(), long(), long(), long(), long(), long(), long()], [15, 30, 60, 120, 240, 480, 960]);
 });
 
+test("the daemon's backoff starts at 1 s and doubles to the same cap", () => {
+  const daemon = retryDelaysSeconds(20, 1);
+  assert.equal(Array.from({ length: 7 }, () => daemon()), [1, 2, 4, 8, 16, 20, 20]);
+});
+
 test("waits print stock's message and stop on abort; -o gives up at once", async () => {
   const [port] = await freePorts(1);
   const endpoint: Endpoint = {
