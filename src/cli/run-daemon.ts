@@ -1,8 +1,8 @@
 /**
  * `syncmux run`: the splitter in the main thread and N shard workers, one
  * replica connection each. The status file (`syncmux.status` in the channel
- * directory, rewritten every second) is what `syncmux status`/`metrics` and
- * the demo read. Stops cleanly on SIGTERM/SIGINT and on sync_shutdown_file.
+ * directory, rewritten each second something changed, else every 5 s) is
+ * what `syncmux status`/`metrics` and the demo read. Stops cleanly on SIGTERM/SIGINT and on sync_shutdown_file.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,11 +54,11 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
     pid: process.pid, startedMs, updatedMs: Date.now(), channel: ctx.channel, shards,
     splitter: splitStats, shardStats: pool.snapshot(), restarts: Array.from({ length: shards }, (_, i) => pool.restarts(i)),
   });
-  const statusTimer = setInterval(() => writeStatus(ctx.channelDir, status()), 1000);
+  const statusTimer = setInterval(statusWriter(ctx.channelDir, status), 1000);
   // `syncmux wait`: the socket API, in watch mode only (once mode ends by itself).
   const requests = new PassRequests();
   const waitServer = once ? null : await startWaitServer({
-    channelDir: ctx.channelDir, shards, route, splitNow: () => requests.request(), stats: (i) => pool.stats.read(i),
+    channelDir: ctx.channelDir, shards, route, splitNow: () => requests.request(), stats: (i) => pool.stats.read(i), wakeShard: (i) => pool.wake(i),
   }, ctx.log);
   ctx.log.log('notice', `syncmux running: channel ${ctx.channel ?? '(default)'}, ${shards} shard(s)`);
   try {
@@ -81,6 +81,31 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   ctx.log.log('notice', 'syncmux stopped');
   return signal.aborted ? 75 : 0;
 }
+
+/**
+ * Rewrites the status file when something in it changed, else every
+ * STATUS_HEARTBEAT_MS (status calls a daemon dead after 10 s of silence).
+ * Each write is a burst of inotify events in the channel directory, which
+ * every shard and the splitter watch: an idle daemon would otherwise wake
+ * every thread each second for nothing.
+ */
+function statusWriter(dir: string, status: () => DaemonStatus): () => void {
+  let written = '';
+  let writtenAt = 0;
+  return () => {
+    const s = status();
+    const content = JSON.stringify(s, (key, value: unknown) => (VOLATILE.has(key) ? undefined : value));
+    if (content === written && s.updatedMs - writtenAt < STATUS_HEARTBEAT_MS) return;
+    written = content;
+    writtenAt = s.updatedMs;
+    writeStatus(dir, s);
+  };
+}
+
+export const STATUS_HEARTBEAT_MS = 5000;
+
+/** Fields that move with every write or every idle poll, not with work: they alone do not make a write. */
+const VOLATILE = new Set(['updatedMs', 'caughtUpMs']);
 
 function writeStatus(dir: string, status: DaemonStatus): void {
   const file = path.join(dir, STATUS_FILE);

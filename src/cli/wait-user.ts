@@ -33,6 +33,8 @@ export interface WaitContext {
   splitNow(): Promise<void>;
   /** Shard i's published counters. */
   stats(shard: number): ShardStats;
+  /** Asks shard i for a pass now: one that began after the split proves it caught up. */
+  wakeShard?(shard: number): void;
 }
 
 export interface WaitResult {
@@ -61,6 +63,13 @@ export async function waitForUser(ctx: WaitContext, user: string, timeoutMs: num
   const split = await beforeDeadline(ctx.splitNow(), deadline, signal).catch(() => null);
   if (split !== true) return result(false, split === null);
   const splitAt = monotonicMs();
+  // Lines for the shard woke it already; with none, its next pass would wait for the poll.
+  // The clock counts whole ms and a pass proves only what came before it began: begin it in
+  // a later millisecond than splitAt.
+  if (ctx.wakeShard) {
+    while (monotonicMs() <= splitAt) await sleep(1);
+    ctx.wakeShard(shard);
+  }
   let peekedAt = 0;
   for (;;) {
     if (ctx.stats(shard).caughtUpMs > splitAt) {

@@ -22,7 +22,11 @@ export interface RunnerSettings {
   readonly retryConcurrency?: number;
   /** Wait between a user's failed attempts. Default 1 s doubling to 5 min. */
   readonly backoff?: BackoffOptions;
-  /** Watch mode: poll interval when no fs event arrives. Default 250 ms. */
+  /**
+   * Watch mode: poll interval when no fs event arrives. Default 1 s, stock's
+   * own poll: inotify wakes the runner at once; the poll only covers
+   * filesystems that miss events, and costs every idle shard a wakeup.
+   */
   readonly pollMs?: number;
   /** How often a barrier wait looks at the other shards. Default 20 ms. */
   readonly barrierPollMs?: number;
@@ -51,6 +55,8 @@ export interface ShardRunnerOptions extends RunnerSettings {
   readonly signal?: AbortSignal;
   /** Counters to add to; a fresh object when omitted. */
   readonly stats?: ShardStats;
+  /** After every pass of watch mode, busy or empty: when the counters are worth publishing. */
+  readonly onPassEnd?: () => void;
   readonly log?: LogFn;
 }
 
@@ -74,7 +80,7 @@ export function resolveSettings(settings: RunnerSettings): ResolvedSettings {
     chunkLines: Math.max(1, settings.chunkLines ?? 50_000),
     retryBatchLines: Math.max(1, settings.retryBatchLines ?? 10_000),
     retryConcurrency: Math.max(1, Math.min(concurrency, settings.retryConcurrency ?? Math.ceil(concurrency / 2))),
-    pollMs: Math.max(1, settings.pollMs ?? 250),
+    pollMs: Math.max(1, settings.pollMs ?? 1000),
     barrierPollMs: Math.max(1, settings.barrierPollMs ?? 20),
     barrierTimeoutMs: settings.barrierTimeoutMs ?? null,
     lockTimeoutMs: settings.lockTimeoutMs ?? 60_000,

@@ -37,7 +37,11 @@ export interface PoolOptions {
   /** `watch` (default) runs until stop(); `once` lets every shard do what is there and exit. */
   readonly mode?: 'watch' | 'once';
   readonly restart?: RestartOptions;
-  /** How often workers refresh their stats row. Default 100 ms. */
+  /**
+   * How often workers refresh their stats row while a pass runs (status and
+   * metrics read it). Default 1 s; every pass also publishes as it ends, so
+   * `syncmux wait` sees a shard catch up at once and an idle shard sleeps.
+   */
   readonly statsIntervalMs?: number;
   readonly onEvent?: (event: PoolEvent) => void;
 }
@@ -98,6 +102,12 @@ export class ShardPool {
     return this.slots.map((_, shard) => this.stats.read(shard));
   }
 
+  /** Asks a shard's worker for a pass now (no-op while it is not running). */
+  wake(shard: number): void {
+    const worker = this.slots[shard]?.worker;
+    if (worker && !this.stopping) this.send(worker, { t: 'wake' });
+  }
+
   restarts(shard: number): number {
     return this.slots[shard]?.restarts ?? 0;
   }
@@ -132,7 +142,7 @@ export class ShardPool {
       settings: this.options.settings ?? {},
       mode: this.options.mode ?? 'watch',
       statsBuffer: this.stats.buffer,
-      statsIntervalMs: this.options.statsIntervalMs ?? 100,
+      statsIntervalMs: this.options.statsIntervalMs ?? 1000,
     };
     const script = workerScript(config.replicatorModule, WORKER_URL);
     const tsx = needsTsx(script, config.replicatorModule);

@@ -30,7 +30,9 @@ export type ToWorker =
   /** Stop taking work, let in-flight batches finish for up to graceMs, close the replicator, exit 0. */
   | { readonly t: 'shutdown'; readonly graceMs: number }
   /** Ask for a `stats` message. */
-  | { readonly t: 'stats' };
+  | { readonly t: 'stats' }
+  /** Run a pass now (`syncmux wait`: an idle shard proves it caught up without waiting for its poll). */
+  | { readonly t: 'wake' };
 
 export type FromWorker =
   /** The replicator is created; waiting for `start`. */

@@ -58,6 +58,7 @@ export class ShardRunner {
   private lastControlRefresh = 0;
   private onceMode = false;
   private readonly onExternalAbort = (): void => this.stop();
+  private waker: Waker | null = null;
 
   private constructor(
     private readonly options: ShardRunnerOptions,
@@ -124,6 +125,11 @@ export class ShardRunner {
   }
 
   /** Stops taking work; in-flight batches finish. run()/runOnce() then return. */
+  /** Watch mode: start the next pass now instead of at the next event or poll. */
+  wake(): void {
+    this.waker?.fire();
+  }
+
   stop(): void {
     if (this.stopping) return;
     this.stopController.abort();
@@ -156,14 +162,18 @@ export class ShardRunner {
 
   async run(): Promise<ShardStats> {
     const waker = new Waker(this.options.channelDir, (name) => this.interesting(name), this.settings.pollMs, this.stopController.signal);
+    this.waker = waker;
     try {
       while (!this.stopping) {
         waker.clear();
         this.refreshControl(true);
         if (this.stopping) break;
-        if ((await this.pass()) === 'empty') await waker.wait();
+        const outcome = await this.pass();
+        this.options.onPassEnd?.();
+        if (outcome === 'empty') await waker.wait();
       }
     } finally {
+      this.waker = null;
       waker.close();
       this.stop();
       await this.settle();

@@ -27,6 +27,7 @@ const started = new Promise<void>((resolve) => (startWork = resolve));
 
 port.on('message', (message: ToWorker) => {
   if (message.t === 'start') startWork();
+  else if (message.t === 'wake') runner?.wake();
   else if (message.t === 'stats') {
     if (runner) post({ t: 'stats', stats: { ...runner.snapshot() }, final: false });
   } else if (message.t === 'shutdown') {
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
 }
 
 async function runShardWorker(replicator: Replicator, closeReplicator: () => Promise<void>): Promise<void> {
+  let publish = (): void => {};
   const shardRunner = await ShardRunner.open({
     ...config.settings,
     channelDir: config.channelDir,
@@ -82,10 +84,11 @@ async function runShardWorker(replicator: Replicator, closeReplicator: () => Pro
     shards: config.shards,
     replicator,
     signal: stop.signal,
+    onPassEnd: () => publish(),
     log,
   });
   runner = shardRunner;
-  const publish = (): void => statsBuffer.write(config.shard, shardRunner.snapshot());
+  publish = (): void => statsBuffer.write(config.shard, shardRunner.snapshot());
   const timer = setInterval(publish, config.statsIntervalMs);
   try {
     const work = config.mode === 'once' ? shardRunner.runOnce() : shardRunner.run();

@@ -10,7 +10,7 @@ import type { SplitStats } from './stats.js';
 import { Waker } from './waker.js';
 
 export interface WatchOptions extends SplitOptions {
-  /** Poll interval when no event arrives. Default 250 ms. */
+  /** Poll interval when no event arrives. Default 1 s (see the shard runner's pollMs). */
   readonly pollMs?: number;
   /** Called when a lock wait timed out; the pass is retried after a poll interval. */
   readonly onRetry?: (error: Error) => void;
@@ -62,7 +62,7 @@ export class PassRequests {
 
 export async function runSplitter(options: WatchOptions): Promise<SplitStats> {
   const splitter = ChannelSplitter.open(options);
-  const waker = new Waker(options.channelDir, (name) => name === 'log', options.pollMs ?? 250, options.signal);
+  const waker = new Waker(options.channelDir, (name) => name === 'log', options.pollMs ?? 1000, options.signal);
   const requests = options.requests;
   if (requests) requests.wake = () => waker.fire();
   try {

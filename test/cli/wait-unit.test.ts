@@ -50,6 +50,23 @@ function fakeContext(dir: string, stats: ShardStats[]): WaitContext {
   return { channelDir: dir, shards: stats.length, route: {}, splitNow: async () => {}, stats: (i) => ({ ...stats[i]! }) };
 }
 
+test('waitForUser wakes the shard in a later millisecond than the split, so an idle shard answers at once', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-wait-'));
+  try {
+    const stats = [newShardStats()];
+    const woken: number[] = [];
+    // The fake shard runs its pass the moment it is woken: it proves what came before that moment.
+    const ctx: WaitContext = { ...fakeContext(dir, stats), wakeShard: (i) => { woken.push(i); stats[i]!.caughtUpMs = monotonicMs(); } };
+    for (let round = 0; round < 20; round++) {
+      const r = await waitForUser(ctx, 'alice', 500);
+      assert.ok(r.ok, `round ${round}: a pass begun at the wake must count (${r.ms} ms)`);
+    }
+    assert.equal(woken, Array(20).fill(0));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('waitForUser: ok once the shard caught up past the split, timeout while the user has retries', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-wait-'));
   try {
