@@ -2,7 +2,8 @@
  * `syncmux run`: the splitter in the main thread and N shard workers, one
  * replica connection each. The status file (`syncmux.status` in the channel
  * directory, rewritten each second something changed, else every 5 s) is
- * what `syncmux status`/`metrics` and the demo read. Stops cleanly on SIGTERM/SIGINT and on sync_shutdown_file.
+ * what `syncmux status`/`metrics` and the demo read. Stops cleanly on
+ * SIGTERM/SIGINT and on sync_shutdown_file.
  */
 import fs from 'node:fs';
 import path from 'node:path';
