@@ -63,7 +63,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   }, ctx.log);
   ctx.log.log('notice', `syncmux running: channel ${ctx.channel ?? '(default)'}, ${shards} shard(s)`);
   try {
-    const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats, requests };
+    const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats, requests, onWatchFailed: watchFailed(ctx) };
     if (once) {
       await splitOnce(split);
       await pool.done;
@@ -107,6 +107,11 @@ export const STATUS_HEARTBEAT_MS = 5000;
 
 /** Fields that move with every write or every idle poll, not with work: they alone do not make a write. */
 const VOLATILE = new Set(['updatedMs', 'caughtUpMs']);
+
+/** The splitter's fs.watch failed: say so, since every change now waits for its poll. */
+export function watchFailed(ctx: CommandContext): (error: Error) => void {
+  return (error) => ctx.log.log('warning', `cannot watch ${ctx.channelDir} (${error.message}); the sync log is picked up by polling every second`);
+}
 
 function writeStatus(dir: string, status: DaemonStatus): void {
   const file = path.join(dir, STATUS_FILE);

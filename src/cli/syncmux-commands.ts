@@ -10,7 +10,7 @@ import { runSplitter, splitOnce, type SplitStats } from '../synclog/index.js';
 import { RESYNC_PREFIX, SKIP_PREFIX } from '../shard/index.js';
 import type { Logger } from './logger.js';
 import { prometheusText } from './metrics.js';
-import { readStatus, runDaemon, statusLagMs } from './run-daemon.js';
+import { readStatus, runDaemon, statusLagMs, watchFailed } from './run-daemon.js';
 import { waitCommand } from './wait-client.js';
 
 export interface CommandContext {
@@ -52,6 +52,7 @@ const split: Command = async (ctx) => {
     route: { deletedPrefix: ctx.config.deletedPrefix, defaultDomain: ctx.config.defaultDomain },
     shutdownFile: syncChannel(ctx.config, ctx.channel).shutdownFile ?? undefined,
     signal: stopSignal(),
+    onWatchFailed: watchFailed(ctx),
   };
   const stats = ctx.values.once ? await splitOnce(options) : await runSplitter(options);
   ctx.log.log('info', `split: ${describe(stats)}`);

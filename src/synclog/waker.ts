@@ -13,15 +13,21 @@ export class Waker {
   private readonly watcher: fs.FSWatcher | null;
   private readonly onAbort = (): void => this.fire();
 
+  /**
+   * `onWatchFailed` hears, once, that events are not coming (no inotify, or
+   * out of watches): from then on only the poll wakes this consumer, which
+   * an admin should know, since every change then waits up to pollMs.
+   */
   constructor(
     dir: string,
     interesting: (name: string) => boolean,
     private readonly pollMs: number,
     private readonly signal?: AbortSignal,
+    onWatchFailed?: (error: Error) => void,
   ) {
     this.watcher = watchDirectory(dir, (name) => {
       if (name === null || interesting(name)) this.fire();
-    });
+    }, onWatchFailed ?? (() => {}));
     signal?.addEventListener('abort', this.onAbort);
   }
 
@@ -55,14 +61,18 @@ export class Waker {
   }
 }
 
-function watchDirectory(dir: string, onEvent: (name: string | null) => void): fs.FSWatcher | null {
+function watchDirectory(dir: string, onEvent: (name: string | null) => void, onFailed: (error: Error) => void): fs.FSWatcher | null {
   try {
     const watcher = fs.watch(dir, { persistent: false, encoding: 'buffer' }, (_event, name) =>
       onEvent(name === null ? null : Buffer.from(name).toString('latin1')),
     );
-    watcher.on('error', () => watcher.close()); // fall back to polling
+    watcher.on('error', (error) => {
+      watcher.close(); // fall back to polling
+      onFailed(error);
+    });
     return watcher;
-  } catch {
-    return null; // no inotify here: polling alone
+  } catch (error) {
+    onFailed(error as Error); // no inotify here: polling alone
+    return null;
   }
 }

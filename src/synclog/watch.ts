@@ -12,6 +12,8 @@ import { Waker } from './waker.js';
 export interface WatchOptions extends SplitOptions {
   /** Poll interval when no event arrives. Default 1 s (see the shard runner's pollMs). */
   readonly pollMs?: number;
+  /** Called once if fs.watch on the channel directory fails: only the poll wakes the splitter then. */
+  readonly onWatchFailed?: (error: Error) => void;
   /** Called when a lock wait timed out; the pass is retried after a poll interval. */
   readonly onRetry?: (error: Error) => void;
   /** Lets the owner ask for a pass now and learn when it is done (`syncmux wait`). */
@@ -62,7 +64,7 @@ export class PassRequests {
 
 export async function runSplitter(options: WatchOptions): Promise<SplitStats> {
   const splitter = ChannelSplitter.open(options);
-  const waker = new Waker(options.channelDir, (name) => name === 'log', options.pollMs ?? 1000, options.signal);
+  const waker = new Waker(options.channelDir, (name) => name === 'log', options.pollMs ?? 1000, options.signal, options.onWatchFailed);
   const requests = options.requests;
   if (requests) requests.wake = () => waker.fire();
   try {
