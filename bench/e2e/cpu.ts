@@ -5,6 +5,7 @@
  * Reported so a reader can see who the burst was waiting for.
  */
 import fs from 'node:fs';
+import { pidsWithArgument } from '../../src/harness/cyrus-lab.js';
 
 const TICK = 100; // USER_HZ on Linux
 
@@ -20,19 +21,9 @@ export function processCpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** CPU seconds per pid of every process whose command line mentions `marker` (e.g. the replica's imapd.conf). */
-export function cpuByCommandLine(marker: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (!fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) continue;
-      out.set(Number(name), processCpuSeconds(Number(name)));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
+/** CPU seconds per pid of every process with `arg` among its arguments (e.g. the replica's imapd.conf). */
+export function cpuByCommandLine(arg: string): Map<number, number> {
+  return new Map(pidsWithArgument(arg).map((pid) => [pid, processCpuSeconds(pid)]));
 }
 
 /** CPU spent between two snapshots (processes that appeared count from zero). */

@@ -266,6 +266,20 @@ export async function waitForPorts(ports: number[], timeoutMs: number): Promise<
   }
 }
 
+/** Pids of the processes with `arg` as one of their arguments (an instance's imapd.conf: its cyrus master and every service it forked). */
+export function pidsWithArgument(arg: string): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(arg)) pids.push(Number(name));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return pids;
+}
+
 function readPid(file: string): number | null {
   try {
     const pid = Number(fs.readFileSync(file, 'utf8').trim());

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CyrusLab } from '../../src/harness/cyrus-lab.js';
+import { CyrusLab, pidsWithArgument } from '../../src/harness/cyrus-lab.js';
 import { createUser } from '../../src/harness/lab-ops.js';
 import { runActivity } from '../../src/demo/activity.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
@@ -21,20 +21,6 @@ const reason = cyrusSkipReason();
 const SEED = Number(process.env.SYNCMUX_SEED ?? 20261126);
 const USERS = Array.from({ length: 12 }, (_, i) => `crash${String(i).padStart(2, '0')}`);
 
-/** Pids whose command line names this instance's imapd.conf: its cyrus master and every service it forked. */
-function processesOf(conf: string): number[] {
-  const pids: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(conf)) pids.push(Number(name));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return pids;
-}
-
 const isSyncServer = (pid: number): boolean => {
   try {
     return /sync_server/.test(fs.readFileSync(`/proc/${pid}/comm`, 'utf8')) || fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sync_server');
@@ -43,11 +29,11 @@ const isSyncServer = (pid: number): boolean => {
   }
 };
 
-const syncServersOf = (lab: CyrusLab): number[] => processesOf(lab.replica.paths.imapdConf).filter(isSyncServer);
+const syncServersOf = (lab: CyrusLab): number[] => pidsWithArgument(lab.replica.paths.imapdConf).filter(isSyncServer);
 
 /** SIGKILLs the whole replica at once, then starts it again; returns how many sync_server processes died. */
 async function crashReplica(lab: CyrusLab): Promise<number> {
-  const pids = processesOf(lab.replica.paths.imapdConf);
+  const pids = pidsWithArgument(lab.replica.paths.imapdConf);
   const syncServers = pids.filter(isSyncServer).length;
   for (const pid of pids) {
     try {
