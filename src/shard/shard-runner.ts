@@ -124,12 +124,12 @@ export class ShardRunner {
     return this.stopController.signal.aborted;
   }
 
-  /** Stops taking work; in-flight batches finish. run()/runOnce() then return. */
   /** Watch mode: start the next pass now instead of at the next event or poll. */
   wake(): void {
     this.waker?.fire();
   }
 
+  /** Stops taking work; in-flight batches finish. run()/runOnce() then return. */
   stop(): void {
     if (this.stopping) return;
     this.stopController.abort();
