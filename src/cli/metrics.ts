@@ -27,6 +27,7 @@ export function prometheusText(s: DaemonStatus, now = Date.now()): string {
   metric('in_flight', 'Batches being replicated.', 'gauge', perShard((i) => s.shardStats[i]!.inFlight));
   metric('lag_seconds', 'Age of the oldest line not yet on the replica.', 'gauge',
     perShard((i) => Math.max(mainLagMs(s.shardStats[i]!, now), retryLagMs(s.shardStats[i]!, now)) / 1000));
+  metric('shard_failing', 'Whether the shard worker failed and has not run since (its error is in syncmux status).', 'gauge', perShard((i) => (s.shardErrors?.[i] ? 1 : 0)));
   metric('worker_restarts_total', 'Shard worker restarts.', 'counter', perShard((i) => s.restarts[i] ?? 0));
   metric('status_age_seconds', 'Seconds since the daemon last wrote its status.', 'gauge', [[{}, (now - s.updatedMs) / 1000]]);
   return `${lines.join('\n')}\n`;

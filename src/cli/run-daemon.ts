@@ -4,6 +4,11 @@
  * directory, rewritten each second something changed, else every 5 s) is
  * what `syncmux status`/`metrics` and the demo read. Stops cleanly on
  * SIGTERM/SIGINT and on sync_shutdown_file.
+ *
+ * Started as root, it starts the workers while still root and lets them
+ * load their code, then becomes cyrus and only then lets them start: a
+ * development clone under /root (mode 0700) is unreadable to cyrus, and
+ * nothing touches Cyrus's files as root.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,6 +19,7 @@ import { newSplitStats, runSplitter, splitOnce, type SplitStats } from '../syncl
 import { PassRequests } from '../synclog/watch.js';
 import { engineModule } from '../shard/worker-bundle.js';
 import { startWaitServer } from './wait-server.js';
+import { describeUnreadable } from './privileges.js';
 import type { CommandContext } from './syncmux-commands.js';
 
 export const STATUS_FILE = 'syncmux.status';
@@ -27,17 +33,22 @@ export interface DaemonStatus {
   splitter: SplitStats;
   shardStats: ShardStats[];
   restarts: number[];
+  /** Per shard: its last fatal error while it has not run since, else null. */
+  shardErrors?: Array<string | null>;
 }
 
 const ENGINE_MODULE = engineModule(new URL(import.meta.url.endsWith('.ts') ? '../engine/shard-replicator.ts' : '../engine/shard-replicator.js', import.meta.url));
 
 export async function runDaemon(ctx: CommandContext, shards: number, once: boolean, signal: AbortSignal): Promise<number> {
-  fs.mkdirSync(ctx.channelDir, { recursive: true });
   const route = { deletedPrefix: ctx.config.deletedPrefix, defaultDomain: ctx.config.defaultDomain };
   const shutdownFile = syncChannel(ctx.config, ctx.channel).shutdownFile ?? undefined;
   const splitStats = newSplitStats(shards);
   const startedMs = Date.now();
+  let openGate: (go: boolean) => void = () => {};
+  const startGate = new Promise<void>((resolve, reject) => (openGate = (go) => (go ? resolve() : reject(new Error('not started')))));
+  startGate.catch(() => {});
   const pool = ShardPool.start({
+    startGate,
     channelDir: ctx.channelDir,
     shards,
     replicatorModule: ENGINE_MODULE,
@@ -47,13 +58,29 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
     mode: once ? 'once' : 'watch',
     onEvent: (e) => {
       if (e.type === 'log') ctx.log.log(e.priority, `shard ${e.shard}: ${e.message}`);
-      else if (e.type === 'fatal') ctx.log.log('err', `shard ${e.shard} failed: ${e.message}`);
-      else if (e.type === 'restart') ctx.log.log('warning', `shard ${e.shard} restarting (attempt ${e.attempt}) in ${e.delayMs} ms`);
+      // The first failure of a kind at LOG_ERR; the same again at a lower level, the restarts' backoff bounds how often.
+      else if (e.type === 'fatal') ctx.log.log(e.repeated ? 'notice' : 'err', `shard ${e.shard} failed${e.repeated ? ' again' : ''}: ${e.message}`);
+      else if (e.type === 'restart') ctx.log.log(e.attempt > 1 ? 'info' : 'warning', `shard ${e.shard} restarting (attempt ${e.attempt}) in ${e.delayMs} ms`);
     },
   });
+  const failedToLoad = await loadWorkers(pool, signal);
+  if (failedToLoad !== null) {
+    openGate(false);
+    await pool.stop(0);
+    if (signal.aborted) return 75;
+    ctx.log.log('err', failedToLoad);
+    process.stderr.write(`syncmux run: ${failedToLoad}\n`);
+    return 1;
+  }
+  ctx.becomeCyrus();
+  const unreadable = describeUnreadable(new URL(import.meta.url));
+  if (unreadable) ctx.log.log('warning', `${unreadable}: the shard workers loaded before the switch to cyrus, but one that dies cannot restart; install syncmux where cyrus can read it`);
+  fs.mkdirSync(ctx.channelDir, { recursive: true });
+  openGate(true);
   const status = (): DaemonStatus => ({
     pid: process.pid, startedMs, updatedMs: Date.now(), channel: ctx.channel, shards,
     splitter: splitStats, shardStats: pool.snapshot(), restarts: Array.from({ length: shards }, (_, i) => pool.restarts(i)),
+    shardErrors: Array.from({ length: shards }, (_, i) => pool.lastError(i)),
   });
   const statusTimer = setInterval(statusWriter(ctx.channelDir, status), 1000);
   // `syncmux wait`: the socket API, in watch mode only (once mode ends by itself).
@@ -66,7 +93,13 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
     const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats, requests, onWatchFailed: watchFailed(ctx) };
     if (once) {
       await splitOnce(split);
-      await pool.done;
+      const codes = await pool.done;
+      const failed = codes.flatMap((code, shard) => (code === 0 ? [] : [`shard ${shard}: ${pool.lastError(shard) ?? `exit ${code}`}`]));
+      if (failed.length && !signal.aborted) {
+        ctx.log.log('err', `run --once: ${failed.join('; ')}`);
+        process.stderr.write(`syncmux run: ${failed.join('; ')}\n`);
+        return 1;
+      }
     } else {
       await runSplitter(split);
       await pool.stop(10_000);
@@ -81,6 +114,15 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   }
   ctx.log.log('notice', 'syncmux stopped');
   return signal.aborted ? 75 : 0;
+}
+
+/** Waits until every worker loaded its code; the reason when one could not, or null. A stop signal ends the wait. */
+async function loadWorkers(pool: ShardPool, signal: AbortSignal): Promise<string | null> {
+  const aborted = new Promise<string>((resolve) => {
+    if (signal.aborted) resolve('stopped');
+    signal.addEventListener('abort', () => resolve('stopped'), { once: true });
+  });
+  return Promise.race([pool.loaded.then(() => null, (err: Error) => err.message), aborted]);
 }
 
 /**

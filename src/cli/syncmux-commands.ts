@@ -19,8 +19,15 @@ export interface CommandContext {
   channel: string | null;
   channelDir: string;
   values: Record<string, string | boolean | undefined>;
+  /** Aborted by SIGTERM/SIGINT, from the start of the process. */
+  signal: AbortSignal;
+  /** Drop root for the cyrus user (a no-op when not root); commands in LOADS_WORKERS call it themselves. */
+  becomeCyrus: () => void;
   log: Logger;
 }
+
+/** Commands that load worker threads' code before they give up root. */
+export const LOADS_WORKERS: ReadonlySet<string> = new Set(['run']);
 
 export type Command = (ctx: CommandContext) => Promise<number>;
 
@@ -51,7 +58,7 @@ const split: Command = async (ctx) => {
     shards: shardsOf(ctx),
     route: { deletedPrefix: ctx.config.deletedPrefix, defaultDomain: ctx.config.defaultDomain },
     shutdownFile: syncChannel(ctx.config, ctx.channel).shutdownFile ?? undefined,
-    signal: stopSignal(),
+    signal: ctx.signal,
     onWatchFailed: watchFailed(ctx),
   };
   const stats = ctx.values.once ? await splitOnce(options) : await runSplitter(options);
@@ -60,7 +67,7 @@ const split: Command = async (ctx) => {
   return 0;
 };
 
-const run: Command = (ctx) => runDaemon(ctx, shardsOf(ctx), !!ctx.values.once, stopSignal());
+const run: Command = (ctx) => runDaemon(ctx, shardsOf(ctx), !!ctx.values.once, ctx.signal);
 
 const status: Command = async (ctx) => {
   const s = readStatus(ctx.channelDir);
@@ -75,6 +82,9 @@ const status: Command = async (ctx) => {
   process.stdout.write('shard  lines-done  users-ok  users-failed  retry-users  retry-lines  in-flight  restarts\n');
   s.shardStats.forEach((st, i) => {
     process.stdout.write(`${String(i).padStart(5)}  ${String(st.linesDone).padStart(10)}  ${String(st.usersOk).padStart(8)}  ${String(st.usersFailed).padStart(12)}  ${String(st.retryUsers).padStart(11)}  ${String(st.retryLines).padStart(11)}  ${String(st.inFlight).padStart(9)}  ${String(s.restarts[i] ?? 0).padStart(8)}\n`);
+  });
+  s.shardErrors?.forEach((error, i) => {
+    if (error) process.stdout.write(`shard ${i} FAILING: ${error}\n`);
   });
   const skipped = fs.readdirSync(ctx.channelDir).filter((f) => f.startsWith(SKIP_PREFIX)).map((f) => f.slice(SKIP_PREFIX.length));
   if (skipped.length) process.stdout.write(`skipped users: ${skipped.join(' ')}\n`);

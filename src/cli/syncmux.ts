@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../cyrus/config.js';
 import { becomeCyrus } from './privileges.js';
 import { openLogger } from './logger.js';
-import { channelDirOf, commands, type CommandContext } from './syncmux-commands.js';
+import { channelDirOf, commands, stopSignal, LOADS_WORKERS, type CommandContext } from './syncmux-commands.js';
 
 const USAGE = `usage: syncmux <command> -C <imapd.conf> [-n <channel>] [options]
 commands:
@@ -26,6 +26,8 @@ commands:
 `;
 
 async function main(argv: string[]): Promise<number> {
+  // First, so that a SIGTERM while starting up is a clean stop, not a kill.
+  const signal = stopSignal();
   const [command, ...rest] = argv;
   const handler = command ? commands[command] : undefined;
   if (!handler) {
@@ -51,7 +53,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`syncmux ${command}: ${(err as Error).message}\n${USAGE}`);
     return 64;
   }
-  becomeCyrus();
+  // `run` loads its shard workers' code first: a clone under /root is not readable by cyrus.
+  if (!LOADS_WORKERS.has(command!)) becomeCyrus();
   const configFile = (values.config as string | undefined) ?? '/etc/imapd.conf';
   const config = loadConfig(configFile, { ident: 'syncmux' });
   const channel = (values.channel as string | undefined) ?? null;
@@ -61,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
     channel,
     channelDir: channelDirOf(config, channel),
     values,
+    signal,
+    becomeCyrus,
     log: openLogger('syncmux', config, { verbose: values.verbose ? 1 : 0, verboseLogging: false }),
   };
   return handler(ctx);

@@ -49,7 +49,8 @@ async function main(): Promise<number> {
     const daemon = spawn(cmd!, [...args, 'run', '-C', lab.master.paths.imapdConf, '-n', lab.channel, '--shards', String(SHARDS)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let daemonErr = '';
     daemon.stderr.on('data', (c: Buffer) => (daemonErr = (daemonErr + c.toString()).slice(-4000)));
-    const exited = new Promise<number | null>((r) => daemon.on('exit', (code) => r(code)));
+    let exitCode: number | null | undefined;
+    const exited = new Promise<number | null>((r) => daemon.on('exit', (code) => r((exitCode = code))));
     const activity = { events: 0 };
     // A live line on a terminal; a line every 2 s when the output is a file or a pipe.
     const tty = process.stdout.isTTY;
@@ -59,7 +60,12 @@ async function main(): Promise<number> {
     }, tty ? 500 : 2000);
     await runActivity(lab, users, SECONDS * 1000, activity);
     const drainStart = Date.now();
-    while (!channelDrained(lab) && Date.now() - drainStart < 120_000) await new Promise((r) => setTimeout(r, 50));
+    while (exitCode === undefined && !channelDrained(lab) && Date.now() - drainStart < 120_000) await new Promise((r) => setTimeout(r, 50));
+    if (exitCode !== undefined) {
+      clearInterval(ticker);
+      console.log(`\n  syncmux run exited early (code ${exitCode}); its stderr:\n${daemonErr}`);
+      return 1;
+    }
     const drainSeconds = (Date.now() - drainStart) / 1000;
     await new Promise((r) => setTimeout(r, 1200));
     clearInterval(ticker);

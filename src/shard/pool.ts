@@ -1,9 +1,12 @@
 /**
  * N shard workers, one worker_thread per shard, each running the shard
- * runner with a replicator from the given factory module. A worker that
- * crashes (exits non-zero while the pool is not stopping) is restarted
- * after a capped exponential backoff; its log-run.<i> and retry journal
- * are simply replayed. stop() asks every worker to shut down gracefully
+ * runner with a replicator from the given factory module. Workers first
+ * load their code and say so (`loaded`); they start only once startGate
+ * resolves, so a daemon can load them all before it gives up root. A
+ * worker that crashes (exits non-zero while the pool is not stopping) is
+ * restarted after a capped exponential backoff; its log-run.<i> and retry
+ * journal are simply replayed. In `once` mode a worker that cannot start,
+ * or crashes MAX_ONCE_CRASHES times in a row, ends its shard instead. stop() asks every worker to shut down gracefully
  * and terminates those still running grace + 1 s later. Counters live in a
  * SharedArrayBuffer the pool's thread can read at any moment.
  */
@@ -37,6 +40,8 @@ export interface PoolOptions {
   /** `watch` (default) runs until stop(); `once` lets every shard do what is there and exit. */
   readonly mode?: 'watch' | 'once';
   readonly restart?: RestartOptions;
+  /** Workers that loaded their code wait for this before they start. Default: start at once. */
+  readonly startGate?: Promise<void>;
   /**
    * How often workers refresh their stats row while a pass runs (status and
    * metrics read it). Default 1 s; every pass also publishes as it ends, so
@@ -49,7 +54,7 @@ export interface PoolOptions {
 export type PoolEvent =
   | { readonly type: 'ready'; readonly shard: number }
   | { readonly type: 'log'; readonly shard: number; readonly priority: LogPriority; readonly message: string }
-  | { readonly type: 'fatal'; readonly shard: number; readonly message: string }
+  | { readonly type: 'fatal'; readonly shard: number; readonly message: string; readonly repeated: boolean }
   | { readonly type: 'stats'; readonly shard: number; readonly stats: ShardStats; readonly final: boolean }
   | { readonly type: 'exit'; readonly shard: number; readonly code: number }
   | { readonly type: 'restart'; readonly shard: number; readonly attempt: number; readonly delayMs: number };
@@ -63,7 +68,16 @@ interface Slot {
   killTimer: NodeJS.Timeout | null;
   lastCode: number;
   finished: boolean;
+  /** The worker said loaded / ready since it was last spawned. */
+  loaded: boolean;
+  ready: boolean;
+  everLoaded: boolean;
+  /** The last fatal error, kept until the shard runs again. */
+  lastError: string | null;
 }
+
+/** A `once` run gives up on a shard after this many crashes in a row. */
+export const MAX_ONCE_CRASHES = 3;
 
 // Via ../shard/ so the path holds from dist/shard and from the CLI bundle in dist/bin alike.
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? '../shard/worker.ts' : '../shard/worker.js', import.meta.url);
@@ -72,9 +86,13 @@ export class ShardPool {
   readonly stats: StatsBuffer;
   /** Resolves with each shard's last exit code once every worker is gone for good. */
   readonly done: Promise<number[]>;
+  /** Resolves once every shard's first worker loaded its code; rejects with the first that could not. */
+  readonly loaded: Promise<void>;
   private readonly slots: Slot[];
   private stopping = false;
   private resolveDone: (codes: number[]) => void = () => {};
+  private loadedCount = 0;
+  private settleLoaded: (error?: Error) => void = () => {};
 
   private constructor(private readonly options: PoolOptions) {
     this.stats = StatsBuffer.create(options.shards);
@@ -87,8 +105,20 @@ export class ShardPool {
       killTimer: null,
       lastCode: 0,
       finished: false,
+      loaded: false,
+      ready: false,
+      everLoaded: false,
+      lastError: null,
     }));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.loaded = new Promise<void>((resolve, reject) => {
+      this.settleLoaded = (error) => {
+        this.settleLoaded = () => {};
+        if (error) reject(error);
+        else resolve();
+      };
+    });
+    this.loaded.catch(() => {}); // a caller that never awaits it must not see an unhandled rejection
   }
 
   static start(options: PoolOptions): ShardPool {
@@ -110,6 +140,11 @@ export class ShardPool {
 
   restarts(shard: number): number {
     return this.slots[shard]?.restarts ?? 0;
+  }
+
+  /** The shard's last fatal error while it has not run since; null when it is healthy. */
+  lastError(shard: number): string | null {
+    return this.slots[shard]?.lastError ?? null;
   }
 
   /** Graceful shutdown; resolves with the exit codes (0 for a clean stop). */
@@ -149,16 +184,31 @@ export class ShardPool {
     const worker = startWorker(script, { workerData: config, name: `shard-${shard}` }, tsx);
     slot.worker = worker;
     slot.startedAt = Date.now();
+    slot.loaded = false;
+    slot.ready = false;
     worker.on('message', (message: FromWorker) => this.onMessage(shard, worker, message));
-    worker.on('error', (error) => this.emit({ type: 'fatal', shard, message: error.message }));
+    worker.on('error', (error) => this.fatal(shard, error.message));
     worker.on('exit', (code) => this.onExit(shard, code));
   }
 
   private onMessage(shard: number, worker: Worker, message: FromWorker): void {
+    const slot = this.slots[shard]!;
     switch (message.t) {
+      case 'loaded':
+        slot.loaded = true;
+        if (!slot.everLoaded) {
+          slot.everLoaded = true;
+          if (++this.loadedCount === this.options.shards) this.settleLoaded();
+        }
+        void (this.options.startGate ?? Promise.resolve()).then(
+          () => slot.worker === worker && this.send(worker, this.stopping ? { t: 'shutdown', graceMs: 0 } : { t: 'start' }),
+          () => slot.worker === worker && this.send(worker, { t: 'shutdown', graceMs: 0 }),
+        );
+        break;
       case 'ready':
+        slot.ready = true;
+        slot.lastError = null;
         this.emit({ type: 'ready', shard });
-        this.send(worker, this.stopping ? { t: 'shutdown', graceMs: 0 } : { t: 'start' });
         break;
       case 'log':
         this.emit({ type: 'log', shard, priority: message.priority, message: message.message });
@@ -167,9 +217,16 @@ export class ShardPool {
         this.emit({ type: 'stats', shard, stats: message.stats, final: message.final });
         break;
       case 'fatal':
-        this.emit({ type: 'fatal', shard, message: message.message });
+        this.fatal(shard, message.message);
         break;
     }
+  }
+
+  private fatal(shard: number, message: string): void {
+    const slot = this.slots[shard]!;
+    const repeated = slot.lastError === message;
+    slot.lastError = message;
+    this.emit({ type: 'fatal', shard, message, repeated });
   }
 
   private onExit(shard: number, code: number): void {
@@ -179,9 +236,14 @@ export class ShardPool {
     if (slot.killTimer) clearTimeout(slot.killTimer);
     slot.killTimer = null;
     this.emit({ type: 'exit', shard, code });
+    if (!slot.loaded) {
+      // Never loaded its code: on the first spawn the daemon must hear of it now, not after restarts.
+      this.settleLoaded(new Error(`shard ${shard} could not load its code: ${slot.lastError ?? `exit ${code}`}`));
+    }
     if (this.stopping || code === 0) return this.finish(shard, code);
     const restart = this.options.restart ?? {};
     if (Date.now() - slot.startedAt >= (restart.stableMs ?? 30_000)) slot.crashes = 0;
+    if (this.options.mode === 'once' && (!slot.ready || slot.crashes + 1 >= MAX_ONCE_CRASHES)) return this.finish(shard, code || 1);
     const delayMs = Math.min(restart.maxMs ?? 10_000, (restart.initialMs ?? 100) * 2 ** Math.min(slot.crashes, 30));
     slot.crashes++;
     slot.restarts++;

@@ -25,7 +25,7 @@ export interface WorkerConfig {
 }
 
 export type ToWorker =
-  /** Go: sent once the worker said ready. */
+  /** Go: sent once the worker said loaded and the pool's start gate opened. */
   | { readonly t: 'start' }
   /** Stop taking work, let in-flight batches finish for up to graceMs, close the replicator, exit 0. */
   | { readonly t: 'shutdown'; readonly graceMs: number }
@@ -35,7 +35,9 @@ export type ToWorker =
   | { readonly t: 'wake' };
 
 export type FromWorker =
-  /** The replicator is created; waiting for `start`. */
+  /** Its code is loaded; waiting for `start` before it touches anything. */
+  | { readonly t: 'loaded' }
+  /** Started: the replicator is created and the shard runs. */
   | { readonly t: 'ready' }
   /** A snapshot: on request, and the final one just before a clean exit. */
   | { readonly t: 'stats'; readonly stats: ShardStats; readonly final: boolean }

@@ -1,7 +1,10 @@
 /**
  * A shard worker thread: loads the replicator factory named by
- * workerData.replicatorModule, says `ready`, and on `start` runs the shard
- * runner for its shard. On `shutdown` it cancels pending lock waits, stops
+ * workerData.replicatorModule and says `loaded`; on `start` it creates the
+ * replicator, says `ready` and runs the shard runner for its shard. Loading
+ * is split from starting so that a daemon started as root can load every
+ * worker's code before it becomes the cyrus user (a clone under /root is
+ * not readable by cyrus), while nothing touches Cyrus's files until then. On `shutdown` it cancels pending lock waits, stops
  * taking work, gives in-flight batches up to the grace period, closes the
  * replicator and exits 0. Anything fatal is reported and ends the thread
  * with exit code 1; the pool restarts it and the runner replays from disk.
@@ -54,6 +57,9 @@ main().then(
 async function main(): Promise<void> {
   const module = (await import(config.replicatorModule)) as { createReplicator?: ReplicatorFactory };
   if (typeof module.createReplicator !== 'function') throw new Error(`${config.replicatorModule} does not export createReplicator`);
+  post({ t: 'loaded' });
+  await started;
+  if (stop.signal.aborted) return;
   const replicator = await module.createReplicator({
     shard: config.shard,
     shards: config.shards,
@@ -67,7 +73,6 @@ async function main(): Promise<void> {
   try {
     replicator.warmUp?.();
     post({ t: 'ready' });
-    await started;
     if (stop.signal.aborted) return;
     await runShardWorker(replicator, closeReplicator);
   } finally {
