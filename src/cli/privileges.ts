@@ -17,7 +17,7 @@ export function becomeCyrus(user = process.env.CYRUS_USER ?? 'cyrus'): void {
   (process as NodeJS.Process & { initgroups?: (user: string, group: number) => void }).initgroups?.(user, gid);
   process.setgid?.(gid);
   process.setuid?.(uid);
-  if (process.getuid?.() === 0) throw new Error(`cannot switch to the ${user} user; refusing to run as root`);
+  if (uid !== 0 && process.getuid?.() === 0) throw new Error(`cannot switch to the ${user} user; refusing to run as root`);
 }
 
 /**

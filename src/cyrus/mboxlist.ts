@@ -8,7 +8,8 @@
  */
 import fs from 'node:fs';
 import type { CyrusConfig } from './config.js';
-import { openDb, tryOpenDb, withDbLocked, type OpenDbOptions } from './cyrusdb/open.js';
+import { openDb, queryDb, tryOpenDb, withDbLocked, type OpenDbOptions } from './cyrusdb/open.js';
+import type { DbMemos } from './cyrusdb/read-memo.js';
 import type { Db } from './cyrusdb/types.js';
 import { isKvList, isList, parseDlistValue, toBigNum, toNum32, type DKvList, type DValue } from './dlist-value.js';
 import { mbTypeFromBits, parseMbType, type MbType } from './mbtype.js';
@@ -265,19 +266,18 @@ export class Mboxlist {
   }
 
   /**
-   * withLocked for a caller that acts on what it finds: a missing
-   * mailboxes.db is an error, never "no mailboxes" (a master always has one,
-   * and reading it as empty would unsubscribe or delete on the replica).
+   * For a caller that acts on what it finds: point lookups under a shared
+   * lock waited for on the event loop, or answered from `memos` while
+   * mailboxes.db is unchanged; fn must only read (it may be run against
+   * the memo first). A missing mailboxes.db is an error, never "no
+   * mailboxes" (a master always has one, and reading it as empty would
+   * unsubscribe or delete on the replica).
    */
-  static query<T>(config: CyrusConfig, fn: (ml: Mboxlist) => T, options: OpenDbOptions = {}): T {
+  static async query<T>(config: CyrusConfig, fn: (ml: Mboxlist) => T, options: OpenDbOptions & { memos?: DbMemos } = {}): Promise<T> {
     const path = mboxlistPath(config);
-    let ran = false;
-    const result = withDbLocked(path, (db) => {
-      ran = true;
-      return fn(new Mboxlist(db, config));
-    }, options);
-    if (!ran) throw new MboxlistError(`${path}: no such file`);
-    return result as T;
+    const result = await queryDb(path, (db) => ({ value: fn(new Mboxlist(db, config)) }), { ...options, memo: options.memos?.of(path) });
+    if (!result) throw new MboxlistError(`${path}: no such file`);
+    return result.value;
   }
 
   /** mboxlist_lookup_allow_all: any entry under that internal name, tombstones included. */

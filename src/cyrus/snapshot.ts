@@ -23,13 +23,15 @@ import fs from 'node:fs';
 import type { LockFile } from '../native/index.js';
 import { messageAnnotations, mailboxAnnotations, type Annotation } from './annotations.js';
 import type { CyrusConfig } from './config.js';
-import { conversationsPath, hasConversations, readXconvmodseq } from './conversations.js';
+import { conversationsPath, folderThreadModseq, hasConversations } from './conversations.js';
 import { readRaclModseq } from './counters.js';
-import { tryOpenDb, withDbLocked } from './cyrusdb/open.js';
+import { pathIdentity, readLockedDb, tryOpenDb, type DbReader } from './cyrusdb/open.js';
+import type { DbMemos } from './cyrusdb/read-memo.js';
+import { DbBusyError } from './cyrusdb/types.js';
 import { decodeHeader, type MailboxHeader } from './header.js';
 import { IndexImage, isArchived, isUnlinked, OPT, type IndexHeader, type IndexRecord } from './index-file.js';
-import { lockExisting, lockExistingSync, lockName, lockNameSync, readAllFd, type LockOptions } from './lock.js';
-import { entryState, Mboxlist, type MbEntry } from './mboxlist.js';
+import { lockExisting, lockExistingSync, lockName, lockNameSync, readAllFd, sleepSync, type LockOptions } from './lock.js';
+import { entryState, Mboxlist, mboxlistPath, type MbEntry } from './mboxlist.js';
 import { isUserInbox, mailboxOwner } from './names.js';
 import { lockFile, mailboxDataDir, mailboxLockName, mailboxMetaFile, messageFile, userConfPath, userNamespaceLockName, type MailboxLocation } from './paths.js';
 
@@ -83,12 +85,8 @@ export class MailboxUnavailableError extends Error {
 export interface SnapshotOptions extends LockOptions {
   /** Keep the mailbox namelock (shared) after the snapshot; call release() when done with message files. */
   keepNamelock?: boolean;
-  /** Looks the name up in mailboxes.db; called under the namespace lock. Default: a fresh O(log n) lookup. */
-  lookupEntry?: (name: string) => MbEntry | undefined;
-  /** The INBOX whose uniqueid places the owner's per-user files (Mboxlist.confInbox). Default: a fresh lookup. */
-  confInbox?: (owner: string, name: string) => MbEntry | undefined;
-  /** Mailbox-scope annotations of a uniqueid (owner already translated). Default: a prefix scan of annotations.db. */
-  mailboxAnnotations?: (uniqueid: string, owner: string | null) => Annotation[];
+  /** Answers database reads from what was read before while the files are unchanged (mailboxes.db, annotations.db). */
+  memos?: DbMemos;
 }
 
 export interface SnapshotHandle {
@@ -97,11 +95,8 @@ export interface SnapshotHandle {
   release(): void;
 }
 
-/** A lock the plan needs: a Cyrus lock file (must exist) or a data file (absent → null). */
-interface LockRequest {
-  readonly file: string;
-  readonly kind: 'lockfile' | 'data';
-}
+/** What the plan needs from its driver: a lock on a Cyrus lock file (must exist) or a data file (absent → null), or a pause. */
+type LockRequest = { readonly file: string; readonly kind: 'lockfile' | 'data' } | { readonly kind: 'pause'; readonly ms: number };
 
 function readOptional(file: string): Buffer | null {
   try {
@@ -112,17 +107,32 @@ function readOptional(file: string): Buffer | null {
   }
 }
 
-function defaultLookup(cfg: CyrusConfig): (name: string) => MbEntry | undefined {
-  return (name) => Mboxlist.withLocked(cfg, (ml) => ml.lookup(name));
-}
+const BUSY_RETRIES = 5;
 
-function defaultConfInbox(cfg: CyrusConfig): (owner: string, name: string) => MbEntry | undefined {
-  return (owner, name) => Mboxlist.withLocked(cfg, (ml) => ml.confInbox(owner, name));
-}
-
-function defaultMailboxAnnotations(cfg: CyrusConfig): (uniqueid: string, owner: string | null) => Annotation[] {
-  const file = cfg.db.annotation.path ?? `${cfg.configDirectory}/annotations.db`;
-  return (uniqueid, owner) => withDbLocked(file, (db) => mailboxAnnotations(db, uniqueid, { owner })) ?? [];
+/**
+ * A read of a cyrusdb file as plan steps: from the memo while the file is
+ * unchanged, else under a shared lock the driver waits for (so the async
+ * driver never blocks its event loop on Cyrus), released at once. A busy
+ * image is retried after a pause; `absent` when there is no file.
+ */
+function* readDb<T>(path: string, fn: (db: DbReader) => T, absent: T, memos: DbMemos | undefined): Generator<LockRequest, T, LockFile | null> {
+  const memo = memos?.of(path);
+  const hit = memo?.answer(pathIdentity(path), fn);
+  if (hit) return hit.value;
+  let delay = 20;
+  for (let attempt = 0; ; attempt++) {
+    const lf = yield { file: path, kind: 'data' };
+    if (!lf) return absent;
+    try {
+      return readLockedDb(lf, path, fn, memo);
+    } catch (e) {
+      if (!(e instanceof DbBusyError) || attempt >= BUSY_RETRIES) throw e;
+    } finally {
+      lf.close();
+    }
+    yield { kind: 'pause', ms: delay };
+    delay *= 2;
+  }
 }
 
 /**
@@ -132,17 +142,18 @@ function defaultMailboxAnnotations(cfg: CyrusConfig): (uniqueid: string, owner: 
  */
 function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Generator<LockRequest, SnapshotHandle, LockFile | null> {
   const owner = mailboxOwner(name, cfg);
-  const lookup = options.lookupEntry ?? defaultLookup(cfg);
+  const mailboxesDb = mboxlistPath(cfg);
+  const inMboxlist = <T>(fn: (ml: Mboxlist) => T) => readDb(mailboxesDb, (db) => fn(new Mboxlist(db, cfg)), undefined, options.memos);
   const held: LockFile[] = [];
   let kept: LockFile | null = null;
-  const take = function* (file: string, kind: LockRequest['kind']): Generator<LockRequest, LockFile | null, LockFile | null> {
+  const take = function* (file: string, kind: 'lockfile' | 'data'): Generator<LockRequest, LockFile | null, LockFile | null> {
     const lf = yield { file, kind };
     if (lf) held.push(lf);
     return lf;
   };
   try {
     if (owner !== null) yield* take(lockFile(cfg, userNamespaceLockName(owner)), 'lockfile');
-    const entry = lookup(name);
+    const entry = yield* inMboxlist((ml) => ml.lookup(name));
     if (!entry) throw new MailboxUnavailableError(name, 'nonexistent');
     const state = entryState(entry);
     if (state !== 'live') throw new MailboxUnavailableError(name, state);
@@ -152,7 +163,7 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     let conversationsDb: string | null = null;
     let raclmodseq = 0n;
     if (owner !== null && cfg.conversations) {
-      const inboxEntry = (options.confInbox ?? defaultConfInbox(cfg))(owner, name);
+      const inboxEntry = yield* inMboxlist((ml) => ml.confInbox(owner, name));
       const inbox = inboxEntry ? { uniqueid: inboxEntry.uniqueid, legacyDirs: inboxEntry.mbtype.legacyDirs } : null;
       if (hasConversations(cfg, name, entry.mbtype)) conversationsDb = conversationsPath(cfg, owner, inbox);
       if (isUserInbox(name, cfg)) raclmodseq = readRaclModseq(userConfPath(cfg, owner, 'counters', inbox));
@@ -177,8 +188,9 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     const annotationsPath = mailboxMetaFile(cfg, fullLocation, 'annotations');
     const annotDb = tryOpenDb(annotationsPath, options);
     const msgAnnots = annotDb ? messageAnnotations(annotDb, { owner }) : new Map<number, Annotation[]>();
-    const mbAnnots = uniqueid ? (options.mailboxAnnotations ?? defaultMailboxAnnotations(cfg))(uniqueid, owner) : [];
-    const xconvmodseq = conversationsDb === null ? null : readXconvmodseq(conversationsDb, { uniqueid, name }, options);
+    const annotationsDb = cfg.db.annotation.path ?? `${cfg.configDirectory}/annotations.db`;
+    const mbAnnots = uniqueid ? yield* readDb(annotationsDb, (db) => mailboxAnnotations(db, uniqueid, { owner }), [], options.memos) : [];
+    const xconvmodseq = conversationsDb === null ? null : yield* readDb(conversationsDb, (db) => folderThreadModseq(db, { uniqueid, name }), 0n, undefined);
 
     const withFile = (r: IndexRecord): SnapshotRecord =>
       Object.freeze({ ...r, file: isUnlinked(r) ? null : messageFile(cfg, fullLocation, r.uid, isArchived(r)) });
@@ -226,9 +238,10 @@ export function takeMailboxSnapshotSync(cfg: CyrusConfig, name: string, options:
   let next = steps.next();
   while (!next.done) {
     const req = next.value;
-    let lf: LockFile | null;
+    let lf: LockFile | null = null;
     try {
-      lf = req.kind === 'lockfile' ? lockNameSync(req.file, 'shared', options) : lockExistingSync(req.file, 'shared', options);
+      if (req.kind === 'pause') sleepSync(req.ms);
+      else lf = req.kind === 'lockfile' ? lockNameSync(req.file, 'shared', options) : lockExistingSync(req.file, 'shared', options);
     } catch (e) {
       steps.return(undefined as never);
       throw e;
@@ -238,15 +251,16 @@ export function takeMailboxSnapshotSync(cfg: CyrusConfig, name: string, options:
   return next.value;
 }
 
-/** Takes the snapshot, waiting for locks on the libuv pool. */
+/** Takes the snapshot, waiting for locks on the event loop (lockPolling): never blocking it. */
 export async function takeMailboxSnapshot(cfg: CyrusConfig, name: string, options: SnapshotOptions = {}): Promise<SnapshotHandle> {
   const steps = plan(cfg, name, options);
   let next = steps.next();
   while (!next.done) {
     const req = next.value;
-    let lf: LockFile | null;
+    let lf: LockFile | null = null;
     try {
-      lf = req.kind === 'lockfile' ? await lockName(req.file, 'shared', options) : await lockExisting(req.file, 'shared', options);
+      if (req.kind === 'pause') await new Promise((r) => setTimeout(r, req.ms));
+      else lf = req.kind === 'lockfile' ? await lockName(req.file, 'shared', options) : await lockExisting(req.file, 'shared', options);
     } catch (e) {
       steps.return(undefined as never);
       throw e;

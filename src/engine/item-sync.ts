@@ -5,8 +5,7 @@
  * except ANNOTATION, which diffs against GET ANNOTATION.
  */
 import { mailboxAnnotations, serverAnnotations, type Annotation } from '../cyrus/annotations.js';
-import { tryOpenDb } from '../cyrus/cyrusdb/open.js';
-import { Mboxlist } from '../cyrus/mboxlist.js';
+import { queryDb, type DbReader } from '../cyrus/cyrusdb/open.js';
 import { mailboxOwner, userInbox } from '../cyrus/names.js';
 import { readQuota } from '../cyrus/quota.js';
 import { readSeenFile, seenPath } from '../cyrus/seen.js';
@@ -23,13 +22,13 @@ export async function syncQuotaRoot(session: ReplicaSession, root: string): Prom
 
 export async function syncSeenItem(session: ReplicaSession, userid: string, uniqueid: string): Promise<void> {
   // The path under mailboxes.db's lock; the seen DB itself after it is released, taking one lock at a time.
-  const path = Mboxlist.query(session.config, (ml) => seenPath(session.config, ml, userid));
+  const path = await session.mboxlist((ml) => seenPath(session.config, ml, userid));
   const entry = readSeenFile(path).find((e) => e.uniqueid === uniqueid);
   if (entry) await session.replica.applySeen({ userid, ...entry });
 }
 
 export async function syncSubItem(session: ReplicaSession, userid: string, mailbox: string): Promise<void> {
-  const path = Mboxlist.query(session.config, (ml) => subsPath(session.config, ml, userid));
+  const path = await session.mboxlist((ml) => subsPath(session.config, ml, userid));
   const subscribed = readSubscriptionsFile(session.config, path, userid).includes(mailbox);
   if (subscribed) await session.replica.applySub(userid, mailbox);
   else await session.replica.applyUnsub(userid, mailbox);
@@ -37,7 +36,7 @@ export async function syncSubItem(session: ReplicaSession, userid: string, mailb
 
 /** Only when the mailbox is gone locally and a tombstone proves it was deleted. */
 export async function syncUnmailbox(session: ReplicaSession, name: string): Promise<void> {
-  const entry = Mboxlist.query(session.config, (ml) => ml.lookup(name));
+  const entry = await session.mboxlist((ml) => ml.lookup(name));
   if (entry && !entry.mbtype.deleted) return;
   if (!entry) {
     session.log('notice', `SYNCNOTICE: attempt to UNMAILBOX without a tombstone: mailbox=<${name}>`);
@@ -47,13 +46,13 @@ export async function syncUnmailbox(session: ReplicaSession, name: string): Prom
 }
 
 export async function syncUnuser(session: ReplicaSession, userid: string): Promise<void> {
-  if (Mboxlist.query(session.config, (ml) => ml.find(userInbox(userid, session.config)))) return;
+  if (await session.mboxlist((ml) => ml.find(userInbox(userid, session.config)))) return;
   await session.replica.applyUnuser(userid);
 }
 
 /** ANNOTATION m: mailbox-level (or, for "", server) annotations, diffed against GET ANNOTATION. */
 export async function syncAnnotations(session: ReplicaSession, mboxname: string): Promise<void> {
-  const local = localAnnotations(session, mboxname);
+  const local = await localAnnotations(session, mboxname);
   const remote = await session.replica.getAnnotation(mboxname);
   const key = (entry: string, userid: string) => `${entry}\0${userid}`;
   const remoteValues = new Map<string, string>();
@@ -77,12 +76,13 @@ export async function syncAnnotations(session: ReplicaSession, mboxname: string)
   }
 }
 
-function localAnnotations(session: ReplicaSession, mboxname: string): Annotation[] {
+async function localAnnotations(session: ReplicaSession, mboxname: string): Promise<Annotation[]> {
   const cfg = session.config;
-  const db = tryOpenDb(cfg.db.annotation.path ?? `${cfg.configDirectory}/annotations.db`);
-  if (!db) return [];
-  if (mboxname === '') return serverAnnotations(db);
-  const entry = Mboxlist.query(cfg, (ml) => ml.find(mboxname));
-  if (!entry?.uniqueid) return [];
-  return mailboxAnnotations(db, entry.uniqueid, { owner: mailboxOwner(mboxname, cfg) });
+  const path = cfg.db.annotation.path ?? `${cfg.configDirectory}/annotations.db`;
+  const read = (fn: (db: DbReader) => Annotation[]): Promise<Annotation[]> => queryDb(path, fn, { memo: session.dbMemos.of(path) }).then((a) => a ?? []);
+  if (mboxname === '') return read((db) => serverAnnotations(db));
+  const entry = await session.mboxlist((ml) => ml.find(mboxname));
+  const uniqueid = entry?.uniqueid;
+  if (!uniqueid) return [];
+  return read((db) => mailboxAnnotations(db, uniqueid, { owner: mailboxOwner(mboxname, cfg) }));
 }

@@ -48,7 +48,7 @@ export async function syncMailboxes(session: ReplicaSession, names: readonly str
   for (let round = 0; round < MAX_RENAME_ROUNDS; round++) {
     // Point lookups under the lock, as Cyrus does: reading the whole of a large server's
     // mailboxes.db again after every change to it would cost more than the sync.
-    const { masters, queryNames } = Mboxlist.query(session.config, (ml) => masterFolders(ml, names));
+    const { masters, queryNames } = await session.mboxlist((ml) => masterFolders(ml, names));
     const cached = o.useCache && round === 0 && !o.replicaFolders ? fromCache(session, masters) : null;
     replicaFolders ??= cached ?? (await fetchReplica(session, queryNames));
     const byUniqueId = new Map(replicaFolders.filter((r) => r.uniqueid).map((r) => [r.uniqueid, r]));
@@ -129,7 +129,7 @@ async function deleteUnmatched(session: ReplicaSession, masters: MbEntry[], repl
   const local = new Set(masters.map((m) => m.uniqueid));
   const unmatched = replica.filter((r) => !local.has(r.uniqueid));
   if (unmatched.length === 0) return;
-  const tombstoned = Mboxlist.query(session.config, (ml) => new Set(unmatched.filter((r) => ml.lookup(r.name)?.mbtype.deleted).map((r) => r.name)));
+  const tombstoned = await session.mboxlist((ml) => new Set(unmatched.filter((r) => ml.lookup(r.name)?.mbtype.deleted).map((r) => r.name)));
   for (const remote of unmatched) {
     if (tombstoned.has(remote.name)) {
       session.cache?.drop(remote.name);
@@ -188,7 +188,7 @@ async function updateOnce(
 ): Promise<void> {
   let handle: SnapshotHandle;
   try {
-    handle = await takeMailboxSnapshot(session.config, name, { keepNamelock: true });
+    handle = await takeMailboxSnapshot(session.config, name, { keepNamelock: true, memos: session.dbMemos });
   } catch (err) {
     // Gone since the log line was written: the UNMAILBOX / RENAME path handles it.
     if (err instanceof MailboxUnavailableError) return;

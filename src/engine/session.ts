@@ -9,6 +9,8 @@
  * a round trip. Staged files are hard links, so waiting costs no disk.
  */
 import type { CyrusConfig } from '../cyrus/config.js';
+import { DbMemos } from '../cyrus/cyrusdb/read-memo.js';
+import { Mboxlist } from '../cyrus/mboxlist.js';
 import type { ReplicaClient } from '../protocol/replica-client.js';
 import type { ReplicatorContext } from './replicator.js';
 import type { SyncCache } from './sync-cache.js';
@@ -35,6 +37,8 @@ export class ReplicaSession {
   private flowsInFlight = 0;
   private restartWanted = false;
   private restartTimer: NodeJS.Timeout | null = null;
+  /** What this session read of the master's databases, reused while they are unchanged. */
+  readonly dbMemos = new DbMemos();
   static readonly RESTART_IDLE_MS = 10_000;
   static readonly RESTART_STAGED_FILES = 1000;
 
@@ -45,6 +49,11 @@ export class ReplicaSession {
     readonly log: Log,
     readonly cache: SyncCache | null = null,
   ) {}
+
+  /** mailboxes.db lookups (Mboxlist.query) through this session's memo; fn must only read. */
+  mboxlist<T>(fn: (ml: Mboxlist) => T): Promise<T> {
+    return Mboxlist.query(this.config, fn, { memos: this.dbMemos });
+  }
 
   isStaged(partition: string, guid: string): boolean {
     return this.staged.has(`${partition}\0${guid}`);

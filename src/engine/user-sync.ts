@@ -33,7 +33,7 @@ const MAX_ROUNDS = 3;
 export async function syncUser(session: ReplicaSession, userid: string): Promise<void> {
   const cfg = session.config;
   for (let round = 0; ; round++) {
-    const local = Mboxlist.query(cfg, (ml) => {
+    const local = await session.mboxlist((ml) => {
       const inbox = ml.find(userInbox(userid, cfg));
       if (!inbox) return null;
       return {
@@ -71,7 +71,7 @@ export async function syncUser(session: ReplicaSession, userid: string): Promise
 /** GET META: seen and subscriptions only (stock's sync_do_meta). */
 export async function syncMeta(session: ReplicaSession, userid: string): Promise<void> {
   const cfg = session.config;
-  const files = Mboxlist.query(cfg, (ml) => userFiles(cfg, ml, userid));
+  const files = await session.mboxlist((ml) => userFiles(cfg, ml, userid));
   const remote = await session.replica.getMeta(userid);
   await syncSubscriptions(session, userid, files, remoteSubscriptions(remote));
   await syncSeen(session, userid, files, remote);
@@ -125,7 +125,7 @@ async function syncUserQuotas(session: ReplicaSession, names: string[], remote: 
   const roots = new Set<string>();
   for (const name of names) {
     try {
-      const h = await takeMailboxSnapshot(session.config, name);
+      const h = await takeMailboxSnapshot(session.config, name, { memos: session.dbMemos });
       if (h.snapshot.header.quotaroot) roots.add(h.snapshot.header.quotaroot);
       h.release();
     } catch {

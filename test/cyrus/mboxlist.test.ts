@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../../src/cyrus/config.js';
 import { MemoryDb } from '../../src/cyrus/cyrusdb/memory-db.js';
+import { DbMemos } from '../../src/cyrus/cyrusdb/read-memo.js';
 import { decodeIdEntry, decodeMbEntry, entryState, Mboxlist, MboxlistError, parseAclString, type MbEntry } from '../../src/cyrus/mboxlist.js';
 import { formatMbType, MbTypeError, parseMbType, syncMbType } from '../../src/cyrus/mbtype.js';
 import { skip } from '../support/skip.js';
@@ -95,7 +96,7 @@ test('tree walks by key prefix', () => {
   assert.is(ml.inbox('tommy')?.uniqueid, '5');
 });
 
-test('mailboxes.db made by ctl_mboxlist -u matches ctl_mboxlist -d', () => {
+test('mailboxes.db made by ctl_mboxlist -u matches ctl_mboxlist -d', async () => {
   const why = cyrusUnavailable();
   if (why) return skip('mailboxes.db made by ctl_mboxlist -u', why);
   const env = CyrusEnv.create({ virtdomains: 'userid' });
@@ -155,12 +156,19 @@ test('mailboxes.db made by ctl_mboxlist -u matches ctl_mboxlist -d', () => {
     assert.equal(Mboxlist.withLocked(cfg, (l) => l.lookup('user.tom.Sent')), ml.lookup('user.tom.Sent'));
     assert.is(Mboxlist.withLocked(cfg, (l) => l.lookup('user.nobody')), undefined);
     assert.equal(Mboxlist.withLocked(cfg, (l) => l.byUniqueId('af01aaaa-1111-2222-3333-444455556666')), ml.byUniqueId('af01aaaa-1111-2222-3333-444455556666'));
-    // query() is withLocked for callers that act on the answer: an absent file is an error, not "no mailboxes".
-    assert.equal(Mboxlist.query(cfg, (l) => l.lookup('user.tom.Sent')), ml.lookup('user.tom.Sent'));
-    assert.is(Mboxlist.query(cfg, (l) => l.lookup('user.nobody')), undefined);
+    // query() is for callers that act on the answer: an absent file is an error, not "no mailboxes".
+    assert.equal(await Mboxlist.query(cfg, (l) => l.lookup('user.tom.Sent')), ml.lookup('user.tom.Sent'));
+    assert.is(await Mboxlist.query(cfg, (l) => l.lookup('user.nobody')), undefined);
+    // Through a memo: the second answer comes without a read, and equals the first.
+    const memos = new DbMemos();
+    const viaMemo = async () => Mboxlist.query(cfg, (l) => [l.lookup('user.tom.Sent'), l.lookup('user.nobody'), [...l.userTree('tom')].map((e) => e.name)], { memos });
+    const first = await viaMemo();
+    assert.equal(first, [ml.lookup('user.tom.Sent'), undefined, [...ml.userTree('tom')].map((e) => e.name)]);
+    assert.equal(await viaMemo(), first);
     const missing = { ...cfg, db: { ...cfg.db, mboxlist: { ...cfg.db.mboxlist, path: `${env.dir}/no-such-mailboxes.db` } } };
     assert.is(Mboxlist.withLocked(missing, () => 'ran'), undefined);
-    assert.throws(() => Mboxlist.query(missing, () => 'ran'), (e: unknown) => e instanceof MboxlistError && /no-such-mailboxes\.db: no such file/.test((e as Error).message));
+    const err = await Mboxlist.query(missing, () => 'ran').then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof MboxlistError && /no-such-mailboxes\.db: no such file/.test(err.message), String(err));
     assert.is(ml.inbox('jo.e')?.uniqueid, '0f01aaaa-1111-2222-3333-444455556666');
     assert.is(ml.inbox('tom@example.com')?.name, 'example.com!user.tom');
     assert.is(ml.byUniqueId('af01aaaa-1111-2222-3333-444455556666')?.name, 'user.tom.Sent');

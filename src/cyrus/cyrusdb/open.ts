@@ -5,12 +5,14 @@
  * few times and then reported as DbBusyError; nothing is ever repaired.
  */
 import fs from 'node:fs';
-import { lockExistingSync, readAllFd, readFileLocked, readFileLockedSync, readRangeFd, sleepSync, type LockOptions } from '../lock.js';
+import type { LockFile } from '../../native/index.js';
+import { lockExisting, lockExistingSync, readAllFd, readFileLocked, readFileLockedSync, readRangeFd, sleepSync, type LockOptions } from '../lock.js';
 import { detectBackend, detectMagic } from './detect.js';
 import { decodeFlat } from './flat.js';
 import { MemoryDb } from './memory-db.js';
 import { decodeSkiplist } from './skiplist.js';
 import { decodeTwoskip } from './twoskip.js';
+import { identityKey, type DbMemo } from './read-memo.js';
 import { SkiplistSeeker } from './skiplist-seek.js';
 import { TwoskipSeeker } from './twoskip-seek.js';
 import { CyrusDbError, DbBusyError, toKey, type Db, type Entry } from './types.js';
@@ -20,6 +22,64 @@ export interface OpenDbOptions extends LockOptions {
   busyRetries?: number;
   /** Pause between busy retries; default 20 ms, doubling. */
   busyDelayMs?: number;
+}
+
+export type DbReader = Pick<Db, 'get' | 'entries'>;
+
+/** The identity (device, inode, size, mtime) of the file at `path` now; null when absent. */
+export function pathIdentity(path: string): string | null {
+  try {
+    return identityKey(fs.statSync(path, { bigint: true }));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * fn against a file we hold a shared lock on: a seeker that reads only the
+ * records it visits for twoskip and skiplist files, else (flat) the decoded
+ * image. With a memo, what fn reads is kept for later lock-free answers.
+ * Throws DbBusyError for an image mid-commit (the caller retries).
+ */
+export function readLockedDb<T>(lf: LockFile, path: string, fn: (db: DbReader) => T, memo?: DbMemo): T {
+  const st = fs.fstatSync(lf.fd, { bigint: true });
+  const size = Number(st.size);
+  const magic = detectMagic(readRangeFd(lf.fd, 0, 32));
+  let db: DbReader;
+  if (magic !== null) {
+    const readAt = (off: number, len: number): Buffer => readRangeFd(lf.fd, off, len);
+    const seeker = magic === 'twoskip' ? new TwoskipSeeker(readAt, size, path) : new SkiplistSeeker(readAt, size, path);
+    db = { get: (k) => seeker.get(toKey(k)), entries: (prefix) => seeker.scan(toKey(prefix ?? '')) };
+  } else {
+    db = decodeDb(readAllFd(lf.fd), path);
+  }
+  return fn(memo ? memo.record(identityKey(st), db) : db);
+}
+
+/**
+ * fn against the file without blocking the event loop: answered from the
+ * memo while the file is unchanged, else under a shared lock waited for on
+ * the event loop (Cyrus may hold mailboxes.db for seconds: a checkpoint, a
+ * big rename). Busy images are retried like tryOpenDb; null when absent.
+ */
+export async function queryDb<T>(path: string, fn: (db: DbReader) => T, options: OpenDbOptions & { memo?: DbMemo } = {}): Promise<T | null> {
+  const hit = options.memo?.answer(pathIdentity(path), fn);
+  if (hit) return hit.value;
+  const retries = options.busyRetries ?? 5;
+  let delay = options.busyDelayMs ?? 20;
+  for (let attempt = 0; ; attempt++) {
+    const lf = await lockExisting(path, 'shared', options);
+    if (!lf) return null;
+    try {
+      return readLockedDb(lf, path, fn, options.memo);
+    } catch (e) {
+      if (!(e instanceof DbBusyError) || attempt >= retries) throw e;
+    } finally {
+      lf.close();
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay *= 2;
+  }
 }
 
 /** Pure: decodes a file image into a Db snapshot. */
@@ -91,21 +151,14 @@ export function emptyDb(path = ''): Db {
  * decoded snapshot.
  * Busy images are retried like tryOpenDb; null when the file is absent.
  */
-export function withDbLocked<T>(path: string, fn: (db: Pick<Db, 'get' | 'entries'>) => T, options: OpenDbOptions = {}): T | null {
+export function withDbLocked<T>(path: string, fn: (db: DbReader) => T, options: OpenDbOptions = {}): T | null {
   const retries = options.busyRetries ?? 5;
   let delay = options.busyDelayMs ?? 20;
   for (let attempt = 0; ; attempt++) {
     const lf = lockExistingSync(path, 'shared', options);
     if (!lf) return null;
     try {
-      const size = fs.fstatSync(lf.fd).size;
-      const magic = detectMagic(readRangeFd(lf.fd, 0, 32));
-      if (magic !== null) {
-        const readAt = (off: number, len: number): Buffer => readRangeFd(lf.fd, off, len);
-        const seeker = magic === 'twoskip' ? new TwoskipSeeker(readAt, size, path) : new SkiplistSeeker(readAt, size, path);
-        return fn({ get: (k) => seeker.get(toKey(k)), entries: (prefix) => seeker.scan(toKey(prefix ?? '')) });
-      }
-      return fn(decodeDb(readAllFd(lf.fd), path));
+      return readLockedDb(lf, path, fn);
     } catch (e) {
       if (!(e instanceof DbBusyError) || attempt >= retries) throw e;
     } finally {
