@@ -13,6 +13,7 @@ import type { Replicator } from '../engine/replicator.js';
 import { replicateFile, type PassResult } from '../engine/log-pass.js';
 import { appendLog, handOffLog } from '../native/index.js';
 import type { SyncLogLine } from '../synclog/index.js';
+import { Waker } from '../synclog/waker.js';
 import type { ClientOptions } from './client-options.js';
 import type { Logger } from './logger.js';
 
@@ -110,27 +111,37 @@ export async function runRolling(o: ClientOptions, engine: Engine, replicator: R
     return result.failed.length ? EXIT.FAIL : EXIT.OK;
   }
   const runFile = runFileOf(r.logFile);
-  for (;;) {
-    if (r.signal.aborted) return EXIT.TEMPFAIL;
-    if (r.shutdownFile && fs.existsSync(r.shutdownFile)) {
-      fs.rmSync(r.shutdownFile, { force: true });
-      log.log('notice', 'sync shutdown file found, exiting');
-      return EXIT.OK;
-    }
-    const state = fs.existsSync(runFile) ? 'reprocess' : await handOffLog(r.logFile, runFile, 30_000);
-    if (state === 'reprocess') log.log('notice', `Reprocessing sync log file ${runFile}`);
-    if (state === 'empty') {
+  // One watch for the life of the loop: a new one per idle wait cost two syscalls and a handle per pass.
+  const logName = path.basename(r.logFile);
+  const waker = new Waker(path.dirname(r.logFile), (name) => name === logName, Math.max(100, r.repeatSeconds * 1000), r.signal, (error) =>
+    log.log('warning', `cannot watch ${path.dirname(r.logFile)} (${error.message}); the sync log is picked up by polling every ${r.repeatSeconds} s`),
+  );
+  try {
+    for (;;) {
+      if (r.signal.aborted) return EXIT.TEMPFAIL;
+      if (r.shutdownFile && fs.existsSync(r.shutdownFile)) {
+        fs.rmSync(r.shutdownFile, { force: true });
+        log.log('notice', 'sync shutdown file found, exiting');
+        return EXIT.OK;
+      }
+      waker.clear(); // what is appended from here on wakes the next wait
+      const state = fs.existsSync(runFile) ? 'reprocess' : await handOffLog(r.logFile, runFile, 30_000);
+      if (state === 'reprocess') log.log('notice', `Reprocessing sync log file ${runFile}`);
+      if (state === 'empty') {
+        if (o.once) return EXIT.OK;
+        await waker.wait();
+        continue;
+      }
+      const failed = await processRun(engine, replicator, log, runFile, r.logFile);
       if (o.once) return EXIT.OK;
-      await waitForLog(r.logFile, r.repeatSeconds * 1000, r.signal);
-      continue;
+      if (failed.some((f) => f.unreachable)) {
+        // As stock's do_daemon: after a failed pass with the replica gone, exit 0 (a supervisor restarts it).
+        log.log('notice', 'the replica went away during a pass; its lines are re-queued, exiting as sync_client does');
+        return EXIT.OK;
+      }
     }
-    const failed = await processRun(engine, replicator, log, runFile, r.logFile);
-    if (o.once) return EXIT.OK;
-    if (failed.some((f) => f.unreachable)) {
-      // As stock's do_daemon: after a failed pass with the replica gone, exit 0 (a supervisor restarts it).
-      log.log('notice', 'the replica went away during a pass; its lines are re-queued, exiting as sync_client does');
-      return EXIT.OK;
-    }
+  } finally {
+    waker.close();
   }
 }
 
@@ -151,29 +162,6 @@ async function processRun(engine: Engine, replicator: Replicator, log: Logger, r
     if (requeue.length) await appendLog(logFile, requeue);
     log.log('notice', `re-queued ${requeue.length} line(s) of ${failedKeys.size} failed user(s): ${[...failedKeys].join(' ')}`);
   }
-  fs.rmSync(runFile);
+  await fs.promises.unlink(runFile); // off the event loop: an unlink just after Cyrus's fsyncs can take a millisecond
   return result.failed;
-}
-
-/** Sleeps until the log appears (fs.watch) or the repeat interval passes; never a fixed sleep on the hot path. */
-function waitForLog(logFile: string, maxMs: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    let watcher: fs.FSWatcher | null = null;
-    const done = () => {
-      clearTimeout(timer);
-      watcher?.close();
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(100, maxMs));
-    signal.addEventListener('abort', done, { once: true });
-    try {
-      watcher = fs.watch(path.dirname(logFile), (_e, name) => {
-        if (name === path.basename(logFile)) done();
-      });
-    } catch {
-      // directory missing: the timer polls
-    }
-    if (fs.existsSync(logFile)) done();
-  });
 }
