@@ -11,7 +11,7 @@ import { Mboxlist } from '../../src/cyrus/mboxlist.js';
 import { decodeQuotaFile, decodeQuotaValue, QuotaFormatError } from '../../src/cyrus/quota.js';
 import { decodeSeenValue, readUserSeen, seenPath, SeenFormatError } from '../../src/cyrus/seen.js';
 import { listSieveDir, sieveMailboxName } from '../../src/cyrus/sieve.js';
-import { decodeSubscriptions, readUserSubscriptions, subsPath } from '../../src/cyrus/subs.js';
+import { decodeSubscriptions, readUserSubscriptions, subsPath, SubsFormatError } from '../../src/cyrus/subs.js';
 import { skip } from '../support/skip.js';
 import { cyrusUnavailable, CyrusEnv } from './support/cyrus-env.js';
 
@@ -58,6 +58,31 @@ test('subscriptions: v2 INBOX substitution (byte-prefix quirk) and the pre-3.6 f
   assert.equal(decodeSubscriptions(v2, 'tom@example.com', ctx).slice(0, 2), ['example.com!user.tom', 'example.com!user.tom.Sent']);
   const old = db([['user.tom', ''], ['user.tom.Sent', '']], 'flat');
   assert.equal(decodeSubscriptions(old, 'tom', ctx), ['user.tom', 'user.tom.Sent']);
+});
+
+test('subscriptions: version 3 (Cyrus 3.12) substitutes only a whole INBOX dbname', () => {
+  // As 3.12's mboxlist_dbname_to_key writes them for tom: his own tree as INBOX…, tommy's
+  // mailbox and a shared mailbox that happens to start with "INBOX" under their own names.
+  const v3 = db(
+    [
+      ['\x1fVER\x1f', '3'],
+      ['NINBOX', ''],
+      ['NINBOX\x1fSent', ''],
+      ['Nuser\x1ftommy', ''],
+      ['NINBOXes\x1fshared', ''],
+      ['Nshared\x1ffolder', ''],
+    ],
+    'flat',
+  );
+  assert.equal(decodeSubscriptions(v3, 'tom', ctx), ['user.tom', 'user.tom.Sent', 'user.tommy', 'INBOXes.shared', 'shared.folder']);
+  assert.equal(decodeSubscriptions(v3, 'tom@example.com', ctx).slice(0, 3), ['example.com!user.tom', 'example.com!user.tom.Sent', 'user.tommy']);
+  // The same keys read as version 2 show why 3.12 changed it.
+  const asV2 = db([['\x1fVER\x1f', '2'], ['NINBOXes\x1fshared', '']], 'flat');
+  assert.equal(decodeSubscriptions(asV2, 'tom', ctx), ['user.tomes.shared']);
+  for (const bad of ['4', '1', 'x', '']) {
+    const f = db([['\x1fVER\x1f', bad], ['NINBOX', '']], 'flat');
+    assert.throws(() => decodeSubscriptions(f, 'tom', ctx), (e: unknown) => e instanceof SubsFormatError, bad);
+  }
 });
 
 test('quota values: dlist and historical text', () => {
