@@ -94,6 +94,11 @@ test('quota values: dlist and historical text', () => {
   assert.equal([old.used.STORAGE, old.limits.STORAGE, old.limits.MESSAGE, old.modseq], [1024n, 2048n, null, 0n]);
   const multi = decodeQuotaValue('user.tom', '10 -1 99 MESSAGE 2 100 x-num-folders 1 5');
   assert.equal(multi.limits, { STORAGE: null, MESSAGE: 100n, 'X-ANNOTATION-STORAGE': null, 'X-NUM-FOLDERS': 5n });
+  // quota_parseval itself matches the DB keys (S, M, AS, NF); full and RFC 9208 names are accepted too.
+  const dbKeys = decodeQuotaValue('user.tom', '10 -1 M 2 100 as 3 30 NF 1 5');
+  assert.equal(dbKeys.limits, { STORAGE: null, MESSAGE: 100n, 'X-ANNOTATION-STORAGE': 30n, 'X-NUM-FOLDERS': 5n });
+  const rfc9208 = decodeQuotaValue('user.tom', '10 -1 annotation-storage 3 30 MAILBOX 1 5');
+  assert.equal(rfc9208.limits, { STORAGE: null, MESSAGE: null, 'X-ANNOTATION-STORAGE': 30n, 'X-NUM-FOLDERS': 5n });
   const twoLine = decodeQuotaFile('user.tom', Buffer.from('10 20\nMESSAGE 1 2\n'));
   assert.is(twoLine.limits.MESSAGE, 2n);
   for (const bad of ['', '10', '10 x', '10 20 BOGUS 1 2']) assert.throws(() => decodeQuotaValue('r', bad), (e: unknown) => e instanceof QuotaFormatError, bad);
