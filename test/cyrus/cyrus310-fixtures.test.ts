@@ -2,13 +2,15 @@
  * Real cyrus.index files written by Cyrus 3.6.1 (v17) and 3.10.1 (v19), see
  * fixtures/cyrus-3.10/README.md: the reader must take the layout from each
  * file's own version, agree with 3.10.1's mbexamine, and recompute the
- * SYNC_CRCs the writer stored.
+ * SYNC_CRCs the writer stored. Also a 3.10.1 conversations DB.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { folderThreadModseq } from '../../src/cyrus/conversations.js';
+import { decodeDb } from '../../src/cyrus/cyrusdb/open.js';
 import { decodeHeader } from '../../src/cyrus/header.js';
 import { decodeIndex, FLAG, isExpunged, type IndexFile } from '../../src/cyrus/index-file.js';
 import { computeSyncCrcs } from '../../src/cyrus/synccrc.js';
@@ -95,6 +97,18 @@ test('a mailbox written by 3.10.1 reads as 3.10.1 mbexamine shows it', () => {
     want.messages,
   );
   assertStoredCrcs(idx, hdr.userFlags, '3.10.1');
+});
+
+test('a 3.10.1 conversations DB: version 3 G records beside the F record we read', () => {
+  const db = decodeDb(read('conversations/conversations.db'));
+  assert.is(db.backend, 'skiplist');
+  // cyr_dbtool … show printed "F35hpjpryq1es6jn9hztxb4j9  0 (22 10 9 10 9)": threadmodseq 22.
+  assert.is(folderThreadModseq(db, { uniqueid: '35hpjpryq1es6jn9hztxb4j9', name: 'user.alice' }), 22n);
+  // 3.10 writes G values as version 3 (0x83: cid, flags, internaldate, then the new basecid: 33 bytes);
+  // 3.6 wrote version 2 (25 bytes). sync_client never reads them.
+  const g = [...db.entries('G')].filter((e) => e.value.length > 0);
+  assert.ok(g.length > 0);
+  for (const e of g) assert.equal([e.value[0], e.value.length], [0x83, 33], e.key.toString('latin1'));
 });
 
 test.run();
