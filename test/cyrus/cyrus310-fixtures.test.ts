@@ -2,7 +2,8 @@
  * Real cyrus.index files written by Cyrus 3.6.1 (v17) and 3.10.1 (v19), see
  * fixtures/cyrus-3.10/README.md: the reader must take the layout from each
  * file's own version, agree with 3.10.1's mbexamine, and recompute the
- * SYNC_CRCs the writer stored. Also a 3.10.1 conversations DB.
+ * SYNC_CRCs the writer stored. Also a 3.10.1 conversations DB, and the
+ * mailboxes.db, subscriptions and quota files of a 3.10.1 configdirectory.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,6 +14,10 @@ import { folderThreadModseq } from '../../src/cyrus/conversations.js';
 import { decodeDb } from '../../src/cyrus/cyrusdb/open.js';
 import { decodeHeader } from '../../src/cyrus/header.js';
 import { decodeIndex, FLAG, isExpunged, type IndexFile } from '../../src/cyrus/index-file.js';
+import { Mboxlist } from '../../src/cyrus/mboxlist.js';
+import { formatMbType } from '../../src/cyrus/mbtype.js';
+import { decodeQuotaFile } from '../../src/cyrus/quota.js';
+import { decodeSubscriptions } from '../../src/cyrus/subs.js';
 import { computeSyncCrcs } from '../../src/cyrus/synccrc.js';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'cyrus-3.10');
@@ -109,6 +114,37 @@ test('a 3.10.1 conversations DB: version 3 G records beside the F record we read
   const g = [...db.entries('G')].filter((e) => e.value.length > 0);
   assert.ok(g.length > 0);
   for (const e of g) assert.equal([e.value[0], e.value.length], [0x83, 33], e.key.toString('latin1'));
+});
+
+test('a 3.10.1 mailboxes.db reads as 3.10.1 ctl_mboxlist -d -y prints it', () => {
+  const ml = new Mboxlist(decodeDb(read('configdir/mailboxes.db')), { deletedPrefix: 'DELETED', defaultDomain: null });
+  const dump = JSON.parse(read('configdir/ctl_mboxlist-d-y.json').toString()) as Record<string, Record<string, unknown>>;
+  const mine = [...ml.entries()];
+  assert.equal(mine.map((e) => e.name).sort(), Object.keys(dump).sort());
+  for (const e of mine) {
+    const d = dump[e.name] ?? {};
+    assert.equal(
+      [formatMbType(e.mbtype), e.uniqueid, e.partition, String(e.uidvalidity), String(e.createdmodseq), String(e.foldermodseq), String(e.mtime)],
+      [d.mbtype, d.uniqueid, d.partition ?? null, d.uidvalidity, d.createdmodseq, d.foldermodseq, d.mtime],
+      e.name,
+    );
+    assert.equal(Object.fromEntries(e.aclEntries.map((a) => [a.id, a.rights])), d.acl ?? {}, e.name);
+    // Every live entry has its I record naming it (3.10 mailbox ids are 24-char, not UUIDs).
+    if (e.uniqueid && !e.mbtype.deleted) assert.is(ml.byUniqueId(e.uniqueid)?.name, e.name);
+  }
+  assert.ok(mine.length >= 10);
+  // The cross-user rename left its history in the I record.
+  assert.equal(ml.byUniqueId(ml.lookup('user.alice.FromCarol')?.uniqueid ?? '')?.history.map((h) => h.name), ['user.carol.Sent']);
+});
+
+test('a 3.10.1 subscription DB (still version 2) and quota file', () => {
+  const subs = decodeDb(read('configdir/alice.sub.db'));
+  assert.is(subs.backend, 'flat');
+  assert.equal(decodeSubscriptions(subs, 'alice', { deletedPrefix: 'DELETED', defaultDomain: null }), ['user.alice', 'user.alice.Drafts', 'user.alice.Sent', 'user.alice.Trash']);
+  // SETQUOTA user/alice (STORAGE 10000 MESSAGE 100); on disk still the S/M/AS/NF keys.
+  const q = decodeQuotaFile('user.alice', read('configdir/quota.user.alice'));
+  assert.equal(q.limits, { STORAGE: 10000n, MESSAGE: 100n, 'X-ANNOTATION-STORAGE': null, 'X-NUM-FOLDERS': null });
+  assert.equal([q.used.STORAGE, q.used.MESSAGE, q.used['X-NUM-FOLDERS'], q.modseq], [16568n, 15n, 6n, 39n]);
 });
 
 test.run();
