@@ -6,7 +6,8 @@
  * records are keyed `F<uniqueid>`, or `F<name>` in an old DB that has
  * `$FOLDER_NAMES` but no `$FOLDER_IDS`; the value is `0 (<threadmodseq>
  * <threadexists> …)`: a plain list, whose field names Cyrus never prints.
- * The caller holds the user's namespace lock, as Cyrus does around it.
+ * Unchanged through 3.12; 3.10's version 3 `G` records (a basecid added)
+ * are never read. The caller holds the user's namespace lock, as Cyrus does.
  */
 import type { CyrusConfig } from './config.js';
 import type { Db } from './cyrusdb/types.js';

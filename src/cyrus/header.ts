@@ -4,7 +4,9 @@
  * three lines `quotaroot TAB uniqueid` / space-separated user flags / ACL.
  * In 3.6 mailboxes.db is authoritative for name, uniqueid, type and ACL; from
  * here Cyrus takes the quota root and the user-flag names (slot = position).
- * Pure decoder; the crc of the whole file is returned for the index check.
+ * The format is unchanged through 3.12 (3.13 adds a `J` key); keys we do not
+ * know are skipped. Pure decoder; the crc of the whole file is returned for
+ * the index check.
  */
 import { crc32 } from 'node:zlib';
 import { isKvList, isList, parseDlistValue, type DValue } from './dlist-value.js';

@@ -1,9 +1,14 @@
 /**
  * cyrus.index decoding (imap/mailbox.c mailbox_buf_to_index_header /
- * mailbox_buf_to_index_record @3.6.1): the header and the fixed-size records,
- * for every minor version 3.6.1 reads (6–10, 12–17), dispatched through per-
- * version layout tables so 18–20 can be added beside them. Header and record
- * CRC32s are verified where the version has them (≥12). Pure: Buffer in.
+ * mailbox_buf_to_index_record @3.6.1 and @3.10.1): the header and the fixed-
+ * size records, for every minor version 3.10.1 reads (6–10, 12–19; 3.6/3.8
+ * write 17, 3.10/3.12 write 19, 18 only existed in 3.9 development builds),
+ * dispatched per file through per-version layout tables: after an upgrade v17
+ * and v19 files coexist in one spool. v19 moved exists, options, leaked-cache,
+ * the modseqs and changes_epoch so 64-bit fields sit on 8-byte boundaries and
+ * added quota_deleted_used / quota_expunged_used (v18 had them at 140/148);
+ * the 112-byte record is unchanged from v16 to v19. Header and record CRC32s
+ * are verified where the version has them (≥12). Pure: Buffer in.
  *
  * 64-bit fields (modseqs, cid, quota used) are bigint; times are the on-disk
  * 32-bit seconds. Header fields get Cyrus' read-time defaults (see below).
@@ -82,6 +87,10 @@ export interface IndexHeader {
   readonly createdmodseq: bigint;
   /** v<17: last_repack_time, or 0 where Cyrus would use "now". */
   readonly changesEpoch: number;
+  /** Bytes of \Deleted messages, v≥18, else 0n. */
+  readonly quotaDeletedUsed: bigint;
+  /** Bytes of expunged messages still on disk, v≥18, else 0n. */
+  readonly quotaExpungedUsed: bigint;
 }
 
 export interface IndexRecord {
@@ -129,13 +138,43 @@ export class IndexChecksumError extends IndexFormatError {
   }
 }
 
-/** Header length by minor version (3.6.1 rejects anything else, e.g. 11 or ≥18). */
-const HEADER_LENGTH: Readonly<Record<number, number>> = { 6: 76, 7: 76, 8: 92, 9: 96, 10: 96, 12: 128, 13: 128, 14: 160, 15: 160, 16: 160, 17: 160 };
+/** Header length by minor version (3.10.1 rejects anything else, e.g. 11 or ≥20). */
+const HEADER_LENGTH: Readonly<Record<number, number>> = { 6: 76, 7: 76, 8: 92, 9: 96, 10: 96, 12: 128, 13: 128, 14: 160, 15: 160, 16: 160, 17: 160, 18: 160, 19: 160 };
 
 /** Bytes of one record each version defines (the stored record_size may be larger). */
-const RECORD_LENGTH: Readonly<Record<number, number>> = { 6: 60, 7: 72, 8: 80, 9: 80, 10: 88, 12: 96, 13: 104, 14: 104, 15: 104, 16: 112, 17: 112 };
+const RECORD_LENGTH: Readonly<Record<number, number>> = { 6: 60, 7: 72, 8: 80, 9: 80, 10: 88, 12: 96, 13: 104, 14: 104, 15: 104, 16: 112, 17: 112, 18: 112, 19: 112 };
 
 export const SUPPORTED_MINOR_VERSIONS: readonly number[] = Object.keys(HEADER_LENGTH).map(Number);
+
+/**
+ * Offsets of the header fields that moved in v19 (null = absent in that
+ * version). The fields before `options` and from first_expunged to
+ * createdmodseq (88–135) kept their places; the CRC is always the last 4 bytes.
+ */
+interface HeaderLayout {
+  readonly options: number;
+  readonly leaked: number;
+  readonly highestmodseq: number | null;
+  readonly deletedmodseq: number | null;
+  readonly exists: number | null;
+  readonly changesEpoch: number | null;
+  readonly quotaDeletedUsed: number | null;
+  readonly quotaExpungedUsed: number | null;
+}
+
+function headerLayout(v: number): HeaderLayout {
+  if (v >= 19) return { options: 64, leaked: 68, highestmodseq: 72, deletedmodseq: 80, exists: 60, changesEpoch: 152, quotaDeletedUsed: 136, quotaExpungedUsed: 144 };
+  return {
+    options: 60,
+    leaked: 64,
+    highestmodseq: v >= 8 ? 68 : null,
+    deletedmodseq: v >= 12 ? 76 : null,
+    exists: v >= 12 ? 84 : null,
+    changesEpoch: v >= 17 ? 136 : null,
+    quotaDeletedUsed: v >= 18 ? 140 : null,
+    quotaExpungedUsed: v >= 18 ? 148 : null,
+  };
+}
 
 export function decodeIndexHeader(buf: Buffer): IndexHeader {
   if (buf.length < 12) throw new IndexFormatError('cyrus.index: too short for a header');
@@ -148,13 +187,14 @@ export function decodeIndexHeader(buf: Buffer): IndexHeader {
   if (v >= 12 && crc32(buf.subarray(0, headerLength - 4)) !== u32(headerLength - 4)) {
     throw new IndexChecksumError('cyrus.index: header CRC mismatch', null);
   }
+  const L = headerLayout(v);
+  const at64 = (o: number | null): bigint => (o === null ? 0n : u64(o));
   const numRecords = u32(20);
-  const storedOptions = u32(60);
-  const stored64 = (o: number, since: number): bigint => (v >= since ? u64(o) : 0n);
+  const storedOptions = u32(L.options);
   const stored32 = (o: number, since: number): number => (v >= since ? u32(o) : 0);
-  const rawHighest = stored64(68, 8);
+  const rawHighest = at64(L.highestmodseq);
   const highestmodseq = rawHighest === 0n ? 1n : rawHighest;
-  const exists = v < 12 ? numRecords : u32(84);
+  const exists = L.exists === null ? numRecords : u32(L.exists);
   const lastRepackTime = stored32(92, 12);
   return Object.freeze({
     generationNo: u32(0),
@@ -173,11 +213,11 @@ export function decodeIndexHeader(buf: Buffer): IndexHeader {
     answered: u32(52),
     flagged: u32(56),
     // Cyrus ORs this in whenever the stored exists is 0 (for v<12, exists is still 0 at that point).
-    options: ((v < 12 ? 0 : exists) === 0 ? storedOptions | OPT.POP3_NEW_UIDL : storedOptions) >>> 0,
+    options: ((L.exists === null ? 0 : exists) === 0 ? storedOptions | OPT.POP3_NEW_UIDL : storedOptions) >>> 0,
     storedOptions,
-    leakedCacheRecords: u32(64),
+    leakedCacheRecords: u32(L.leaked),
     highestmodseq,
-    deletedmodseq: v < 12 ? highestmodseq : u64(76),
+    deletedmodseq: L.deletedmodseq === null ? highestmodseq : u64(L.deletedmodseq),
     exists,
     firstExpunged: stored32(88, 12),
     lastRepackTime,
@@ -189,8 +229,10 @@ export function decodeIndexHeader(buf: Buffer): IndexHeader {
     quotaAnnotUsed: stored32(116, 13),
     syncCrcAnnot: stored32(120, 13),
     unseen: stored32(124, 14),
-    createdmodseq: stored64(128, 16),
-    changesEpoch: v >= 17 ? u32(136) : lastRepackTime,
+    createdmodseq: v >= 16 ? u64(128) : 0n,
+    changesEpoch: L.changesEpoch === null ? lastRepackTime : u32(L.changesEpoch),
+    quotaDeletedUsed: at64(L.quotaDeletedUsed),
+    quotaExpungedUsed: at64(L.quotaExpungedUsed),
   });
 }
 

@@ -1,10 +1,11 @@
 /**
  * Mailbox types as stored in mailboxes.db and cyrus.header (`T` field) and sent
  * as MBOXTYPE: the bit layout of imap/mboxlist.h @3.6.1 and the letter codes of
- * mboxlist_mbtype_to_string / mboxlist_string_to_mbtype.
+ * mboxlist_mbtype_to_string / mboxlist_string_to_mbtype. 3.8 added type 0x4,
+ * JMAP notifications (`j`); 3.10 and 3.12 added nothing further.
  */
 
-export type MailboxKind = 'email' | 'netnews' | 'jmapsubmit' | 'jmappushsub' | 'sieve' | 'collection' | 'calendar' | 'addressbook';
+export type MailboxKind = 'email' | 'netnews' | 'jmapsubmit' | 'jmappushsub' | 'jmapnotify' | 'sieve' | 'collection' | 'calendar' | 'addressbook';
 
 export interface MbType {
   /** Cyrus' numeric mbtype (low nibble kind, flag bits above). */
@@ -23,6 +24,7 @@ export const MBTYPE = {
   NETNEWS: 0x1,
   JMAPSUBMIT: 0x2,
   JMAPPUSHSUB: 0x3,
+  JMAPNOTIFY: 0x4,
   SIEVE: 0x5,
   COLLECTION: 0x8,
   CALENDAR: 0x9,
@@ -40,6 +42,7 @@ const KINDS: ReadonlyArray<readonly [number, MailboxKind, string]> = [
   [MBTYPE.NETNEWS, 'netnews', 'n'],
   [MBTYPE.JMAPSUBMIT, 'jmapsubmit', 's'],
   [MBTYPE.JMAPPUSHSUB, 'jmappushsub', 'p'],
+  [MBTYPE.JMAPNOTIFY, 'jmapnotify', 'j'],
   [MBTYPE.SIEVE, 'sieve', 'f'],
   [MBTYPE.COLLECTION, 'collection', 'b'],
   [MBTYPE.CALENDAR, 'calendar', 'c'],
@@ -55,7 +58,7 @@ const FLAGS: ReadonlyArray<readonly [number, string]> = [
 ];
 // Parser's flag letters: `f` counts as a flag too (legacy entries without a leading type).
 const PARSE_FLAGS: Record<string, number> = { d: MBTYPE.DELETED, f: MBTYPE.SIEVE, i: MBTYPE.INTERMEDIATE, l: MBTYPE.LEGACY_DIRS, m: MBTYPE.MOVING, r: MBTYPE.REMOTE, z: MBTYPE.RESERVE };
-const PARSE_TYPES: Record<string, number> = { a: MBTYPE.ADDRESSBOOK, b: MBTYPE.COLLECTION, c: MBTYPE.CALENDAR, e: MBTYPE.EMAIL, n: MBTYPE.NETNEWS, p: MBTYPE.JMAPPUSHSUB, s: MBTYPE.JMAPSUBMIT };
+const PARSE_TYPES: Record<string, number> = { a: MBTYPE.ADDRESSBOOK, b: MBTYPE.COLLECTION, c: MBTYPE.CALENDAR, e: MBTYPE.EMAIL, j: MBTYPE.JMAPNOTIFY, n: MBTYPE.NETNEWS, p: MBTYPE.JMAPPUSHSUB, s: MBTYPE.JMAPSUBMIT };
 
 export class MbTypeError extends Error {
   override name = 'MbTypeError';

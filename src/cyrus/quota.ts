@@ -4,7 +4,10 @@
  * replaced by rename (a plain read is consistent). Value is the dlist
  * `%(S (used [limit]) M (…) AS (…) NF (…) [SCAN …] MODSEQ n)` (storage limits
  * in KiB, a missing limit = unlimited) or the historical text form
- * `used limit [RES used limit]…`, where -1 is unlimited.
+ * `used limit [RES used limit]…`, where -1 is unlimited. On disk nothing
+ * changed through 3.12: the dlist keys stay S/M/AS/NF. 3.10 renamed the IMAP
+ * names of the last two after RFC 9208 (ANNOTATION-STORAGE, MAILBOX), and its
+ * sync protocol sends both the new and the legacy X- names (RESOURCE_NAMES).
  */
 import fs from 'node:fs';
 import { isKvList, isList, parseDlistValue, kvGet } from './dlist-value.js';
@@ -13,6 +16,19 @@ import { quotaBaseDir, quotaFile, type PathConfig } from './paths.js';
 export type QuotaResource = 'STORAGE' | 'MESSAGE' | 'X-ANNOTATION-STORAGE' | 'X-NUM-FOLDERS';
 export const QUOTA_RESOURCES: readonly QuotaResource[] = ['STORAGE', 'MESSAGE', 'X-ANNOTATION-STORAGE', 'X-NUM-FOLDERS'];
 const DB_NAMES: Record<QuotaResource, string> = { STORAGE: 'S', MESSAGE: 'M', 'X-ANNOTATION-STORAGE': 'AS', 'X-NUM-FOLDERS': 'NF' };
+/** RFC 9208 names (Cyrus 3.10+ quota_names; ours are its legacy_quota_names). */
+export const RFC9208_NAMES: Readonly<Record<QuotaResource, string>> = { STORAGE: 'STORAGE', MESSAGE: 'MESSAGE', 'X-ANNOTATION-STORAGE': 'ANNOTATION-STORAGE', 'X-NUM-FOLDERS': 'MAILBOX' };
+
+/** Every name a resource goes by: the legacy IMAP name first, then the RFC 9208 one if different. */
+export function resourceNames(r: QuotaResource): string[] {
+  return RFC9208_NAMES[r] === r ? [r] : [r, RFC9208_NAMES[r]];
+}
+
+/** A resource by any of its names, case-insensitively: DB key (as quota_parseval's text form), legacy or RFC 9208 IMAP name. */
+function resourceByName(name: string): QuotaResource | undefined {
+  const n = name.toUpperCase();
+  return QUOTA_RESOURCES.find((r) => DB_NAMES[r] === n || r === n || RFC9208_NAMES[r] === n);
+}
 
 export interface QuotaEntry {
   readonly root: string;
@@ -67,7 +83,7 @@ export function decodeQuotaValue(root: string, text: string): QuotaEntry {
     // A third number is leftover scan data from an interrupted `quota -f`.
     if (i < fields.length && num(fields[i]) !== null) i++;
     if (i === fields.length) break;
-    const next = QUOTA_RESOURCES.find((r) => r.toLowerCase() === (fields[i] ?? '').toLowerCase());
+    const next = resourceByName(fields[i] ?? '');
     if (!next) throw new QuotaFormatError(`quota ${root}: unknown resource ${fields[i]}`);
     res = next;
     i++;

@@ -1,8 +1,12 @@
 /**
- * APPLY QUOTA fields from a master quota root, and the comparison that
- * decides whether to send them (sync-protocol.md §5.5). Pure.
+ * APPLY QUOTA fields from a master quota root, the limits a replica reports
+ * for one, and the comparison that decides whether to send them
+ * (sync-protocol.md §5.5). We send the legacy names, as 3.6.1 does, which
+ * every replica up to 3.12 still reads; a 3.10+ replica reports each limit
+ * under both its RFC 9208 and its legacy name, and either is accepted. Pure.
  */
-import { QUOTA_RESOURCES, type QuotaEntry, type QuotaResource } from '../cyrus/quota.js';
+import { QUOTA_RESOURCES, resourceNames, type QuotaEntry, type QuotaResource } from '../cyrus/quota.js';
+import type { Node } from '../dlist/index.js';
 
 export type QuotaLimits = Readonly<Record<QuotaResource, bigint | null>>;
 
@@ -28,3 +32,12 @@ export function quotaDiffers(local: QuotaEntry, remote: QuotaLimits | undefined)
 }
 
 const normal = (v: bigint | null): bigint | null => (v === null || v < 0n ? null : v);
+
+/** The limits of a replica's `QUOTA %(ROOT … STORAGE n …)` (sync_decode_quota_limits): either name, absent = unlimited. */
+export function replicaQuotaLimits(v: Node): QuotaLimits {
+  const get = (r: QuotaResource): bigint | null => {
+    for (const name of resourceNames(r)) if (v.has(name)) return v.get(name)!.asBigInt() ?? null;
+    return null;
+  };
+  return { STORAGE: get('STORAGE'), MESSAGE: get('MESSAGE'), 'X-ANNOTATION-STORAGE': get('X-ANNOTATION-STORAGE'), 'X-NUM-FOLDERS': get('X-NUM-FOLDERS') };
+}

@@ -2,6 +2,9 @@
  * What the replica says a mailbox looks like (a `* MAILBOX %(…)` item from
  * GET MAILBOXES / GET USER, or a sync-cache entry), decoded into plain
  * values, and stock's is_unchanged comparison against a master snapshot.
+ * Keys this client does not use are ignored, as Cyrus' dlist_get* readers
+ * do: a 3.12 replica adds USERFLAGS (the mailbox's defined user-flag names)
+ * and USERGROUPS (a TAB-joined atom), neither of which is_unchanged compares.
  * Pure.
  */
 import type { Node } from '../dlist/index.js';
@@ -79,6 +82,15 @@ export function decodeReplicaMailbox(node: Node): ReplicaMailbox {
     raclmodseq: big(node, 'RACLMODSEQ'),
     annotations,
   };
+}
+
+/**
+ * 3.12's USERFLAGS: every defined user-flag name of the mailbox in slot
+ * order, unused slots left out; null when the replica sent none (before 3.12).
+ */
+export function replicaUserFlags(node: Node): string[] | null {
+  if (!node.has('USERFLAGS')) return null;
+  return (node.get('USERFLAGS')?.asList() ?? []).map((f) => f.asString() ?? '').filter((f) => f !== '');
 }
 
 /**

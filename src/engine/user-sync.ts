@@ -23,7 +23,7 @@ import type { Keyed } from '../dlist/index.js';
 import { SyncProtocolError } from '../protocol/errors.js';
 import { NeedsCyrusClientError } from './copyback.js';
 import { syncMailboxes } from './mailbox-sync.js';
-import { quotaFields, quotaDiffers, type QuotaLimits } from './quota-dlist.js';
+import { quotaFields, quotaDiffers, replicaQuotaLimits, type QuotaLimits } from './quota-dlist.js';
 import { decodeReplicaMailbox } from './replica-mailbox.js';
 import type { ReplicaSession } from './session.js';
 import { seenDiffers, type SeenState } from './seen-state.js';
@@ -135,7 +135,7 @@ async function syncUserQuotas(session: ReplicaSession, names: string[], remote: 
   const remoteRoots = new Map<string, QuotaLimits>();
   for (const item of remote) {
     if (item.name !== 'QUOTA') continue;
-    remoteRoots.set(item.value.get('ROOT')?.asString() ?? '', quotaFromDlist(item.value));
+    remoteRoots.set(item.value.get('ROOT')?.asString() ?? '', replicaQuotaLimits(item.value));
   }
   for (const root of roots) {
     const local = readQuota(session.config, root);
@@ -146,9 +146,4 @@ async function syncUserQuotas(session: ReplicaSession, names: string[], remote: 
   for (const root of remoteRoots.keys()) {
     if (!roots.has(root) && !readQuota(session.config, root)) await session.replica.applyUnquota(root);
   }
-}
-
-function quotaFromDlist(v: Keyed['value']): QuotaLimits {
-  const get = (k: string) => (v.has(k) ? v.get(k)!.asBigInt() ?? null : null);
-  return { STORAGE: get('STORAGE'), MESSAGE: get('MESSAGE'), 'X-ANNOTATION-STORAGE': get('X-ANNOTATION-STORAGE'), 'X-NUM-FOLDERS': get('X-NUM-FOLDERS') };
 }

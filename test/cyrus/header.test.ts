@@ -27,6 +27,9 @@ test('3.6 dlist header', () => {
   assert.is(h.fileCrc, crc32(b));
   const bare = decodeHeader(file('%(T f N user.tom.#sieve I x A %())\n'));
   assert.equal([bare.quotaroot, bare.userFlags, bare.acl, bare.mbtype?.kind], [null, [], '', 'sieve']);
+  // Unchanged through 3.12; 3.13 adds J (a JMAP id) after I. Keys we do not know are skipped.
+  const v313 = decodeHeader(file('%(T j N user.tom.N I 3f2a J Jx1 Q user.tom A %(tom lrs) U (A) Z %(k (v)))\n'));
+  assert.equal([v313.uniqueid, v313.quotaroot, v313.acl, v313.userFlags, v313.mbtype?.kind], ['3f2a', 'user.tom', 'tom\tlrs\t', ['A'], 'jmapnotify']);
 });
 
 test('pre-3.6 header', () => {

@@ -11,12 +11,16 @@ import { CyrusEnv, cyrusUnavailable } from './support/cyrus-env.js';
 const ctx = { deletedPrefix: 'DELETED', defaultDomain: null };
 
 test('mbtype letters round-trip and the sync form drops l', () => {
-  for (const s of ['e', 'el', 'ed', 'edl', 'ei', 'ez', 'em', 'er', 'f', 'fl', 'c', 'a', 'b', 's', 'p', 'n', 'edmrzil']) {
+  for (const s of ['e', 'el', 'ed', 'edl', 'ei', 'ez', 'em', 'er', 'f', 'fl', 'c', 'a', 'b', 's', 'p', 'n', 'j', 'jl', 'jd', 'edmrzil']) {
     assert.is(formatMbType(parseMbType(s)), s, s);
   }
   assert.is(parseMbType('el').legacyDirs, true);
   assert.is(parseMbType('ed').deleted, true);
   assert.is(parseMbType('f').kind, 'sieve');
+  // 3.8+: JMAP notification mailboxes (type 0x4).
+  assert.is(parseMbType('jl').kind, 'jmapnotify');
+  assert.is(parseMbType('j').bits, 0x4);
+  assert.is(syncMbType(parseMbType('jl')), 'j');
   assert.is(parseMbType('').bits, 0);
   // A string without a leading type is all flags (legacy entries without `e`).
   assert.is(parseMbType('d').kind, 'email');
@@ -75,20 +79,30 @@ test('tree walks by key prefix', () => {
     ['Nexample.com\x1dDELETED\x1fuser\x1ftom\x1f6512A3F1', '%(T e I 8 P default)'],
     ['I1', '%(T e N user\x1ftom P default H ())'],
     ['AS\x1e', ''],
+    // Keys other versions add: reverse-ACL markers, 3.12's user groups (UG<user>^^<group> both ways,
+    // empty values), 3.13's J<jmapid>; and an N value with a field this reader does not know.
+    ['$RACL', '1'],
+    ['UGtom\x1egroup:staff', ''],
+    ['UGgroup:staff\x1etom', ''],
+    ['Jabc123', '%(I 2)'],
+    ['Nuser\x1ftom\x1fNotify', '%(T j I 9 P default J Jabc123 X %(any thing))'],
   ];
   const db = new MemoryDb('twoskip', '', rows.map(([k, v]) => ({ key: Buffer.from(k, 'latin1'), value: Buffer.from(v, 'latin1') })).sort((a, b) => Buffer.compare(a.key, b.key)));
   const ml = new Mboxlist(db, ctx);
   const names = (it: Iterable<MbEntry>): string[] => [...it].map((e) => e.name);
-  assert.equal(names(ml.userTree('tom', {})), ['user.tom', 'user.tom.A']);
+  assert.equal(names(ml.userTree('tom', {})), ['user.tom', 'user.tom.A', 'user.tom.Notify']);
   assert.equal(names(ml.userTree('tom', { tombstones: true, intermediates: true, deleted: true })), [
     'user.tom',
     'user.tom.A',
     'user.tom.A.B',
     'user.tom.Gone',
+    'user.tom.Notify',
     'DELETED.user.tom.X.6512A3F0',
   ]);
+  assert.is(ml.lookup('user.tom.Notify')?.mbtype.kind, 'jmapnotify');
   assert.equal(names(ml.userTree('tom@example.com')), ['example.com!user.tom', 'example.com!DELETED.user.tom.6512A3F1']);
-  assert.equal(names(ml.entries()).length, 8);
+  assert.equal(names(ml.entries()).length, 9);
+  assert.equal([...ml.idEntries()].map((e) => e.uniqueid), ['1']);
   assert.is(ml.lookup('user.tom.Gone')?.mbtype.deleted, true);
   assert.is(ml.find('user.tom.Gone'), undefined);
   assert.is(ml.find('user.tom.A.B'), undefined);

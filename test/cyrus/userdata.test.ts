@@ -11,7 +11,7 @@ import { Mboxlist } from '../../src/cyrus/mboxlist.js';
 import { decodeQuotaFile, decodeQuotaValue, QuotaFormatError } from '../../src/cyrus/quota.js';
 import { decodeSeenValue, readUserSeen, seenPath, SeenFormatError } from '../../src/cyrus/seen.js';
 import { listSieveDir, sieveMailboxName } from '../../src/cyrus/sieve.js';
-import { decodeSubscriptions, readUserSubscriptions, subsPath } from '../../src/cyrus/subs.js';
+import { decodeSubscriptions, readUserSubscriptions, subsPath, SubsFormatError } from '../../src/cyrus/subs.js';
 import { skip } from '../support/skip.js';
 import { cyrusUnavailable, CyrusEnv } from './support/cyrus-env.js';
 
@@ -60,6 +60,31 @@ test('subscriptions: v2 INBOX substitution (byte-prefix quirk) and the pre-3.6 f
   assert.equal(decodeSubscriptions(old, 'tom', ctx), ['user.tom', 'user.tom.Sent']);
 });
 
+test('subscriptions: version 3 (Cyrus 3.12) substitutes only a whole INBOX dbname', () => {
+  // As 3.12's mboxlist_dbname_to_key writes them for tom: his own tree as INBOX…, tommy's
+  // mailbox and a shared mailbox that happens to start with "INBOX" under their own names.
+  const v3 = db(
+    [
+      ['\x1fVER\x1f', '3'],
+      ['NINBOX', ''],
+      ['NINBOX\x1fSent', ''],
+      ['Nuser\x1ftommy', ''],
+      ['NINBOXes\x1fshared', ''],
+      ['Nshared\x1ffolder', ''],
+    ],
+    'flat',
+  );
+  assert.equal(decodeSubscriptions(v3, 'tom', ctx), ['user.tom', 'user.tom.Sent', 'user.tommy', 'INBOXes.shared', 'shared.folder']);
+  assert.equal(decodeSubscriptions(v3, 'tom@example.com', ctx).slice(0, 3), ['example.com!user.tom', 'example.com!user.tom.Sent', 'user.tommy']);
+  // The same keys read as version 2 show why 3.12 changed it.
+  const asV2 = db([['\x1fVER\x1f', '2'], ['NINBOXes\x1fshared', '']], 'flat');
+  assert.equal(decodeSubscriptions(asV2, 'tom', ctx), ['user.tomes.shared']);
+  for (const bad of ['4', '1', 'x', '']) {
+    const f = db([['\x1fVER\x1f', bad], ['NINBOX', '']], 'flat');
+    assert.throws(() => decodeSubscriptions(f, 'tom', ctx), (e: unknown) => e instanceof SubsFormatError, bad);
+  }
+});
+
 test('quota values: dlist and historical text', () => {
   const q = decodeQuotaValue('user.tom', '%(S (1024 2048) M (3) AS (0 10) NF (4 100) SCAN %(MBOX user.tom S 5) MODSEQ 77)');
   assert.equal(q.used, { STORAGE: 1024n, MESSAGE: 3n, 'X-ANNOTATION-STORAGE': 0n, 'X-NUM-FOLDERS': 4n });
@@ -69,6 +94,11 @@ test('quota values: dlist and historical text', () => {
   assert.equal([old.used.STORAGE, old.limits.STORAGE, old.limits.MESSAGE, old.modseq], [1024n, 2048n, null, 0n]);
   const multi = decodeQuotaValue('user.tom', '10 -1 99 MESSAGE 2 100 x-num-folders 1 5');
   assert.equal(multi.limits, { STORAGE: null, MESSAGE: 100n, 'X-ANNOTATION-STORAGE': null, 'X-NUM-FOLDERS': 5n });
+  // quota_parseval itself matches the DB keys (S, M, AS, NF); full and RFC 9208 names are accepted too.
+  const dbKeys = decodeQuotaValue('user.tom', '10 -1 M 2 100 as 3 30 NF 1 5');
+  assert.equal(dbKeys.limits, { STORAGE: null, MESSAGE: 100n, 'X-ANNOTATION-STORAGE': 30n, 'X-NUM-FOLDERS': 5n });
+  const rfc9208 = decodeQuotaValue('user.tom', '10 -1 annotation-storage 3 30 MAILBOX 1 5');
+  assert.equal(rfc9208.limits, { STORAGE: null, MESSAGE: null, 'X-ANNOTATION-STORAGE': 30n, 'X-NUM-FOLDERS': 5n });
   const twoLine = decodeQuotaFile('user.tom', Buffer.from('10 20\nMESSAGE 1 2\n'));
   assert.is(twoLine.limits.MESSAGE, 2n);
   for (const bad of ['', '10', '10 x', '10 20 BOGUS 1 2']) assert.throws(() => decodeQuotaValue('r', bad), (e: unknown) => e instanceof QuotaFormatError, bad);

@@ -58,14 +58,16 @@ test('corpus covers every line type', () => {
   for (const type of LINE_TYPE_NAMES) assert.ok(seen.has(type), type);
 });
 
-test('every line recorded from a real Cyrus 3.6.1 round-trips', () => {
-  const text = fs.readFileSync(new URL('./fixtures/cyrus-3.6.1-log-lines.txt', import.meta.url), 'latin1');
-  const lines = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
-  assert.ok(lines.length >= 20);
-  for (const line of lines) {
-    const result = parseLine(bytes(`${line}\n`));
-    assert.ok(result.ok, line);
-    if (result.ok) assert.is(printLine(result.line).toString('latin1'), `${line}\n`);
+test('every line recorded from a real Cyrus 3.6.1 and 3.10.1 round-trips', () => {
+  for (const fixture of ['cyrus-3.6.1-log-lines.txt', 'cyrus-3.10.1-log-lines.txt']) {
+    const text = fs.readFileSync(new URL(`./fixtures/${fixture}`, import.meta.url), 'latin1');
+    const lines = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    assert.ok(lines.length >= 20, fixture);
+    for (const line of lines) {
+      const result = parseLine(bytes(`${line}\n`));
+      assert.ok(result.ok, `${fixture}: ${line}`);
+      if (result.ok) assert.is(printLine(result.line).toString('latin1'), `${line}\n`);
+    }
   }
 });
 

@@ -3,6 +3,8 @@
  * configdirectory + partition in a temp dir owned by the cyrus user, and
  * helpers to run cyr_dbtool, ctl_mboxlist, reconstruct, ipurge … as cyrus.
  * cyrusUnavailable() says why a test must skip (never skip silently).
+ * An env can switch to another build (`env.build = cyrus310()`), e.g. to
+ * upgrade what 3.6.1 wrote with 3.10.1's tools.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +12,38 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const CYRUS_BIN = process.env.SYNCMUX_CYRUS_BIN ?? '/usr/lib/cyrus/bin';
+
+/** Where a build's tools live and what they need in their environment. */
+export interface CyrusBuild {
+  readonly label: string;
+  readonly bin: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export const SYSTEM_BUILD: CyrusBuild = { label: 'system', bin: CYRUS_BIN, env: {} };
+
+/**
+ * Debian's 3.10 backport as `./dev setup` unpacks it: SYNCMUX_CYRUS310_PREFIX,
+ * else the first `cyrus-3.10*` tree in $SYNCMUX_CYRUS_CACHE (default
+ * /var/cache/syncmux); when there is none, the reason to skip.
+ */
+export function cyrus310(): CyrusBuild | string {
+  const cache = process.env.SYNCMUX_CYRUS_CACHE || '/var/cache/syncmux';
+  let prefix = process.env.SYNCMUX_CYRUS310_PREFIX;
+  if (!prefix) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(cache).filter((n) => n.startsWith('cyrus-3.10')).sort();
+    } catch {
+      // no cache dir
+    }
+    if (names[0]) prefix = path.join(cache, names[0]);
+  }
+  if (!prefix) return `no Cyrus 3.10 build in ${cache} (./dev setup unpacks one; or set SYNCMUX_CYRUS310_PREFIX)`;
+  const bin = path.join(prefix, 'usr/lib/cyrus/bin');
+  if (!fs.existsSync(path.join(bin, 'reconstruct'))) return `no Cyrus 3.10 tools in ${bin}`;
+  return { label: path.basename(prefix), bin, env: { LD_LIBRARY_PATH: path.join(prefix, 'usr/lib/x86_64-linux-gnu') } };
+}
 
 let cyrusUid: number | null | undefined;
 
@@ -82,6 +116,8 @@ export function parseBatchShow(out: Buffer): Array<[Buffer, Buffer]> {
 }
 
 export class CyrusEnv {
+  /** Whose tools run() uses. */
+  build: CyrusBuild = SYSTEM_BUILD;
   readonly conf: string;
   readonly configDir: string;
   readonly spool: string;
@@ -118,9 +154,10 @@ export class CyrusEnv {
   }
 
   run(tool: string, args: readonly string[], input?: Buffer | string): RunResult {
-    const bin = path.join(CYRUS_BIN, tool);
+    const bin = path.join(this.build.bin, tool);
     const argv = [bin, '-C', this.conf, ...args];
-    const r = process.getuid?.() === 0 ? spawnSync('runuser', ['-u', 'cyrus', '--', ...argv], { input }) : spawnSync(argv[0] as string, argv.slice(1), { input });
+    const env = { ...process.env, ...this.build.env };
+    const r = process.getuid?.() === 0 ? spawnSync('runuser', ['-u', 'cyrus', '--', ...argv], { input, env }) : spawnSync(argv[0] as string, argv.slice(1), { input, env });
     return { status: r.status, stdout: r.stdout ?? Buffer.alloc(0), stderr: r.stderr?.toString() ?? '' };
   }
 
