@@ -166,7 +166,8 @@ async function readAuthReply(channel: ByteChannel, o: HandshakeOptions): Promise
 
 function requireTlsIfConfigured(channel: ByteChannel, o: HandshakeOptions): void {
   if (o.requireTls && !channel.encrypted) {
-    throw new SyncProtocolError('IMAP_TLS_REQUIRED', 'TLS is required (syncmux_require_tls) but the replica does not offer STARTTLS; refusing to send credentials in plaintext');
+    // Cyrus 3.10.2 and 3.12.1 on offer STARTTLS only when the replica says allowstarttls: yes.
+    throw new SyncProtocolError('IMAP_TLS_REQUIRED', 'TLS is required (syncmux_require_tls) but the replica does not offer STARTTLS; refusing to send credentials in plaintext. On the replica, set tls_server_cert and tls_server_key, and (Cyrus 3.10.2, 3.12.1 and later) allowstarttls: yes');
   }
 }
 

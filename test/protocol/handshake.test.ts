@@ -80,6 +80,7 @@ test('require-TLS against a plaintext-only replica fails closed, before any cred
     const trace: string[] = [];
     const err = await connect(port, { requireTls: true, trace: (d, l) => trace.push(`${d} ${l}`) }).then(() => null, (e: unknown) => e);
     assert.is((err as SyncProtocolError).code, 'IMAP_TLS_REQUIRED');
+    assert.match((err as Error).message, 'allowstarttls: yes', 'names the setting newer replicas need');
     assert.not.ok(trace.some((l) => l.startsWith('>') && /AUTHENTICATE|LOGIN/.test(l)), trace.join('\n'));
   }
 });
