@@ -1,8 +1,9 @@
 // Cyrus sync-log file protocol (imap/sync_log.c @3.6.1), both halves:
-//  - appendLog: the writer.  open(O_WRONLY|O_APPEND|O_CREAT, 0640), exclusive
+//  - appendLog: the writer.  open(O_RDWR|O_APPEND|O_CREAT, 0640), exclusive
 //    whole-file lock, check the path still names our inode (a reader may have
-//    renamed it to log-run meanwhile), write, fdatasync, unlock, close.  Many
-//    lines in one call is our group commit: one sync for the batch.
+//    renamed it to log-run meanwhile), cut a torn tail back to its last
+//    newline, write, fdatasync, unlock, close.  Many lines in one call is our
+//    group commit: one sync for the batch.
 //  - handOffLog: the reader.  rename(log, log-run), fsync the directory, then
 //    take and drop the lock on log-run to wait out writers that opened the old
 //    inode before the rename.
@@ -42,10 +43,35 @@ int WriteAll(int fd, const std::string& data) {
   return 0;
 }
 
+// A writer killed mid-append leaves a last line without its newline, and
+// the next append would join onto it: one line made of two, which can parse
+// as a different valid line.  Cut such a tail back to the last complete
+// line.  Its bytes were never acknowledged: whoever wrote them replays the
+// whole batch.  Returns 0 or an errno.
+int CutTornTail(int fd, off_t size) {
+  if (size <= 0) return 0;
+  char last;
+  if (pread(fd, &last, 1, size - 1) != 1) return errno ? errno : EIO;
+  if (last == '\n') return 0;
+  char buf[4096];
+  off_t end = size;
+  while (end > 0) {
+    off_t start = end > static_cast<off_t>(sizeof buf) ? end - static_cast<off_t>(sizeof buf) : 0;
+    ssize_t n = pread(fd, buf, static_cast<size_t>(end - start), start);
+    if (n <= 0) return n < 0 ? errno : EIO;
+    for (ssize_t i = n - 1; i >= 0; i--) {
+      if (buf[i] == '\n') return ftruncate(fd, start + i + 1) == 0 ? 0 : errno;
+    }
+    end = start;
+  }
+  return ftruncate(fd, 0) == 0 ? 0 : errno;
+}
+
 AppendResult AppendLocked(const std::string& path, const std::string& data, bool sync, int timeoutMs,
                           const CancelToken& cancel) {
   for (int attempt = 0; attempt < kAppendRetries; attempt++) {
-    int fd = OpenRetry(path.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0640);
+    // Read access too, to look at the tail (CutTornTail).
+    int fd = OpenRetry(path.c_str(), O_RDWR | O_APPEND | O_CREAT, 0640);
     if (fd < 0) return {errno, "open"};
     int rc = WaitLockFd(fd, LockMode::Exclusive, timeoutMs, cancel);
     if (rc != 0) {
@@ -59,8 +85,12 @@ AppendResult AppendLocked(const std::string& path, const std::string& data, bool
       close(fd);
       continue;  // renamed under us: a new log will be created on the next open
     }
-    rc = WriteAll(fd, data);
-    const char* syscall = "write";
+    const char* syscall = "ftruncate";
+    rc = CutTornTail(fd, byFd.st_size);
+    if (rc == 0) {
+      rc = WriteAll(fd, data);
+      syscall = "write";
+    }
     if (rc == 0 && sync && fdatasync(fd) != 0) {
       rc = errno;
       syscall = "fdatasync";

@@ -106,7 +106,7 @@ export interface RollingOptions {
  */
 export async function runRolling(o: ClientOptions, engine: Engine, replicator: Replicator, log: Logger, r: RollingOptions): Promise<number> {
   if (o.inputFile) {
-    const result = await replicateFile(o.inputFile, replicator, { deletedPrefix: engine.config.deletedPrefix });
+    const result = await replicateFile(o.inputFile, replicator, { deletedPrefix: engine.config.deletedPrefix }, { lastLineMayLackLf: true });
     for (const m of result.malformed) log.log('warning', `Invalid input in ${o.inputFile}: ${m.reason}`);
     return result.failed.length ? EXIT.FAIL : EXIT.OK;
   }

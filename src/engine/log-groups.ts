@@ -75,10 +75,22 @@ export class LogGrouper {
 }
 
 /** Groups a log held in memory. */
-export function groupLines(text: Buffer, route: RouteOptions): GroupedLog {
+/** A writer killed mid-line leaves the last line without its LF: acting on a cut line could name another mailbox. */
+const TORN = 'last line of the file had no LF (torn write); not acted on';
+
+export interface GroupOptions {
+  /** A file people write (-f): its last line may lack the LF. A sync log's never does, but for a torn write. */
+  readonly lastLineMayLackLf?: boolean;
+}
+
+export function groupLines(text: Buffer, route: RouteOptions, options: GroupOptions = {}): GroupedLog {
   const grouper = new LogGrouper(route);
   for (let start = 0; start < text.length; ) {
     let end = text.indexOf(0x0a, start);
+    if (end < 0 && !options.lastLineMayLackLf) {
+      grouper.addMalformed(text.toString('latin1', start), TORN);
+      break;
+    }
     if (end < 0) end = text.length;
     grouper.add(text, start, end);
     start = end + 1;
@@ -87,7 +99,7 @@ export function groupLines(text: Buffer, route: RouteOptions): GroupedLog {
 }
 
 /** Groups a log file, reading it in bounded chunks. */
-export async function groupFile(file: string, route: RouteOptions): Promise<GroupedLog> {
+export async function groupFile(file: string, route: RouteOptions, options: GroupOptions = {}): Promise<GroupedLog> {
   const grouper = new LogGrouper(route);
   const reader = await LineReader.open(file);
   try {
@@ -95,6 +107,8 @@ export async function groupFile(file: string, route: RouteOptions): Promise<Grou
       for (let i = 0; i < batch.count; i++) {
         if (batch.endings[i] === LINE_END.OVERSIZED) {
           grouper.addMalformed(`${batch.buf.toString('latin1', batch.starts[i]!, batch.starts[i]! + 200)}…`, `line of ${batch.oversizedLength} bytes`);
+        } else if (batch.endings[i] === LINE_END.EOF && !options.lastLineMayLackLf) {
+          grouper.addMalformed(batch.buf.toString('latin1', batch.starts[i]!, batch.ends[i]!), TORN);
         } else {
           grouper.add(batch.buf, batch.starts[i]!, batch.ends[i]!);
         }

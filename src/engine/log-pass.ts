@@ -5,7 +5,7 @@
  * after the groups it depends on, and report what was not confirmed.
  */
 import type { RouteOptions } from '../synclog/index.js';
-import { groupFile, linesOf, type GroupedLog } from './log-groups.js';
+import { groupFile, linesOf, type GroupedLog, type GroupOptions } from './log-groups.js';
 import type { Replicator, UserOutcome } from './replicator.js';
 
 export interface PassResult {
@@ -98,8 +98,8 @@ function passResult(grouped: GroupedLog, outcomes: UserOutcome[]): PassResult {
 }
 
 /** Replicates a whole file. */
-export async function replicateFile(file: string, replicator: Replicator, route: RouteOptions = {}): Promise<PassResult> {
-  return replicateGroups(await groupFile(file, route), replicator);
+export async function replicateFile(file: string, replicator: Replicator, route: RouteOptions = {}, options: GroupOptions = {}): Promise<PassResult> {
+  return replicateGroups(await groupFile(file, route, options), replicator);
 }
 
 /** A FIFO of group indexes (a moving head: Array#shift is O(n)). */

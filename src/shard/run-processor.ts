@@ -116,6 +116,11 @@ export class RunProcessor {
         this.quarantine.add(batch.buf, start, end, at, `line longer than ${end - start} bytes`);
         continue;
       }
+      if (batch.endings[i] === LINE_END.EOF) {
+        // A torn write: acting on a cut line could name another mailbox. Its writer replays it whole.
+        this.quarantine.add(batch.buf, start, end, at, 'last line of the file had no LF (torn write); not acted on');
+        continue;
+      }
       if (isBarrierLine(batch.buf, start, end)) {
         const barrier = parseBarrierLine(batch.buf, start, end);
         if (barrier === null || !barrier.shards.includes(this.context.shard)) {

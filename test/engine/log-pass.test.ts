@@ -37,7 +37,7 @@ test('a cross-user line runs after the earlier lines of both users, and lines af
   ]);
 });
 
-test('a file is grouped in chunks as it would be whole; 8-bit bytes and a last line without LF survive', async () => {
+test('a file is grouped in chunks as it would be whole; 8-bit bytes survive, a last line without LF is not acted on', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-log-pass-'));
   try {
     const body = Buffer.concat([text('APPEND user.a', 'MAILBOX "user.a.caf\xe9"', 'RENAME user.a.X user.b.X', 'FROB x', 'APPEND user.a'), Buffer.from('SEEN b 0a1b', 'latin1')]);
@@ -48,8 +48,12 @@ test('a file is grouped in chunks as it would be whole; 8-bit bytes and a last l
     const all = fromFile.groups.flatMap((g: LineGroup) => [...g.lines]);
     assert.ok(all.includes('MAILBOX "user.a.caf\xe9"'));
     assert.equal(linesOf(fromFile.groups[0]!)[1]!.args, ['user.a.caf\xe9']);
-    assert.ok(all.includes('SEEN b 0a1b'));
-    assert.equal(fromFile.malformed.map((m) => m.line), ['FROB x']);
+    assert.not.ok(all.includes('SEEN b 0a1b'), 'a torn last line is never acted on');
+    assert.equal(fromFile.malformed.map((m) => m.line), ['FROB x', 'SEEN b 0a1b']);
+    // A file an admin wrote for -f may end without LF: its last line counts.
+    const typed = await groupFile(file, {}, { lastLineMayLackLf: true });
+    assert.equal(typed, groupLines(body, {}, { lastLineMayLackLf: true }));
+    assert.ok(typed.groups.flatMap((g: LineGroup) => [...g.lines]).includes('SEEN b 0a1b'));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

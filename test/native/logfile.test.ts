@@ -37,6 +37,20 @@ test('several processes append concurrently with no torn or interleaved lines', 
   fs.rmSync(dir, { recursive: true });
 });
 
+test('an append after a torn write cuts the torn tail first: no line is ever two joined', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'log.0');
+  fs.writeFileSync(file, 'APPEND user.tom\nANNOTATION "user.u368.br'); // a writer killed mid-line
+  await appendLog(file, ['MAILBOX "user.john2629^smith"\n']);
+  assert.is(fs.readFileSync(file, 'latin1'), 'APPEND user.tom\nMAILBOX "user.john2629^smith"\n');
+  fs.writeFileSync(file, 'x'.repeat(10_000)); // no complete line at all, longer than one read
+  await appendLog(file, ['SEEN tom u1\n']);
+  assert.is(fs.readFileSync(file, 'latin1'), 'SEEN tom u1\n');
+  await appendLog(file, ['SUB tom INBOX\n']);
+  assert.is(fs.readFileSync(file, 'latin1'), 'SEEN tom u1\nSUB tom INBOX\n', 'a complete tail is left alone');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('hand-off waits for a POSIX-lock writer (Cyrus protocol) that opened the old inode', async () => {
   const dir = tmp();
   const log = path.join(dir, 'log');
