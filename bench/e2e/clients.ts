@@ -19,12 +19,16 @@ export interface ClientSpec {
   command(lab: CyrusLab): string[];
 }
 
+/** Extra node flags for syncmux's clients (BENCH_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them). */
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
 /** What `npm run build` ships as the package's bin: syncmux-client is one esbuild bundle (dist/bin). */
 function distOrTs(name: string): string[] {
+  const node = [process.execPath, ...nodeFlags];
   const bundled = path.join(root, 'dist', 'bin', `${name}.js`);
-  if (fs.existsSync(bundled)) return [process.execPath, bundled];
+  if (fs.existsSync(bundled)) return [...node, bundled];
   const dist = path.join(root, 'dist', 'cli', `${name}.js`);
-  return fs.existsSync(dist) ? [process.execPath, dist] : [process.execPath, '--import', 'tsx', path.join(root, 'src', 'cli', `${name}.ts`)];
+  return fs.existsSync(dist) ? [...node, dist] : [...node, '--import', 'tsx', path.join(root, 'src', 'cli', `${name}.ts`)];
 }
 
 export const CLIENTS: ClientSpec[] = [

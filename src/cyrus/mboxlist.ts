@@ -284,7 +284,7 @@ export class Mboxlist {
   lookup(intname: string): MbEntry | undefined {
     const dbname = intNameToDbName(intname, this.ctx);
     const v = this.db.get(Buffer.concat([N, Buffer.from(dbname, 'utf8')]));
-    return v ? decodeMbEntry(dbname, v, this.ctx) : undefined;
+    return v ? decodedOnce(v, () => decodeMbEntry(dbname, v, this.ctx)) : undefined;
   }
 
   /** mboxlist_lookup: like lookup() but reserved, tombstone and intermediate entries count as absent. */
@@ -295,7 +295,7 @@ export class Mboxlist {
 
   byUniqueId(uniqueid: string): IdEntry | undefined {
     const v = this.db.get(`I${uniqueid}`);
-    return v ? decodeIdEntry(uniqueid, v, this.ctx) : undefined;
+    return v ? decodedOnce(v, () => decodeIdEntry(uniqueid, v, this.ctx)) : undefined;
   }
 
   /** Every `N` entry in key order, optionally below a dbname prefix (raw bytes, no separator added). */
@@ -356,6 +356,21 @@ export class Mboxlist {
     }
     return undefined;
   }
+}
+
+/**
+ * Entries decoded from a value buffer, by that buffer: a DbMemo hands out
+ * the same buffer for an unchanged record, so a steady-state lookup decodes
+ * nothing. Entries are frozen and the key is the record's own bytes (the
+ * name and uniqueid it was decoded with are in the record's key, which is
+ * what produced this buffer), so sharing one is invisible.
+ */
+const decodedByValue = new WeakMap<Buffer, MbEntry | IdEntry>();
+
+function decodedOnce<T extends MbEntry | IdEntry>(value: Buffer, decode: () => T): T {
+  let entry = decodedByValue.get(value) as T | undefined;
+  if (!entry) decodedByValue.set(value, (entry = decode()));
+  return entry;
 }
 
 /**

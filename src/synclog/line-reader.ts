@@ -58,8 +58,11 @@ export class LineReader {
     startOffset: number,
     options: LineReaderOptions,
   ) {
-    this.buf = Buffer.allocUnsafe(options.chunkBytes ?? 4 * 1024 * 1024);
-    this.batch = new LineBatch(options.maxLines ?? 65536);
+    // Sized to what there is to read: a steady-state log-run is a few hundred bytes, and a
+    // 4 MiB buffer plus 576 KiB of line arrays per pass was most of a pass's garbage.
+    const span = Math.max(1, size - startOffset);
+    this.buf = Buffer.allocUnsafe(Math.min(options.chunkBytes ?? 4 * 1024 * 1024, span));
+    this.batch = new LineBatch(Math.min(options.maxLines ?? 65536, span + 1));
     this.position = startOffset;
   }
 

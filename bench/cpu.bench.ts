@@ -1,0 +1,77 @@
+/**
+ * `npm run bench:cpu`: what each replication client costs the master's CPU
+ * per replicated message in steady state (bench/e2e/steady.ts), stock
+ * `sync_client -R` against syncmux in one run, on fresh labs of the same
+ * shape. Prints one table; every row must end with master == replica.
+ *
+ * Knobs (environment): CPU_WORKLOADS ("20x20,150x100": rate msg/s x
+ * users), CPU_SECONDS (30), CPU_SIZE (2000 bytes), CPU_CLIENTS (a regex on
+ * the client names), CPU_REPEAT (1; the median run is shown).
+ */
+import fs from 'node:fs';
+import { CyrusLab } from '../src/harness/cyrus-lab.js';
+import { compareLab } from '../src/harness/compare.js';
+import { createUser } from '../src/harness/lab-ops.js';
+import { cyrusUnavailableReason } from '../src/harness/install.js';
+import { CLIENTS, type ClientSpec } from './e2e/clients.js';
+import { steadyCpu, type SteadyResult } from './e2e/steady.js';
+
+type Row = Record<string, string | number>;
+const env = (k: string, d: string) => process.env[k] ?? d;
+
+async function runRow(spec: ClientSpec, rate: number, userCount: number, seconds: number, size: number): Promise<Row> {
+  const row: Row = { client: spec.name, 'msg/s': rate, users: userCount, seconds };
+  const lab = await CyrusLab.start();
+  try {
+    const users = Array.from({ length: userCount }, (_, i) => `cpu${i}`);
+    for (const u of users) await createUser(lab, u, ['Sent']);
+    const seeded = lab.stockSyncClient(['-A'], { check: false });
+    if (seeded.status !== 0) throw new Error(`seeding with stock -A failed: ${seeded.stderr}`);
+    fs.rmSync(`${lab.syncLogDir()}/log`, { force: true });
+    const runs: SteadyResult[] = [];
+    for (let i = 0; i < Number(env('CPU_REPEAT', '1')); i++) runs.push(await steadyCpu(lab, spec, users, rate, seconds, size));
+    const mid = [...runs].sort((a, b) => a.cpuMsPerMessage - b.cpuMsPerMessage)[Math.floor(runs.length / 2)]!;
+    row['client CPU s'] = mid.clientCpu.toFixed(2);
+    row['client CPU ms / msg'] = mid.cpuMsPerMessage.toFixed(2);
+    row['replica CPU s'] = mid.replicaCpu.toFixed(2);
+    row['drain after last s'] = mid.tailSeconds.toFixed(2);
+    const after = await compareLab(lab);
+    row.equal = after.equal ? 'yes' : `NO (${after.differences.length})`;
+  } catch (err) {
+    row.error = (err as Error).message.slice(0, 300);
+  } finally {
+    await lab.destroy();
+  }
+  return row;
+}
+
+function table(rows: Row[]): string {
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
+  return [line(cols), line(cols.map(() => '---')), ...rows.map((r) => line(cols.map((c) => r[c] ?? '-')))].join('\n');
+}
+
+async function main(): Promise<void> {
+  const reason = cyrusUnavailableReason();
+  if (reason) throw new Error(reason);
+  const filter = new RegExp(env('CPU_CLIENTS', '^(stock|syncmux-client|syncmux run --shards [14])'));
+  const clients = CLIENTS.filter((c) => filter.test(c.name));
+  const seconds = Number(env('CPU_SECONDS', '30'));
+  const size = Number(env('CPU_SIZE', '2000'));
+  const rows: Row[] = [];
+  for (const workload of env('CPU_WORKLOADS', '20x20,150x100').split(',')) {
+    const [rate, users] = workload.split('x').map(Number);
+    for (const spec of clients) {
+      const row = await runRow(spec, rate!, users!, seconds, size);
+      console.error(JSON.stringify(row));
+      rows.push(row);
+    }
+  }
+  console.log(`\nsteady-state client CPU per replicated message, ${new Date().toISOString()}, ${size}-byte messages\n`);
+  console.log(table(rows));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
