@@ -5,8 +5,9 @@
  * shape. Prints one table; every row must end with master == replica.
  *
  * Knobs (environment): CPU_WORKLOADS ("20x20,150x100": rate msg/s x
- * users), CPU_SECONDS (30), CPU_SIZE (2000 bytes), CPU_CLIENTS (a regex on
- * the client names), CPU_REPEAT (1; the median run is shown).
+ * users), CPU_SECONDS (30), CPU_WARM (20 s at the same rate first, so
+ * V8's compiled state is measured), CPU_SIZE (2000 bytes), CPU_CLIENTS (a
+ * regex on the client names), CPU_REPEAT (1; the median run is shown).
  */
 import fs from 'node:fs';
 import { CyrusLab } from '../src/harness/cyrus-lab.js';
@@ -29,7 +30,7 @@ async function runRow(spec: ClientSpec, rate: number, userCount: number, seconds
     if (seeded.status !== 0) throw new Error(`seeding with stock -A failed: ${seeded.stderr}`);
     fs.rmSync(`${lab.syncLogDir()}/log`, { force: true });
     const runs: SteadyResult[] = [];
-    for (let i = 0; i < Number(env('CPU_REPEAT', '1')); i++) runs.push(await steadyCpu(lab, spec, users, rate, seconds, size));
+    for (let i = 0; i < Number(env('CPU_REPEAT', '1')); i++) runs.push(await steadyCpu(lab, spec, users, rate, seconds, size, Number(env('CPU_WARM', '20'))));
     const mid = [...runs].sort((a, b) => a.cpuMsPerMessage - b.cpuMsPerMessage)[Math.floor(runs.length / 2)]!;
     row['client CPU s'] = mid.clientCpu.toFixed(2);
     row['client CPU ms / msg'] = mid.cpuMsPerMessage.toFixed(2);
