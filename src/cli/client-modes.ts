@@ -37,39 +37,77 @@ export function internalMailboxName(external: string, engine: Engine): string {
   return domain && domain !== cfg.defaultDomain ? `${domain}!${name}` : name;
 }
 
-async function replicateLines(engine: Engine, log: Logger, key: string, lines: SyncLogLine[]): Promise<boolean> {
-  const outcome = await engine.replicate({ key, lines, retry: false });
-  if (!outcome.ok) log.log('err', `IOERROR: user replication failed: ${key}: ${outcome.error}`);
-  return outcome.ok;
+/** One object of -u/-s/-m/-A: a user (or, for shared mailboxes, `@`) and its synthetic log lines. */
+interface ObjectJob {
+  key: string;
+  lines: SyncLogLine[];
+  /** What -v prints when it starts, as stock's verbose output does. */
+  label: string;
 }
 
-/** -u, -s, -m, -A: every object is tried; exit 1 if any failed. */
-export async function runObjects(o: ClientOptions, engine: Engine, log: Logger): Promise<number> {
-  const objects = o.inputFile ? readObjectFile(o.inputFile) : o.objects;
+/**
+ * Replicates the objects over the replicator's connections, at most
+ * `inFlight` at a time, in the given order of starting; jobs of one key run
+ * one after another (a replicator takes one batch per key at a time).
+ * Every object is tried; false if any failed.
+ */
+async function replicateObjects(jobs: ObjectJob[], replicator: Replicator, log: Logger, inFlight: number): Promise<boolean> {
   let ok = true;
+  const lastOfKey = new Map<string, Promise<void>>();
+  const running = new Set<Promise<void>>();
+  for (const job of jobs) {
+    while (running.size >= inFlight) await Promise.race(running);
+    const previous = lastOfKey.get(job.key) ?? Promise.resolve();
+    const task: Promise<void> = previous.then(async () => {
+      log.verbose(job.label);
+      const outcome = await replicator.replicate({ key: job.key, lines: job.lines, retry: false });
+      if (!outcome.ok) {
+        ok = false;
+        log.log('err', `IOERROR: user replication failed: ${job.key}: ${outcome.error}`);
+      }
+    });
+    const tracked = task.finally(() => {
+      running.delete(tracked);
+      if (lastOfKey.get(job.key) === tracked) lastOfKey.delete(job.key);
+    });
+    running.add(tracked);
+    lastOfKey.set(job.key, tracked);
+  }
+  await Promise.all(running);
+  return ok;
+}
+
+/**
+ * -u, -s, -m, -A: every object is tried; exit 1 if any failed. Users are
+ * spread over the replicator's connections (syncmux_client_connections):
+ * sync_server applies one connection's commands one at a time, so one
+ * connection would seed a replica at its serial speed.
+ */
+export async function runObjects(o: ClientOptions, engine: Engine, replicator: Replicator, log: Logger, connections: number): Promise<number> {
+  const objects = o.inputFile ? readObjectFile(o.inputFile) : o.objects;
+  let jobs: ObjectJob[] = [];
   if (o.mode === 'users' || o.mode === 'meta') {
     const type = o.mode === 'users' ? 'USER' : 'META';
-    for (const u of objects) {
-      log.verbose(`${type} ${u}`);
-      ok = (await replicateLines(engine, log, u, [{ type, args: [bin(u)] }])) && ok;
-    }
+    jobs = objects.map((u) => ({ key: u, lines: [{ type, args: [bin(u)] }], label: `${type} ${u}` }));
   } else if (o.mode === 'mailboxes') {
-    const lines = objects.map((m) => ({ type: 'MAILBOX' as const, args: [bin(internalMailboxName(m, engine))] }));
     const byOwner = new Map<string, SyncLogLine[]>();
-    for (const l of lines) {
-      const owner = mailboxOwner(Buffer.from(l.args[0]!, 'latin1').toString('utf8'), engine.config) ?? '';
-      byOwner.set(owner, [...(byOwner.get(owner) ?? []), l]);
+    for (const m of objects) {
+      const name = internalMailboxName(m, engine);
+      const owner = mailboxOwner(name, engine.config) ?? '';
+      byOwner.set(owner, [...(byOwner.get(owner) ?? []), { type: 'MAILBOX', args: [bin(name)] }]);
     }
-    for (const [owner, ls] of byOwner) ok = (await replicateLines(engine, log, owner, ls)) && ok;
+    jobs = [...byOwner].map(([owner, lines]) => ({ key: owner, lines, label: `MAILBOX ${lines.map((l) => l.args[0]).join(' ')}` }));
   } else if (o.mode === 'allUsers') {
-    ok = await runAllUsers(engine, log, o.objects[0] ?? '');
+    jobs = allUserJobs(engine, o.objects[0] ?? '');
   }
+  const ok = await replicateObjects(jobs, replicator, log, Math.max(1, connections) * 2);
   return ok ? EXIT.OK : EXIT.FAIL;
 }
 
-async function runAllUsers(engine: Engine, log: Logger, prefix: string): Promise<boolean> {
+/** -A [prefix]: every user with a live mailbox, and every shared mailbox, in mailboxes.db order. */
+function allUserJobs(engine: Engine, prefix: string): ObjectJob[] {
   const mboxlist = Mboxlist.open(engine.config);
-  let ok = true;
+  const jobs: ObjectJob[] = [];
   let lastUser: string | null = null;
   for (const entry of mboxlist.entries()) {
     if (entry.mbtype.deleted || entry.mbtype.intermediate || entry.mbtype.reserve) continue;
@@ -79,13 +117,12 @@ async function runAllUsers(engine: Engine, log: Logger, prefix: string): Promise
     if (owner) {
       if (owner === lastUser) continue;
       lastUser = owner;
-      log.verbose(`USER ${owner}`);
-      ok = (await replicateLines(engine, log, owner, [{ type: 'USER', args: [bin(owner)] }])) && ok;
+      jobs.push({ key: owner, lines: [{ type: 'USER', args: [bin(owner)] }], label: `USER ${owner}` });
     } else {
-      ok = (await replicateLines(engine, log, `@`, [{ type: 'MAILBOX', args: [bin(entry.name)] }])) && ok;
+      jobs.push({ key: '@', lines: [{ type: 'MAILBOX', args: [bin(entry.name)] }], label: `MAILBOX ${entry.name}` });
     }
   }
-  return ok;
+  return jobs;
 }
 
 function readObjectFile(file: string): string[] {

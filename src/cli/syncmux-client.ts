@@ -71,26 +71,27 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   // A signal also ends connect waits and in-flight work; unfinished lines are re-queued, never lost.
-  const pool = o.mode === 'rolling' ? EnginePool.around(engine, context, clientConnections(config, o.channel ?? null)) : null;
-  pool?.warmUp(); // run() waits for the first connection, for stock's connect errors
-  const closeAll = () => (pool ? pool.close() : engine.close());
+  const connections = clientConnections(config, o.channel ?? null);
+  const pool = EnginePool.around(engine, context, connections);
+  pool.warmUp(); // run() waits for the first connection, for stock's connect errors
+  const closeAll = () => pool.close();
   stop.signal.addEventListener('abort', () => void closeAll(), { once: true });
   try {
-    return await run(o, config, engine, pool, log, stop.signal, () => (connected = true));
+    return await run(o, config, engine, pool, connections, log, stop.signal, () => (connected = true));
   } finally {
     await closeAll();
   }
 }
 
 /**
- * syncmux_client_connections (default 8): replica connections the rolling
- * mode spreads users over. Object modes (-u, -m, -A, ...) use one, as stock.
+ * syncmux_client_connections (default 8): replica connections every mode
+ * spreads users over (stock has one).
  */
 function clientConnections(config: CyrusConfig, channel: string | null): number {
   return connectionCount(channelSetting(config, channel, 'syncmux_client_connections'), DEFAULT_TOTAL_CONNECTIONS);
 }
 
-async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, pool: EnginePool | null, log: Logger, signal: AbortSignal, onConnected: () => void): Promise<number> {
+async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, pool: EnginePool, connections: number, log: Logger, signal: AbortSignal, onConnected: () => void): Promise<number> {
   try {
     await Promise.race([engine.connect(), aborted(signal)]);
   } catch (err) {
@@ -99,7 +100,7 @@ async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, pool: 
     return EXIT.FAIL;
   }
   onConnected();
-  if (o.mode !== 'rolling' || !pool) return runObjects(o, engine, log);
+  if (o.mode !== 'rolling') return runObjects(o, engine, pool, log, connections);
   const channel = syncChannel(config, o.channel ?? null);
   const logFile = o.shard === undefined ? channel.logFile : `${channel.logFile}.${o.shard}`;
   return runRolling(o, engine, pool, log, {
