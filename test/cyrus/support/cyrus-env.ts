@@ -1,5 +1,6 @@
 /**
- * Test fixtures made by the installed Cyrus 3.6.1 tools: a throw-away
+ * Test fixtures made by Cyrus's own tools (the system's 3.6.1, or the
+ * master's build that SYNCMUX_CYRUS / SYNCMUX_CYRUS_MASTER selects): a throw-away
  * configdirectory + partition in a temp dir owned by the cyrus user, and
  * helpers to run cyr_dbtool, ctl_mboxlist, reconstruct, ipurge … as cyrus.
  * cyrusUnavailable() says why a test must skip (never skip silently).
@@ -8,8 +9,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { cyrusEnv, cyrusFromEnv, cyrusInstall } from '../../../src/harness/cyrus-installs.js';
 
-export const CYRUS_BIN = process.env.SYNCMUX_CYRUS_BIN ?? '/usr/lib/cyrus/bin';
+const CYRUS = cyrusInstall(cyrusFromEnv().master);
+export const CYRUS_BIN = process.env.SYNCMUX_CYRUS_BIN ?? CYRUS.binDir;
+/** The environment the tools in CYRUS_BIN run with (LD_LIBRARY_PATH for an unpacked build). */
+export const CYRUS_TOOL_ENV = cyrusEnv(CYRUS);
 
 let cyrusUid: number | null | undefined;
 
@@ -120,7 +125,8 @@ export class CyrusEnv {
   run(tool: string, args: readonly string[], input?: Buffer | string): RunResult {
     const bin = path.join(CYRUS_BIN, tool);
     const argv = [bin, '-C', this.conf, ...args];
-    const r = process.getuid?.() === 0 ? spawnSync('runuser', ['-u', 'cyrus', '--', ...argv], { input }) : spawnSync(argv[0] as string, argv.slice(1), { input });
+    const env = CYRUS_TOOL_ENV;
+    const r = process.getuid?.() === 0 ? spawnSync('runuser', ['-u', 'cyrus', '--', ...argv], { input, env }) : spawnSync(argv[0] as string, argv.slice(1), { input, env });
     return { status: r.status, stdout: r.stdout ?? Buffer.alloc(0), stderr: r.stderr?.toString() ?? '' };
   }
 
