@@ -89,6 +89,8 @@ export function installMissingReason(install: CyrusInstall): string | null {
   const needed = ['imapd', 'lmtpd', 'sync_server', 'sync_client', 'ctl_cyrusdb'].map((b) => path.join(install.binDir, b));
   const missing = [...needed, install.masterBinary].filter((f) => !fs.existsSync(f));
   if (!missing.length) return null;
-  const how = install.prefix ? 'run ./dev setup as root (it unpacks the bookworm-backports .debs)' : 'run ./dev setup as root';
-  return `Cyrus ${install.release} is not installed (missing ${missing.join(', ')}); ${how}`;
+  if (install.prefix && !fs.existsSync(install.masterBinary)) {
+    return `Cyrus ${install.release} is not unpacked in ${install.prefix}; run ./dev setup as root (it fetches the bookworm-backports .debs)`;
+  }
+  return `Cyrus ${install.release} is not installed (missing ${missing.join(', ')}); run ./dev setup as root`;
 }

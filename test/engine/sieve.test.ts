@@ -42,6 +42,12 @@ function tree(dir: string): Record<string, string> {
   return out;
 }
 
+/** The tree as compared across the lab: bytecode is the compiling Cyrus's, so between two builds only names and links must match. */
+function comparable(lab: CyrusLab, t: Record<string, string>): Record<string, string> {
+  if (lab.master.cyrus.release === lab.replica.cyrus.release) return t;
+  return Object.fromEntries(Object.entries(t).map(([f, v]) => [f, f.endsWith('.bc') ? 'bytecode' : v]));
+}
+
 async function sieve(lab: CyrusLab, fn: (s: ManageSieve) => Promise<void>): Promise<void> {
   const s = await ManageSieve.login(lab.master.ports.sieve!, ADMIN.user, ADMIN.password, 'alice');
   try {
@@ -62,7 +68,7 @@ test('#sieve replicates: scripts, replacements, the active script, deletion, dea
       const master = tree(lab.master.paths.sieveDir);
       assert.ok(Object.keys(master).some((f) => f.endsWith('.bc')), `${what}: the master has compiled scripts`);
       assert.is(Object.entries(master).find(([f]) => f.endsWith('/defaultbc'))?.[1] ?? null, expectActive && `-> ${expectActive}.bc`, what);
-      assert.equal(tree(lab.replica.paths.sieveDir), master, `${what}: replica sieve dir`);
+      assert.equal(comparable(lab, tree(lab.replica.paths.sieveDir)), comparable(lab, master), `${what}: replica sieve dir`);
       const stock = stockWouldSend(lab, ['-u', 'alice']);
       assert.is(stock.status, 0, stock.stderr);
       assert.equal(stock.sent, [], `${what}: stock sync_client -u alice still had work`);
