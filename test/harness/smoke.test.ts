@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CyrusLab } from '../../src/harness/cyrus-lab.js';
@@ -63,6 +65,18 @@ for (const pair of PAIRS) {
       const after = await compareLab(lab);
       assert.equal(after.differences, []);
       assert.ok(after.equal);
+
+      // syncmux's copyback hand-off must run the master's own sync_client.
+      const configured = /^syncmux_copyback_client:\s*(\S+)/m.exec(fs.readFileSync(lab.master.paths.imapdConf, 'utf8'))?.[1];
+      if (pair.master === '3.6') {
+        assert.is(configured, undefined, 'a 3.6 master keeps the default hand-off client');
+      } else {
+        assert.ok(configured, 'a 3.10 master names its own sync_client for the hand-off');
+        await deliver(lab, 'bob', 1, { start: 50 });
+        const handOff = spawnSync(configured!, ['-C', lab.master.paths.imapdConf, '-n', lab.channel, '-v', '-u', 'bob'], { encoding: 'utf8' });
+        assert.is(handOff.status, 0, handOff.stderr);
+        assert.ok((await compareLab(lab)).equal, 'the hand-off client replicated the new message');
+      }
     } finally {
       await lab.destroy();
     }
