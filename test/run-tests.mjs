@@ -19,6 +19,9 @@ import { CYRUS_PAIRS, FLOW_SUITES } from './cyrus-matrix.mjs';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const filter = process.argv[2] ? new RegExp(process.argv[2]) : null;
 const RELEASES = { '3.6': '3.6.1', '3.10': '3.10.1' };
+// A last resort, far above any suite's runtime: a hung suite (a child it
+// never stopped keeps it alive) must not hang CI. It counts as a crash.
+const FILE_TIMEOUT_MS = 15 * 60_000;
 
 function findTests(dir) {
   const out = [];
@@ -42,14 +45,16 @@ function runFile(file, label, extraEnv) {
     encoding: 'utf8',
     env: { ...process.env, ...extraEnv, FORCE_COLOR: '0', NO_COLOR: '1', SYNCMUX_SKIP_FILE: skipFile },
     maxBuffer: 256 * 1024 * 1024,
+    timeout: FILE_TIMEOUT_MS,
   });
-  const out = stripVTControlCharacters((result.stdout ?? '') + (result.stderr ?? ''));
+  let out = stripVTControlCharacters((result.stdout ?? '') + (result.stderr ?? ''));
+  if (result.error?.code === 'ETIMEDOUT') out += `\nTIMEOUT: killed after ${FILE_TIMEOUT_MS / 60_000} min\n`;
   process.stdout.write(`\n== ${file} [${label}] (${Date.now() - started} ms)\n${out}`);
   const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
   const ok = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
   const skips = fs.existsSync(skipFile) ? fs.readFileSync(skipFile, 'utf8').split('\n').filter(Boolean).length : 0;
   fs.rmSync(skipFile, { force: true });
-  if (Number.isNaN(total) || Number.isNaN(ok)) return { passed: 0, failed: 1, skipped: 0, crashed: true, ms: Date.now() - started };
+  if (Number.isNaN(total) || Number.isNaN(ok) || result.error) return { passed: 0, failed: 1, skipped: 0, crashed: true, ms: Date.now() - started };
   // uvu counts a skipped test (returned early) as passed; move it to skipped.
   const crashed = result.status !== 0 && total === ok;
   return { passed: ok - skips, failed: total - ok + (crashed ? 1 : 0), skipped: skips, crashed, ms: Date.now() - started };
