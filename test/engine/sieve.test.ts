@@ -123,7 +123,8 @@ test('a sieve directory not yet migrated to #sieve is handed to Cyrus sync_clien
 
     const userSync = () => eut.engine.replicate({ key: 'alice', lines: [{ type: 'USER', args: ['alice'] }], retry: false });
     assert.equal(await userSync(), { ok: true, handedOff: true }, eut.logs.join('\n'));
-    assert.ok(eut.logs.some((l) => /not yet migrated into a #sieve mailbox.*handing alice to \/usr\/lib\/cyrus\/bin\/sync_client -u/.test(l)), eut.logs.join('\n'));
+    // The default client, or the lab's wrapper for a master of another Cyrus build (its own sync_client).
+    assert.ok(eut.logs.some((l) => /not yet migrated into a #sieve mailbox.*handing alice to \/\S+\/sync_client -u/.test(l)), eut.logs.join('\n'));
     assert.ok(Mboxlist.withLocked(cfg, (ml) => ml.find('user.alice.#sieve')), 'Cyrus sync_client created the #sieve mailbox on the master');
     const replica = tree(lab.replica.paths.sieveDir);
     assert.ok(Object.entries(replica).some(([f, v]) => f.endsWith('/defaultbc') && v === '-> old.bc'), JSON.stringify(replica));
