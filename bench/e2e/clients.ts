@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { CYRUS_BIN } from '../../src/harness/install.js';
+import { cyrusEnv } from '../../src/harness/cyrus-installs.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
@@ -17,6 +17,8 @@ export interface ClientSpec {
   /** Shard count for `syncmux run`; undefined for the single-channel clients. */
   shards?: number;
   command(lab: CyrusLab): string[];
+  /** Environment the command needs (stock sync_client runs from the master's Cyrus build). */
+  env?(lab: CyrusLab): NodeJS.ProcessEnv;
 }
 
 /** Extra node flags for syncmux's clients (BENCH_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them). */
@@ -32,7 +34,11 @@ function distOrTs(name: string): string[] {
 }
 
 export const CLIENTS: ClientSpec[] = [
-  { name: 'stock sync_client -R', command: (lab) => [path.join(CYRUS_BIN, 'sync_client'), '-C', lab.master.paths.imapdConf, '-n', lab.channel, '-R'] },
+  {
+    name: 'stock sync_client -R',
+    command: (lab) => [path.join(lab.master.cyrus.binDir, 'sync_client'), '-C', lab.master.paths.imapdConf, '-n', lab.channel, '-R'],
+    env: (lab) => cyrusEnv(lab.master.cyrus),
+  },
   { name: 'syncmux-client -R', command: (lab) => [...distOrTs('syncmux-client'), '-C', lab.master.paths.imapdConf, '-n', lab.channel, '-R'] },
   ...[1, 4, 8].map((shards) => ({
     name: `syncmux run --shards ${shards}`,
@@ -46,7 +52,7 @@ export class RunningClient {
 
   static start(spec: ClientSpec, lab: CyrusLab): RunningClient {
     const [cmd, ...args] = spec.command(lab);
-    const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: '8' } });
+    const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...(spec.env?.(lab) ?? process.env), UV_THREADPOOL_SIZE: '8' } });
     const output = { text: '' };
     const keep = (c: Buffer) => { output.text = (output.text + c.toString()).slice(-20_000); };
     child.stdout!.on('data', keep);

@@ -1,15 +1,19 @@
 /**
- * A throwaway Cyrus 3.6 master and replica on loopback, in a temp dir, on
- * free ports: configs, sasldb, both cyrmasters, and stopping them by pid.
- * The master logs every change to the sync log of each configured channel;
- * the replica runs sync_server (csync) and imapd (IMAP replication).
+ * A throwaway Cyrus master and replica on loopback, in a temp dir, on free
+ * ports: configs, sasldb, both cyrus masters, and stopping them by pid. Each
+ * instance runs its own Cyrus build (LabOptions.masterCyrus/replicaCyrus,
+ * cyrus-installs.ts), and everything run against an instance runs from
+ * that build. The master logs every change to the sync log of each
+ * configured channel; the replica runs sync_server (csync) and imapd (IMAP
+ * replication).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { CYRMASTER, CYRUS_BIN, SASLPASSWD2, cyrusUnavailableReason } from './install.js';
+import { cyrusEnv, cyrusFromEnv, cyrusInstall, type CyrusInstall, type CyrusVersion } from './cyrus-installs.js';
+import { SASLPASSWD2, cyrusUnavailableReason } from './install.js';
 import { cyrusConf, imapdConf, type InstancePaths, type Listeners } from './lab-config.js';
 import { makeTestCertificates, type TestCertificates } from './test-ca.js';
 
@@ -37,10 +41,16 @@ export interface LabOptions {
   syncMaxChild?: number;
   /** Extra environment for the replica's cyrmaster and so its services (the bench slows the replica's fsync with it). */
   replicaEnv?: Record<string, string>;
+  /** The master's Cyrus build; default SYNCMUX_CYRUS_MASTER, else SYNCMUX_CYRUS, else 3.6. */
+  masterCyrus?: CyrusVersion;
+  /** The replica's Cyrus build; default SYNCMUX_CYRUS_REPLICA, else SYNCMUX_CYRUS, else 3.6. */
+  replicaCyrus?: CyrusVersion;
 }
 
 export interface Instance {
   name: 'master' | 'replica';
+  /** The Cyrus build this instance runs. */
+  cyrus: CyrusInstall;
   servername: string;
   paths: InstancePaths;
   ports: Listeners;
@@ -72,13 +82,16 @@ export class CyrusLab {
   }
 
   static async start(options: LabOptions = {}): Promise<CyrusLab> {
-    const reason = cyrusUnavailableReason();
+    const fromEnv = cyrusFromEnv();
+    const masterCyrus = cyrusInstall(options.masterCyrus ?? fromEnv.master);
+    const replicaCyrus = cyrusInstall(options.replicaCyrus ?? fromEnv.replica);
+    const reason = cyrusUnavailableReason([masterCyrus, replicaCyrus]);
     if (reason) throw new Error(reason);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-lab-'));
     fs.chmodSync(dir, 0o755); // cyrus must traverse it
     const [mImap, mLmtp, rImap, rLmtp, rSync, mSieve] = await freePorts(options.sieve ? 6 : 5);
-    const master = layout(dir, 'master', 'syncmux-master', { imap: mImap!, lmtp: mLmtp!, ...(mSieve ? { sieve: mSieve } : {}) });
-    const replica = layout(dir, 'replica', 'syncmux-replica', { imap: rImap!, lmtp: rLmtp!, sync: rSync! });
+    const master = layout(dir, 'master', 'syncmux-master', masterCyrus, { imap: mImap!, lmtp: mLmtp!, ...(mSieve ? { sieve: mSieve } : {}) });
+    const replica = layout(dir, 'replica', 'syncmux-replica', replicaCyrus, { imap: rImap!, lmtp: rLmtp!, sync: rSync! });
     const lab = new CyrusLab(dir, master, replica, options);
     lab.writeInstance(master, [ADMIN.user], lab.masterReplicationConf(rSync!, rImap!));
     const replicaExtra = ['sync_log: no', ...(options.bothExtra ?? []), ...(options.replicaExtra ?? [])];
@@ -118,9 +131,25 @@ export class CyrusLab {
       `${c}_sync_password: ${SYNC_USER.password}`,
       `${c}_sync_shutdown_file: ${path.join(this.dir, 'master', 'run', `sync-${c}.shutdown`)}`,
       ...(this.options.archive ? ['archive_enabled: yes', `archivepartition-default: ${this.archiveDir()}`] : []),
+      ...this.copybackClientConf(),
       ...(this.options.masterExtra ?? []),
       ...(this.options.bothExtra ?? []),
     ];
+  }
+
+  /**
+   * syncmux hands copybacks to `syncmux_copyback_client` (default: the
+   * system's sync_client). A master of another build gets its own
+   * sync_client instead, through a wrapper that sets its environment.
+   */
+  private copybackClientConf(): string[] {
+    const cyrus = this.master.cyrus;
+    const setByTest = [...(this.options.masterExtra ?? []), ...(this.options.bothExtra ?? [])].some((l) => /^syncmux_copyback_client\s*:/.test(l));
+    if (setByTest || Object.keys(cyrus.env).length === 0) return [];
+    const wrapper = path.join(this.master.paths.root, 'sync_client');
+    const exports = Object.entries(cyrus.env).map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join('');
+    fs.writeFileSync(wrapper, `#!/bin/sh\n# Cyrus ${cyrus.release}'s sync_client, for syncmux's copyback hand-off\n${exports}exec ${shellQuote(path.join(cyrus.binDir, 'sync_client'))} "$@"\n`, { mode: 0o755 });
+    return [`syncmux_copyback_client: ${wrapper}`];
   }
 
   /** The master's archive partition (LabOptions.archive). */
@@ -142,7 +171,7 @@ export class CyrusLab {
     fs.mkdirSync(path.join(p.root, 'run'), { recursive: true });
     const text = imapdConf({ servername: inst.servername, admins, paths: p, virtdomains: !!this.options.virtdomains, extra });
     fs.writeFileSync(p.imapdConf, text, { mode: 0o644 });
-    fs.writeFileSync(p.cyrusConf, cyrusConf(p.imapdConf, inst.ports, { syncMaxChild: this.options.syncMaxChild }), { mode: 0o644 });
+    fs.writeFileSync(p.cyrusConf, cyrusConf(p.imapdConf, inst.ports, { binDir: inst.cyrus.binDir, syncMaxChild: this.options.syncMaxChild }), { mode: 0o644 });
     execFileSync('chown', ['-R', 'cyrus:mail', p.configDirectory, p.spool, p.sieveDir, path.join(p.root, 'run')]);
     for (const d of [p.configDirectory, p.spool, p.sieveDir]) fs.chmodSync(d, DIR_MODE);
   }
@@ -158,11 +187,12 @@ export class CyrusLab {
   }
 
   private startInstance(inst: Instance): void {
-    const r = spawnSync(CYRMASTER, ['-C', inst.paths.imapdConf, '-M', inst.paths.cyrusConf, '-p', inst.pidFile, '-d', '-L', inst.logFile], {
+    const extraEnv = inst.name === 'replica' ? this.options.replicaEnv : undefined;
+    const r = spawnSync(inst.cyrus.masterBinary, ['-C', inst.paths.imapdConf, '-M', inst.paths.cyrusConf, '-p', inst.pidFile, '-d', '-L', inst.logFile], {
       encoding: 'utf8',
-      env: inst.name === 'replica' && this.options.replicaEnv ? { ...process.env, ...this.options.replicaEnv } : process.env,
+      env: cyrusEnv(inst.cyrus, extraEnv ? { ...process.env, ...extraEnv } : process.env),
     });
-    if (r.status !== 0) throw new Error(`cyrmaster (${inst.name}) failed: ${r.stderr}; see ${inst.logFile}`);
+    if (r.status !== 0) throw new Error(`Cyrus ${inst.cyrus.release} master (${inst.name}) failed: ${r.stderr}; see ${inst.logFile}`);
   }
 
   /** Path of a channel's sync log on the master. */
@@ -170,9 +200,11 @@ export class CyrusLab {
     return path.join(this.master.paths.configDirectory, 'sync', channel);
   }
 
-  /** Runs a Cyrus tool from /usr/lib/cyrus/bin against an instance, as root (it drops to cyrus); `input` feeds stdin. */
+  /** Runs a tool of the instance's Cyrus build against it, as root (it drops to cyrus); `input` feeds stdin. */
   tool(inst: Instance, name: string, args: string[], opts: { check?: boolean; input?: string } = {}): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync(path.join(CYRUS_BIN, name), ['-C', inst.paths.imapdConf, ...args], { encoding: 'utf8', timeout: 300_000, input: opts.input });
+    const r = spawnSync(path.join(inst.cyrus.binDir, name), ['-C', inst.paths.imapdConf, ...args], {
+      encoding: 'utf8', timeout: 300_000, input: opts.input, env: cyrusEnv(inst.cyrus),
+    });
     const result = { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
     if (opts.check !== false && result.status !== 0) {
       throw new Error(`${name} ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
@@ -180,7 +212,7 @@ export class CyrusLab {
     return result;
   }
 
-  /** Stock sync_client against this lab's channel; `args` follow -C and -n. */
+  /** Stock sync_client (the master's build) against this lab's channel; `args` follow -C and -n. */
   stockSyncClient(args: string[], opts: { check?: boolean } = {}): { status: number; stdout: string; stderr: string } {
     return this.tool(this.master, 'sync_client', ['-n', this.channel, ...args], opts);
   }
@@ -215,12 +247,17 @@ export class CyrusLab {
   }
 }
 
-function layout(dir: string, name: 'master' | 'replica', servername: string, ports: Listeners): Instance {
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function layout(dir: string, name: 'master' | 'replica', servername: string, cyrus: CyrusInstall, ports: Listeners): Instance {
   const root = path.join(dir, name);
   fs.mkdirSync(root, { recursive: true });
   fs.chmodSync(root, 0o755);
   return {
     name,
+    cyrus,
     servername,
     ports,
     pidFile: path.join(root, 'run', 'master.pid'),

@@ -1,14 +1,17 @@
 /**
  * Makes sure Debian's Cyrus 3.6 packages are present for the harness, and
- * says clearly why not when they can't be. Installing needs root and apt;
- * a policy-rc.d is put in place for the duration so the postinst scripts
+ * says clearly why not when they (or the other Cyrus build a lab asks for,
+ * see cyrus-installs.ts) can't be. Installing needs root and apt; a
+ * policy-rc.d is put in place for the duration so the postinst scripts
  * start no system cyrmaster, exim4 or saslauthd.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { SYSTEM_CYRUS, cyrusFromEnv, cyrusInstall, installMissingReason, type CyrusInstall } from './cyrus-installs.js';
 
-export const CYRUS_BIN = '/usr/lib/cyrus/bin';
-export const CYRMASTER = '/usr/sbin/cyrmaster';
+/** The system's (Debian's 3.6) Cyrus; a lab instance may run another build (Instance.cyrus). */
+export const CYRUS_BIN = SYSTEM_CYRUS.binDir;
+export const CYRMASTER = SYSTEM_CYRUS.masterBinary;
 export const SASLPASSWD2 = '/usr/sbin/saslpasswd2';
 export const DEBIAN_PACKAGES = ['cyrus-imapd', 'cyrus-replication', 'cyrus-admin', 'cyrus-clients', 'sasl2-bin'];
 const REQUIRED_FILES = [
@@ -20,12 +23,26 @@ export function missingCyrusFiles(): string[] {
   return REQUIRED_FILES.filter((f) => !fs.existsSync(f));
 }
 
-/** Returns null when Cyrus is usable, or the reason it is not. */
-export function cyrusUnavailableReason(): string | null {
+/**
+ * Returns null when Cyrus is usable, or the reason it is not. `installs` are
+ * the builds the lab will run besides the system's; by default the ones
+ * SYNCMUX_CYRUS / SYNCMUX_CYRUS_MASTER / SYNCMUX_CYRUS_REPLICA select.
+ */
+export function cyrusUnavailableReason(installs?: CyrusInstall[]): string | null {
   if (process.platform !== 'linux') return 'the Cyrus harness needs Linux with Debian packages';
   if (process.getuid?.() !== 0) return 'the Cyrus harness must run as root (cyrmaster binds and drops to the cyrus user)';
   const missing = missingCyrusFiles();
-  if (missing.length) return `Cyrus is not installed (missing ${missing.join(', ')}); run: npm run setup`;
+  if (missing.length) return `Cyrus is not installed (missing ${missing.join(', ')}); run: ./dev setup`;
+  let wanted: CyrusInstall[];
+  try {
+    wanted = installs ?? [...new Set(Object.values(cyrusFromEnv()))].map(cyrusInstall);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  for (const install of wanted) {
+    const why = installMissingReason(install);
+    if (why) return why;
+  }
   try {
     execFileSync('id', ['cyrus'], { stdio: 'ignore' });
   } catch {

@@ -1,8 +1,9 @@
 /**
  * The text of a harness instance's imapd.conf and cyrus.conf. Pure: the lab
- * decides paths and ports, this module only knows what Cyrus 3.6 needs.
+ * decides paths, ports and the Cyrus build's bin dir; this module only
+ * knows what Cyrus 3.6 and 3.10 need.
  */
-import { CYRUS_BIN } from './install.js';
+import { CYRUS_BIN as SYSTEM_CYRUS_BIN } from './install.js';
 
 export interface InstancePaths {
   root: string;
@@ -64,23 +65,24 @@ export interface Listeners {
   sieve?: number;
 }
 
-export function cyrusConf(imapdConfPath: string, ports: Listeners, o: { syncMaxChild?: number } = {}): string {
+export function cyrusConf(imapdConfPath: string, ports: Listeners, o: { /** The Cyrus build's bin dir (default the system's). */ binDir?: string; syncMaxChild?: number } = {}): string {
   // cyrmaster's -C is not inherited by its children, so every cmd carries it.
   const conf = `-C ${imapdConfPath}`;
+  const bin = o.binDir ?? SYSTEM_CYRUS_BIN;
   const lines = [
     'START {',
-    `  recover cmd="${CYRUS_BIN}/ctl_cyrusdb ${conf} -r"`,
+    `  recover cmd="${bin}/ctl_cyrusdb ${conf} -r"`,
     '}',
     'SERVICES {',
-    `  imap cmd="${CYRUS_BIN}/imapd ${conf}" listen="127.0.0.1:${ports.imap}" prefork=1 maxchild=50`,
-    `  lmtp cmd="${CYRUS_BIN}/lmtpd ${conf} -a" listen="127.0.0.1:${ports.lmtp}" prefork=1 maxchild=20`,
+    `  imap cmd="${bin}/imapd ${conf}" listen="127.0.0.1:${ports.imap}" prefork=1 maxchild=50`,
+    `  lmtp cmd="${bin}/lmtpd ${conf} -a" listen="127.0.0.1:${ports.lmtp}" prefork=1 maxchild=20`,
   ];
   if (ports.sync) {
-    lines.push(`  syncserver cmd="${CYRUS_BIN}/sync_server ${conf}" listen="127.0.0.1:${ports.sync}" prefork=1 maxchild=${o.syncMaxChild ?? 20}`);
+    lines.push(`  syncserver cmd="${bin}/sync_server ${conf}" listen="127.0.0.1:${ports.sync}" prefork=1 maxchild=${o.syncMaxChild ?? 20}`);
   }
   if (ports.sieve) {
-    lines.push(`  sieve cmd="${CYRUS_BIN}/timsieved ${conf}" listen="127.0.0.1:${ports.sieve}" prefork=0 maxchild=10`);
+    lines.push(`  sieve cmd="${bin}/timsieved ${conf}" listen="127.0.0.1:${ports.sieve}" prefork=0 maxchild=10`);
   }
-  lines.push('}', 'EVENTS {', `  checkpoint cmd="${CYRUS_BIN}/ctl_cyrusdb ${conf} -c" period=30`, '}', '');
+  lines.push('}', 'EVENTS {', `  checkpoint cmd="${bin}/ctl_cyrusdb ${conf} -c" period=30`, '}', '');
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CyrusLab } from '../../src/harness/cyrus-lab.js';
@@ -29,6 +29,7 @@ for (const shards of [1, 4]) {
   test(`syncmux run --shards ${shards}: replicates a mixed workload, reports status, stops on SIGTERM`, async () => {
     if (reason) return skip(`syncmux run ${shards}`, reason);
     const lab = await CyrusLab.start();
+    let running: ChildProcess | null = null;
     try {
       const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
       for (const u of users) await createUser(lab, u);
@@ -40,6 +41,7 @@ for (const shards of [1, 4]) {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, SYNCMUX_TRACE_DIR: traceDir },
       });
+      running = daemon;
       let output = '';
       daemon.stdout.on('data', (c: Buffer) => (output += c.toString()));
       daemon.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -67,6 +69,8 @@ for (const shards of [1, 4]) {
       daemon.kill('SIGTERM');
       assert.is(await exited, 75, output);
     } finally {
+      // A failed step leaves the daemon running; its pipes would keep this process alive.
+      if (running && running.exitCode === null && running.signalCode === null) running.kill('SIGKILL');
       await lab.destroy();
     }
   });

@@ -10,7 +10,7 @@ import { lockFile, mailboxLockName, mailboxMetaFile, userNamespaceLockName, type
 import { MailboxUnavailableError, takeMailboxSnapshot, takeMailboxSnapshotSync } from '../../src/cyrus/snapshot.js';
 import { LockFile } from '../../src/native/index.js';
 import { skip } from '../support/skip.js';
-import { CYRUS_BIN, cyrusUnavailable, CyrusEnv } from './support/cyrus-env.js';
+import { CYRUS_BIN, CYRUS_TOOL_ENV, cyrusUnavailable, CyrusEnv } from './support/cyrus-env.js';
 import { createMailboxes } from './support/mailbox-fixture.js';
 
 interface Fixture {
@@ -162,7 +162,7 @@ test('our shared index lock holds off a real Cyrus writer (OFD vs POSIX fcntl)',
     const reader = new LockFile(mailboxMetaFile(f.cfg, f.loc, 'index'));
     reader.lockSync('shared', 0);
     const argv = [path.join(CYRUS_BIN, 'ipurge'), '-C', f.env.conf, '-f', '-b', '150', 'user.tom'];
-    const child = process.getuid?.() === 0 ? spawn('runuser', ['-u', 'cyrus', '--', ...argv], { stdio: 'ignore' }) : spawn(argv[0] ?? '', argv.slice(1), { stdio: 'ignore' });
+    const child = process.getuid?.() === 0 ? spawn('runuser', ['-u', 'cyrus', '--', ...argv], { stdio: 'ignore', env: CYRUS_TOOL_ENV }) : spawn(argv[0] ?? '', argv.slice(1), { stdio: 'ignore', env: CYRUS_TOOL_ENV });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const early = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still waiting'), 400))]);
     assert.is(early, 'still waiting', 'ipurge must wait for our shared lock');

@@ -42,6 +42,12 @@ function tree(dir: string): Record<string, string> {
   return out;
 }
 
+/** The tree as compared across the lab: bytecode is the compiling Cyrus's, so between two builds only names and links must match. */
+function comparable(lab: CyrusLab, t: Record<string, string>): Record<string, string> {
+  if (lab.master.cyrus.release === lab.replica.cyrus.release) return t;
+  return Object.fromEntries(Object.entries(t).map(([f, v]) => [f, f.endsWith('.bc') ? 'bytecode' : v]));
+}
+
 async function sieve(lab: CyrusLab, fn: (s: ManageSieve) => Promise<void>): Promise<void> {
   const s = await ManageSieve.login(lab.master.ports.sieve!, ADMIN.user, ADMIN.password, 'alice');
   try {
@@ -62,7 +68,7 @@ test('#sieve replicates: scripts, replacements, the active script, deletion, dea
       const master = tree(lab.master.paths.sieveDir);
       assert.ok(Object.keys(master).some((f) => f.endsWith('.bc')), `${what}: the master has compiled scripts`);
       assert.is(Object.entries(master).find(([f]) => f.endsWith('/defaultbc'))?.[1] ?? null, expectActive && `-> ${expectActive}.bc`, what);
-      assert.equal(tree(lab.replica.paths.sieveDir), master, `${what}: replica sieve dir`);
+      assert.equal(comparable(lab, tree(lab.replica.paths.sieveDir)), comparable(lab, master), `${what}: replica sieve dir`);
       const stock = stockWouldSend(lab, ['-u', 'alice']);
       assert.is(stock.status, 0, stock.stderr);
       assert.equal(stock.sent, [], `${what}: stock sync_client -u alice still had work`);
@@ -117,7 +123,8 @@ test('a sieve directory not yet migrated to #sieve is handed to Cyrus sync_clien
 
     const userSync = () => eut.engine.replicate({ key: 'alice', lines: [{ type: 'USER', args: ['alice'] }], retry: false });
     assert.equal(await userSync(), { ok: true, handedOff: true }, eut.logs.join('\n'));
-    assert.ok(eut.logs.some((l) => /not yet migrated into a #sieve mailbox.*handing alice to \/usr\/lib\/cyrus\/bin\/sync_client -u/.test(l)), eut.logs.join('\n'));
+    // The default client, or the lab's wrapper for a master of another Cyrus build (its own sync_client).
+    assert.ok(eut.logs.some((l) => /not yet migrated into a #sieve mailbox.*handing alice to \/\S+\/sync_client -u/.test(l)), eut.logs.join('\n'));
     assert.ok(Mboxlist.withLocked(cfg, (ml) => ml.find('user.alice.#sieve')), 'Cyrus sync_client created the #sieve mailbox on the master');
     const replica = tree(lab.replica.paths.sieveDir);
     assert.ok(Object.entries(replica).some(([f, v]) => f.endsWith('/defaultbc') && v === '-> old.bc'), JSON.stringify(replica));

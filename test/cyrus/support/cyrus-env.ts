@@ -1,5 +1,6 @@
 /**
- * Test fixtures made by the installed Cyrus 3.6.1 tools: a throw-away
+ * Test fixtures made by Cyrus's own tools (the system's 3.6.1, or the
+ * master's build that SYNCMUX_CYRUS / SYNCMUX_CYRUS_MASTER selects): a throw-away
  * configdirectory + partition in a temp dir owned by the cyrus user, and
  * helpers to run cyr_dbtool, ctl_mboxlist, reconstruct, ipurge … as cyrus.
  * cyrusUnavailable() says why a test must skip (never skip silently).
@@ -10,8 +11,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { backportInstall, cyrusEnv, cyrusFromEnv, cyrusInstall, installMissingReason } from '../../../src/harness/cyrus-installs.js';
 
-export const CYRUS_BIN = process.env.SYNCMUX_CYRUS_BIN ?? '/usr/lib/cyrus/bin';
+const CYRUS = cyrusInstall(cyrusFromEnv().master);
+export const CYRUS_BIN = process.env.SYNCMUX_CYRUS_BIN ?? CYRUS.binDir;
+/** The environment the tools in CYRUS_BIN run with (LD_LIBRARY_PATH for an unpacked build). */
+export const CYRUS_TOOL_ENV = cyrusEnv(CYRUS);
 
 /** Where a build's tools live and what they need in their environment. */
 export interface CyrusBuild {
@@ -20,29 +25,15 @@ export interface CyrusBuild {
   readonly env: Readonly<Record<string, string>>;
 }
 
-export const SYSTEM_BUILD: CyrusBuild = { label: 'system', bin: CYRUS_BIN, env: {} };
+/** The build the suite runs on (SYNCMUX_CYRUS / SYNCMUX_CYRUS_MASTER, default Debian's 3.6). */
+export const SYSTEM_BUILD: CyrusBuild = { label: CYRUS.release, bin: CYRUS_BIN, env: CYRUS.env };
 
-/**
- * Debian's 3.10 backport as `./dev setup` unpacks it: SYNCMUX_CYRUS310_PREFIX,
- * else the first `cyrus-3.10*` tree in $SYNCMUX_CYRUS_CACHE (default
- * /var/cache/syncmux); when there is none, the reason to skip.
- */
+/** Debian's 3.10 backport as `./dev setup` unpacks it; when it is not there, the reason to skip. */
 export function cyrus310(): CyrusBuild | string {
-  const cache = process.env.SYNCMUX_CYRUS_CACHE || '/var/cache/syncmux';
-  let prefix = process.env.SYNCMUX_CYRUS310_PREFIX;
-  if (!prefix) {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(cache).filter((n) => n.startsWith('cyrus-3.10')).sort();
-    } catch {
-      // no cache dir
-    }
-    if (names[0]) prefix = path.join(cache, names[0]);
-  }
-  if (!prefix) return `no Cyrus 3.10 build in ${cache} (./dev setup unpacks one; or set SYNCMUX_CYRUS310_PREFIX)`;
-  const bin = path.join(prefix, 'usr/lib/cyrus/bin');
-  if (!fs.existsSync(path.join(bin, 'reconstruct'))) return `no Cyrus 3.10 tools in ${bin}`;
-  return { label: path.basename(prefix), bin, env: { LD_LIBRARY_PATH: path.join(prefix, 'usr/lib/x86_64-linux-gnu') } };
+  const install = backportInstall();
+  const missing = installMissingReason(install);
+  if (missing) return missing;
+  return { label: install.release, bin: install.binDir, env: install.env };
 }
 
 let cyrusUid: number | null | undefined;

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CyrusLab } from '../../../src/harness/cyrus-lab.js';
-import { CYRUS_BIN } from '../../../src/harness/install.js';
+import { cyrusEnv } from '../../../src/harness/cyrus-installs.js';
 import { adminName, fromAdminName } from './ext-names.js';
 import { parseBatchShow } from './cyrus-env.js';
 
@@ -175,7 +175,8 @@ export function dbtoolShow(lab: CyrusLab, file: string, backend: 'twoskip' | 'fl
     fs.copyFileSync(file, copy);
     execFileSync('chown', ['-R', 'cyrus:mail', dir]);
     // Not lab.tool(): the output is binary and needs stdin.
-    const r = spawnSync(path.join(CYRUS_BIN, 'cyr_dbtool'), ['-C', lab.master.paths.imapdConf, copy, backend, 'batch'], { input: 'SHOW\n' });
+    const cyrus = lab.master.cyrus;
+    const r = spawnSync(path.join(cyrus.binDir, 'cyr_dbtool'), ['-C', lab.master.paths.imapdConf, copy, backend, 'batch'], { input: 'SHOW\n', env: cyrusEnv(cyrus) });
     if (r.status !== 0) throw new Error(`cyr_dbtool ${file} exited ${r.status}: ${r.stderr}`);
     return parseBatchShow(r.stdout);
   } finally {
