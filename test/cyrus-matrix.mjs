@@ -7,10 +7,8 @@
 
 /** Master -> replica pairs; flip `enabled` to add or drop one. */
 export const CYRUS_PAIRS = [
-  // syncmux cannot read a 3.10 master's cyrus.index (minor version 19) on
-  // this branch yet: every flow fails with "unsupported minor version 19".
-  // Enable once the v19 reader (src/cyrus) is merged.
-  { master: '3.10', replica: '3.10', enabled: false },
+  // Debian 13's and bookworm-backports' Cyrus on both sides.
+  { master: '3.10', replica: '3.10', enabled: true },
   // The upgrade path: a 3.6 master replicating to a 3.10 replica.
   { master: '3.6', replica: '3.10', enabled: true },
 ];
