@@ -242,6 +242,25 @@ export class CyrusLab {
     await waitForPorts(Object.values(inst.ports).filter((p): p is number => !!p), 30_000);
   }
 
+  /**
+   * Cyrus's documented in-place upgrade of one instance: stop it, start it
+   * again from another build on the same files (its cyrus.conf names the
+   * new build's services). Mailboxes keep their on-disk versions until
+   * something rewrites them (`reconstruct -V max`).
+   */
+  async upgrade(inst: Instance, version: CyrusVersion): Promise<void> {
+    await stopByPidFile(inst.pidFile);
+    inst.cyrus = cyrusInstall(version);
+    const p = inst.paths;
+    fs.writeFileSync(p.cyrusConf, cyrusConf(p.imapdConf, inst.ports, { binDir: inst.cyrus.binDir, syncMaxChild: this.options.syncMaxChild }), { mode: 0o644 });
+    if (inst === this.master) {
+      const conf = fs.readFileSync(p.imapdConf, 'utf8').replace(/^syncmux_copyback_client: .*\n/m, '');
+      fs.writeFileSync(p.imapdConf, conf + this.copybackClientConf().map((l) => `${l}\n`).join(''));
+    }
+    this.startInstance(inst);
+    await waitForPorts(Object.values(inst.ports).filter((port): port is number => !!port), 30_000);
+  }
+
   async stopInstance(inst: Instance): Promise<void> {
     await stopByPidFile(inst.pidFile);
   }
