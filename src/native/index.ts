@@ -172,14 +172,18 @@ export class SaslClient {
       return n;
     };
     if (!o.service || !o.serverFqdn) throw new TypeError('SaslClient: service and serverFqdn are required');
-    this.native = new addon.SaslClient(
-      o.service, o.serverFqdn, o.localIpPort ?? '', o.remoteIpPort ?? '',
-      o.authname ?? null, o.realm ?? null,
-      o.password ? Buffer.from(o.password.reveal(), 'utf8') : null,
-      o.successData ? SASL_SUCCESS_DATA : 0,
-      u32(o.minSsf, 0, 'minSsf'), u32(o.maxSsf, 255, 'maxSsf'), u32(o.maxBufSize, 4096, 'maxBufSize'),
-      u32(o.externalSsf, 0, 'externalSsf'), o.externalAuthId ?? null,
-    );
+    const ints = [u32(o.minSsf, 0, 'minSsf'), u32(o.maxSsf, 255, 'maxSsf'), u32(o.maxBufSize, 4096, 'maxBufSize'), u32(o.externalSsf, 0, 'externalSsf')] as const;
+    // The addon copies the password into its own sasl_secret_t; our copy is wiped at once.
+    const password = o.password ? Buffer.from(o.password.reveal(), 'utf8') : null;
+    try {
+      this.native = new addon.SaslClient(
+        o.service, o.serverFqdn, o.localIpPort ?? '', o.remoteIpPort ?? '',
+        o.authname ?? null, o.realm ?? null, password, o.successData ? SASL_SUCCESS_DATA : 0,
+        ints[0], ints[1], ints[2], ints[3], o.externalAuthId ?? null,
+      );
+    } finally {
+      password?.fill(0);
+    }
   }
 
   /** sasl_client_start over a space-separated mechanism list. */
