@@ -101,9 +101,11 @@ export async function authenticate(
     }
     if (!outcome.ok) {
       o.log?.('err', `couldn't authenticate to backend server: ${outcome.errstring}`);
+      const detail = outcome.detail ? ` (${outcome.detail.slice(0, 300)})` : '';
       const why = outcome.status ? `; the replica said: ${outcome.status.slice(0, 200)}` : '';
       const offer = outcome.code === SASL_NOMECH ? ` (offered: ${offered.join(' ') || 'none'}${o.forceMechs ? `; allowed: ${o.forceMechs}` : ''}${useLibsasl ? '' : '; without libsasl2 only PLAIN and LOGIN'})` : '';
-      throw new SyncProtocolError('IMAP_SASL_FAIL', `couldn't authenticate to backend server: ${outcome.errstring}${offer}${why}`);
+      const code = TRANSIENT.has(outcome.code) ? 'IMAP_AGAIN' : 'IMAP_SASL_FAIL';
+      throw new SyncProtocolError(code, `couldn't authenticate to backend server: ${outcome.errstring}${detail}${offer}${why}`);
     }
     return { mech: outcome.mech, ssf: outcome.ssf, line: outcome.line };
   }
@@ -119,7 +121,7 @@ export function intersectMechs(config: string, offered: string[]): string[] {
 
 type Outcome =
   | { ok: true; mech: string; ssf: number; line: string }
-  | { ok: false; code: number; errstring: string; status: string | null };
+  | { ok: false; code: number; errstring: string; status: string | null; detail?: string };
 
 function libsaslClient(channel: ByteChannel, o: HandshakeOptions, wire: AuthWire): Client {
   const tls = channel.tlsState;
@@ -206,8 +208,17 @@ async function loginCommand(wire: AuthWire): Promise<Outcome> {
 
 function failed(step: SaslStep, status: string | null): Outcome {
   const errstring = step.errstring ?? ERRSTRING[step.code] ?? `SASL error ${step.code}`;
-  return { ok: false, code: step.code, errstring, status: status ?? (step.detail && step.detail !== errstring ? step.detail : null) };
+  const detail = step.detail && step.detail !== errstring ? step.detail : undefined;
+  return { ok: false, code: step.code, errstring, status, detail };
 }
+
+/**
+ * Local failures that waiting may cure (a KDC out of reach: GSSAPI gives
+ * SASL_FAIL; SASL_TRYAGAIN; SASL_UNAVAIL) are IMAP_AGAIN, retried as every
+ * failure is by stock; a refusal (wrong password, no common mechanism, a
+ * layer too weak) stays IMAP_SASL_FAIL, which waiting cannot fix.
+ */
+const TRANSIENT = new Set([-1, -8, -9]);
 
 function send(channel: ByteChannel, o: HandshakeOptions, line: string, traced = line): void {
   o.trace?.('>', traced);

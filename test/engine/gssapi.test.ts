@@ -147,6 +147,19 @@ test('GSSAPI with AES-256 keys: stock\'s max_ssf 255 gives integrity at most; a 
         channel.close();
       }
     }
+    // The KDC out of reach (and no ticket cached): a failure that waiting may cure, retried like stock.
+    kdc.stop();
+    process.env.KRB5CCNAME = 'MEMORY:syncmux-test-no-kdc';
+    const channel = await ByteChannel.connect('127.0.0.1', lab.replica.ports.sync!, { connectTimeoutMs: 5000, inactivityMs: 30_000 });
+    try {
+      const err = (await handshake(channel, options(lab.replica.ports.sync!)).then(() => null, (e: unknown) => e)) as SyncProtocolError;
+      assert.is(err.code, 'IMAP_AGAIN', err.message);
+      assert.ok(err.transient);
+      assert.match(err.message, /couldn't authenticate to backend server: generic failure \(.*KDC/);
+      assert.not.match(err.message, new RegExp(SYNC_USER.password));
+    } finally {
+      channel.close();
+    }
   } finally {
     await lab?.destroy();
     kdc.destroy();
