@@ -22,6 +22,7 @@
 // a sasl_secret_t owned here and is wiped on dispose; it never appears in an
 // error (libsasl2's errdetail never carries it).
 #include <dlfcn.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <cstdlib>
@@ -67,6 +68,11 @@ int sasl_decode(sasl_conn_t*, const char*, unsigned, const char**, unsigned*);
 void sasl_dispose(sasl_conn_t**);
 const char* sasl_errdetail(sasl_conn_t*);
 const char* sasl_errstring(int, const char*, const char**);
+typedef void* sasl_mutex_alloc_t(void);
+typedef int sasl_mutex_lock_t(void*);
+typedef int sasl_mutex_unlock_t(void*);
+typedef void sasl_mutex_free_t(void*);
+void sasl_set_mutex(sasl_mutex_alloc_t*, sasl_mutex_lock_t*, sasl_mutex_unlock_t*, sasl_mutex_free_t*);
 }
 #define SASL_CONTINUE 1
 #define SASL_OK 0
@@ -90,6 +96,7 @@ namespace syncmux {
 namespace {
 
 struct Api {
+  decltype(&sasl_set_mutex) set_mutex;
   decltype(&sasl_client_init) client_init;
   decltype(&sasl_client_new) client_new;
   decltype(&sasl_setprop) setprop;
@@ -107,6 +114,19 @@ std::once_flag loadOnce;
 Api api;
 std::string loadError;  // empty once loaded and initialised
 
+void* MutexAlloc() {
+  auto* m = static_cast<pthread_mutex_t*>(malloc(sizeof(pthread_mutex_t)));
+  if (m) pthread_mutex_init(m, nullptr);
+  return m;
+}
+int MutexLock(void* m) { return pthread_mutex_lock(static_cast<pthread_mutex_t*>(m)) == 0 ? SASL_OK : SASL_FAIL; }
+int MutexUnlock(void* m) { return pthread_mutex_unlock(static_cast<pthread_mutex_t*>(m)) == 0 ? SASL_OK : SASL_FAIL; }
+void MutexFree(void* m) {
+  if (!m) return;
+  pthread_mutex_destroy(static_cast<pthread_mutex_t*>(m));
+  free(m);
+}
+
 void Load() {
   void* h = dlopen("libsasl2.so.2", RTLD_NOW | RTLD_LOCAL);
   if (!h) {
@@ -120,6 +140,7 @@ void Load() {
     if (!p) ok = false;
     return p;
   };
+  api.set_mutex = reinterpret_cast<decltype(api.set_mutex)>(sym("sasl_set_mutex"));
   api.client_init = reinterpret_cast<decltype(api.client_init)>(sym("sasl_client_init"));
   api.client_new = reinterpret_cast<decltype(api.client_new)>(sym("sasl_client_new"));
   api.setprop = reinterpret_cast<decltype(api.setprop)>(sym("sasl_setprop"));
@@ -135,6 +156,9 @@ void Load() {
     loadError = "libsasl2 unavailable: libsasl2.so.2 lacks a client symbol";
     return;
   }
+  // libsasl2's own mutexes are no-ops; our steps run on several pool
+  // threads at once (one per connection), so give it real ones first.
+  api.set_mutex(&MutexAlloc, &MutexLock, &MutexUnlock, &MutexFree);
   // Process-wide, once, as Cyrus does at startup; plugins come from the
   // default path (or SASL_PATH).
   int r = api.client_init(nullptr);

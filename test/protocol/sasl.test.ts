@@ -101,6 +101,19 @@ test('stock\'s choice: libsasl2 takes the strongest offered; <shorthost>_mechs /
   }
 });
 
+test('eight SCRAM handshakes at once (a rolling client\'s connections), steps on the pool concurrently', async () => {
+  if (reason || !lab) return skip('sasl concurrent', reason ?? 'no lab');
+  await limitReplicaMechs('SCRAM-SHA-256 DIGEST-MD5');
+  const all = await Promise.all(Array.from({ length: 8 }, (_, i) => connect(i % 2 ? lab!.replica.ports.imap : lab!.replica.ports.sync!)));
+  try {
+    for (const c of all) assert.is(c.result.mechanism, 'SCRAM-SHA-256');
+    const replies = await Promise.all(all.map((c) => noop(c.channel, c.result.transport === 'imap')));
+    for (const r of replies) assert.match(r, /OK/);
+  } finally {
+    for (const c of all) c.channel.close();
+  }
+});
+
 test('a forced mechanism the replica lacks: stock\'s syslog lines, IMAP_SASL_FAIL, nothing sent', async () => {
   if (reason || !lab) return skip('sasl forced missing', reason ?? 'no lab');
   const err = (await connect(lab.replica.ports.sync!, { forceMechs: 'GSSAPI' }).then(() => null, (e: unknown) => e)) as SyncProtocolError & { logs: string[]; trace: string[] };
