@@ -237,6 +237,8 @@ class SaslClient : public Napi::ObjectWrap<SaslClient> {
     auto num = [&](int i) { return info[i].As<Napi::Number>().Uint32Value(); };
     for (int i : {0, 1, 2, 3})
       if (!info[i].IsString()) throw Napi::TypeError::New(env, "SaslClient: bad arguments");
+    for (int i : {7, 8, 9, 10, 11})
+      if (!info[i].IsNumber()) throw Napi::TypeError::New(env, "SaslClient: bad arguments");
     std::string service = str(0), host = str(1), local = str(2), remote = str(3);
     int n = 0;
     if (info[4].IsString()) {

@@ -67,11 +67,6 @@ const ERRSTRING: Record<number, string> = {
   [-1]: 'generic failure',
 };
 
-/** Whether this process will authenticate through libsasl2 (null) or why not. */
-export function libsaslUnavailableReason(): string | null {
-  return saslUnavailableReason();
-}
-
 export async function authenticate(
   channel: ByteChannel,
   o: HandshakeOptions,
