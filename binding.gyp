@@ -6,8 +6,10 @@
       "native/hash.cc",
       "native/locks.cc",
       "native/logfile.cc",
+      "native/sasl.cc",
       "native/syslog.cc"
     ],
+    "libraries": ["-ldl"],
     "include_dirs": ["native/vendor/xxhash"],
     "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
     "defines": [

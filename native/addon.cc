@@ -20,6 +20,7 @@ void InitHash(Napi::Env env, Napi::Object exports);
 void InitLocks(Napi::Env env, Napi::Object exports);
 void InitLogFile(Napi::Env env, Napi::Object exports);
 void InitSyslog(Napi::Env env, Napi::Object exports);
+void InitSasl(Napi::Env env, Napi::Object exports);
 
 EnvState& State(Napi::Env env) { return *env.GetInstanceData<EnvState>(); }
 
@@ -104,6 +105,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLocks(env, exports);
   InitLogFile(env, exports);
   InitSyslog(env, exports);
+  InitSasl(env, exports);
   exports.Set("cancelPending", Napi::Function::New(env, CancelPending, "cancelPending"));
   return exports;
 }

@@ -51,6 +51,7 @@ export class Engine implements Replicator {
     this.endpoint = resolveEndpoint(this.config, ctx.channel, ctx.engine?.serverOverride);
     if (ctx.engine?.trace) this.endpoint.trace = ctx.engine.trace;
     else if (process.env.SYNCMUX_TRACE_DIR) this.endpoint.trace = fileTrace(process.env.SYNCMUX_TRACE_DIR, ctx.shard);
+    this.endpoint.authLog = (level, message) => ctx.log(level, message);
     const setting = (key: string) => channelSetting(this.config, ctx.channel, key);
     this.reserveThreshold = Number(setting('syncmux_reserve_threshold') ?? 65536);
     const cacheSetting = setting('syncmux_sync_cache') ?? 'yes';

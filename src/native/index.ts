@@ -2,12 +2,14 @@
  * The typed face of the C++ addon (native/). This module owns the API and its
  * documentation; the addon only does what Node cannot: OFD fcntl locks that
  * interoperate with Cyrus, the Cyrus sync-log writer/reader protocols, syslog(3),
- * and XXH3 hashing for shard assignment.
+ * XXH3 hashing for shard assignment, and client-side Cyrus SASL (libsasl2,
+ * loaded at run time: see native/sasl.cc for why).
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import type { Secret } from '../cyrus/secret.js';
 
 export type LockMode = 'shared' | 'exclusive';
 
@@ -62,6 +64,35 @@ interface Addon {
   cancelPending(): void;
   openlog(ident: string, facility: number): void;
   syslog(priority: number, message: string): void;
+  saslUnavailableReason(): string | null;
+  SaslClient: new (
+    service: string, serverFqdn: string, localIpPort: string, remoteIpPort: string,
+    authname: string | null, realm: string | null, password: Buffer | null, flags: number,
+    minSsf: number, maxSsf: number, maxBufSize: number, externalSsf: number, externalAuthId: string | null,
+  ) => NativeSaslClient;
+}
+
+/** One libsasl2 step's outcome: code is SASL_OK (0), SASL_CONTINUE (1) or an error (< 0, or SASL_INTERACT 2). */
+export interface SaslStep {
+  code: number;
+  /** The mechanism sasl_client_start chose. */
+  mech?: string;
+  /** What to send (null: nothing; empty Buffer: an empty response). */
+  output: Buffer | null;
+  /** sasl_errstring(code), as stock logs it, on failure. */
+  errstring?: string;
+  /** sasl_errdetail(), on failure. */
+  detail?: string;
+}
+
+interface NativeSaslClient {
+  start(mechlist: string): Promise<SaslStep>;
+  step(challenge: Buffer): Promise<SaslStep>;
+  encode(plain: Buffer): Buffer;
+  decode(wire: Buffer): Buffer;
+  ssf(): number;
+  maxOutBuf(): number;
+  dispose(): void;
 }
 
 const require = createRequire(import.meta.url);
@@ -93,6 +124,105 @@ export const fsyncDir = addon.fsyncDir;
 export const cancelPending = addon.cancelPending;
 export const openlog = addon.openlog;
 export const syslog = addon.syslog;
+
+export const SASL_OK = 0;
+export const SASL_CONTINUE = 1;
+export const SASL_NOMECH = -4;
+/** sasl_client_new flag: the protocol can carry data with its success reply (IMAP). */
+export const SASL_SUCCESS_DATA = 0x0004;
+
+/** Why libsasl2 cannot be used (not installed, or sasl_client_init failed), or null when it can. */
+export function saslUnavailableReason(): string | null {
+  return addon.saslUnavailableReason();
+}
+
+export interface SaslClientOptions {
+  /** SASL service name: "imap" for IMAP, "csync" for csync (as stock's protocol_t). */
+  service: string;
+  /** The replica's host name as configured (GSSAPI asks for <service>/<host>). */
+  serverFqdn: string;
+  /** "ip;port" of each end, as Cyrus's iptostring(); DIGEST-MD5 and others use them. */
+  localIpPort?: string;
+  remoteIpPort?: string;
+  authname?: string | null;
+  realm?: string | null;
+  password?: Secret | null;
+  successData?: boolean;
+  /** Security properties; stock: 0, 255, 4096 (PROT_BUFSIZE). */
+  minSsf?: number;
+  maxSsf?: number;
+  maxBufSize?: number;
+  /** After TLS: its strength and the identity to offer EXTERNAL. */
+  externalSsf?: number;
+  externalAuthId?: string | null;
+}
+
+/**
+ * A libsasl2 client connection. start()/step() run on the libuv pool (GSSAPI
+ * may talk to a KDC); encode()/decode() wrap and unwrap an established
+ * security layer inline. dispose() when done; the password is wiped then.
+ */
+export class SaslClient {
+  private readonly native: NativeSaslClient;
+
+  constructor(o: SaslClientOptions) {
+    const u32 = (v: number | undefined, dflt: number, name: string) => {
+      const n = v ?? dflt;
+      if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`SaslClient: ${name} must be an unsigned integer`);
+      return n;
+    };
+    if (!o.service || !o.serverFqdn) throw new TypeError('SaslClient: service and serverFqdn are required');
+    const ints = [u32(o.minSsf, 0, 'minSsf'), u32(o.maxSsf, 255, 'maxSsf'), u32(o.maxBufSize, 4096, 'maxBufSize'), u32(o.externalSsf, 0, 'externalSsf')] as const;
+    // The addon copies the password into its own sasl_secret_t; our copy is wiped at once.
+    const password = o.password ? Buffer.from(o.password.reveal(), 'utf8') : null;
+    try {
+      this.native = new addon.SaslClient(
+        o.service, o.serverFqdn, o.localIpPort ?? '', o.remoteIpPort ?? '',
+        o.authname ?? null, o.realm ?? null, password, o.successData ? SASL_SUCCESS_DATA : 0,
+        ints[0], ints[1], ints[2], ints[3], o.externalAuthId ?? null,
+      );
+    } finally {
+      password?.fill(0);
+    }
+  }
+
+  /** sasl_client_start over a space-separated mechanism list. */
+  start(mechlist: string): Promise<SaslStep> {
+    return this.native.start(mechlist);
+  }
+
+  step(challenge: Buffer): Promise<SaslStep> {
+    return this.native.step(challenge);
+  }
+
+  /** Negotiated security strength (0: no layer). */
+  get ssf(): number {
+    return this.native.ssf();
+  }
+
+  /** The largest plaintext one encode() may take. */
+  get maxOutBuf(): number {
+    return this.native.maxOutBuf();
+  }
+
+  /** Wraps plaintext, split at maxOutBuf. */
+  encode(plain: Buffer): Buffer {
+    const max = this.native.maxOutBuf() || 4096;
+    if (plain.length <= max) return this.native.encode(plain);
+    const parts: Buffer[] = [];
+    for (let i = 0; i < plain.length; i += max) parts.push(this.native.encode(plain.subarray(i, i + max)));
+    return Buffer.concat(parts);
+  }
+
+  /** Unwraps what arrived; partial packets are kept until complete (may return an empty Buffer). */
+  decode(wire: Buffer): Buffer {
+    return this.native.decode(wire);
+  }
+
+  dispose(): void {
+    this.native.dispose();
+  }
+}
 
 /**
  * Waits for a lock on the event loop: tryLock() with a 0.5 ms → 20 ms

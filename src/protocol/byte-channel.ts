@@ -4,10 +4,24 @@
  * style: windowBits -15, one sync flush per burst of writes). It offers line
  * reads for the handshake and then hands every plaintext byte to one
  * receiver (the response parser). It knows nothing of DLIST.
+ *
+ * A SASL security layer (GSSAPI, DIGEST-MD5 with a layer) sits between TLS
+ * and DEFLATE, as in Cyrus's prot.c: what we send is deflated, then
+ * sasl_encode()d in pieces of at most the peer's maxbufsize, then written
+ * (into TLS, if any); what arrives is sasl_decode()d, then inflated.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
+
+/** An established SASL security layer (src/native SaslClient). */
+export interface SecurityLayer {
+  /** Wraps plaintext; splits it at the peer's maxbufsize itself. */
+  encode(plain: Buffer): Buffer;
+  /** Unwraps what arrived; keeps partial packets until complete. */
+  decode(wire: Buffer): Buffer;
+  dispose(): void;
+}
 
 export class ChannelClosedError extends Error {
   constructor(message: string, readonly reason: 'closed' | 'timeout' | 'error') {
@@ -30,10 +44,35 @@ export class ByteChannel {
   private deflate: zlib.DeflateRaw | null = null;
   private outgoing: Buffer[] = [];
   private outgoingBytes = 0;
+  private layer: SecurityLayer | null = null;
   private readonly onSocketData = (chunk: Buffer) => {
+    if (this.layer) {
+      try {
+        chunk = this.layer.decode(chunk);
+      } catch (err) {
+        this.fail(new ChannelClosedError(`SASL layer: ${(err as Error).message}`, 'error'));
+        this.socket.destroy();
+        return;
+      }
+      if (chunk.length === 0) return;
+    }
     if (this.inflate) this.inflate.write(chunk);
     else this.deliver(chunk);
   };
+
+  /** Writes to the socket through the security layer, if any. */
+  private toSocket(data: Buffer): boolean {
+    if (!this.layer) return this.socket.write(data);
+    let wire: Buffer;
+    try {
+      wire = this.layer.encode(data);
+    } catch (err) {
+      this.fail(new ChannelClosedError(`SASL layer: ${(err as Error).message}`, 'error'));
+      this.socket.destroy();
+      return true;
+    }
+    return this.socket.write(wire);
+  }
 
   private constructor(socket: net.Socket, private readonly inactivityMs: number) {
     this.socket = socket;
@@ -176,7 +215,7 @@ export class ByteChannel {
     const data = this.outgoing.length === 1 ? this.outgoing[0]! : Buffer.concat(this.outgoing, this.outgoingBytes);
     this.outgoing = [];
     this.outgoingBytes = 0;
-    if (!this.deflate) return this.socket.write(data);
+    if (!this.deflate) return this.toSocket(data);
     this.deflateUnflushed = true;
     this.scheduleFlush();
     return this.deflate.write(data);
@@ -226,13 +265,52 @@ export class ByteChannel {
     const deflate = zlib.createDeflateRaw({ level });
     inflate.on('data', (chunk: Buffer) => this.deliver(chunk));
     inflate.on('error', (err) => this.fail(new ChannelClosedError(`inflate: ${err.message}`, 'error')));
-    deflate.on('data', (chunk: Buffer) => this.socket.write(chunk));
+    deflate.on('data', (chunk: Buffer) => this.toSocket(chunk));
     deflate.on('error', (err) => this.fail(new ChannelClosedError(`deflate: ${err.message}`, 'error')));
     this.inflate = inflate;
     this.deflate = deflate;
   }
 
+  /**
+   * Puts a SASL security layer under everything from now on (after the
+   * replica's final authentication OK, before COMPRESS). Bytes that already
+   * arrived behind that OK were sent through the layer: they are unwrapped.
+   */
+  startSecurityLayer(layer: SecurityLayer): void {
+    this.drainOutgoing(); // written before the switch: leaves in the clear
+    this.layer = layer;
+    const pending = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (const chunk of pending) this.onSocketData(chunk);
+  }
+
+  /** Both ends as "ip;port", the form Cyrus hands libsasl2 (iptostring). */
+  get endpoints(): { local: string; remote: string } {
+    const s = this.socket;
+    return { local: `${s.localAddress ?? ''};${s.localPort ?? ''}`, remote: `${s.remoteAddress ?? ''};${s.remotePort ?? ''}` };
+  }
+
+  /**
+   * After STARTTLS: the cipher's strength in bits (SASL's external SSF, as
+   * Cyrus takes it from SSL_CIPHER_get_bits) and the replica certificate's
+   * CN, which stock gives libsasl2 as the external auth id.
+   */
+  get tlsState(): { ssf: number; peerCn: string | null } | null {
+    if (!(this.socket instanceof tls.TLSSocket)) return null;
+    const cipher = this.socket.getCipher();
+    const name = `${cipher?.name ?? ''} ${cipher?.standardName ?? ''}`;
+    const ssf = /256|CHACHA20/i.test(name) ? 256 : /128/.test(name) ? 128 : /3DES|DES-CBC3/i.test(name) ? 112 : 56;
+    const cn = this.socket.getPeerCertificate()?.subject?.CN;
+    return { ssf, peerCn: typeof cn === 'string' && cn ? cn : Array.isArray(cn) ? (cn[0] ?? null) : null };
+  }
+
+  get securityLayer(): boolean {
+    return this.layer !== null;
+  }
+
   close(): void {
+    this.layer?.dispose();
     this.socket.destroy();
     this.inflate?.destroy();
     this.deflate?.destroy();

@@ -11,7 +11,7 @@ import type tls from 'node:tls';
 import { ResponseParser, printCommand, writeChunks, type Keyed, type OutChunk } from '../dlist/index.js';
 import { ByteChannel } from './byte-channel.js';
 import { noCode, SyncProtocolError, type SyncErrorCode } from './errors.js';
-import { handshake, type HandshakeResult } from './handshake.js';
+import { handshake, type AuthLog, type HandshakeResult } from './handshake.js';
 import type { Secret } from '../cyrus/secret.js';
 
 export type Verb = 'GET' | 'APPLY' | 'RESTART' | 'NOOP' | 'EXIT';
@@ -28,6 +28,14 @@ export interface ConnectOptions {
   port: number;
   authname: string;
   password: Secret;
+  /** sync_realm. */
+  realm?: string | null;
+  /** `<shorthost>_mechs`, else `force_sasl_client_mech`. */
+  forceMechs?: string | null;
+  /** 'builtin' never uses libsasl2 (tests); default: libsasl2 when installed. */
+  sasl?: 'auto' | 'builtin';
+  /** Stock's syslog lines about authentication. */
+  authLog?: AuthLog;
   tryImap: boolean;
   requireTls: boolean;
   tls: tls.ConnectionOptions;
@@ -93,7 +101,8 @@ export class SyncConnection {
     }
     try {
       const session = await handshake(channel, {
-        authname: o.authname, password: o.password, tryImap: o.tryImap, requireTls: o.requireTls,
+        authname: o.authname, password: o.password, realm: o.realm, host: o.host, forceMechs: o.forceMechs, sasl: o.sasl, log: o.authLog,
+        tryImap: o.tryImap, requireTls: o.requireTls,
         tls: o.tls, compress: o.compress, compressLevel: o.compressLevel, timeoutMs: o.connectTimeoutMs, trace: o.trace,
       });
       const connection = new SyncConnection(channel, session, o.trace);

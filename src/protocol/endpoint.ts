@@ -5,7 +5,12 @@
  *   syncmux_require_tls: yes   refuse to authenticate without TLS (recommended)
  *   syncmux_compress_level: N  zlib level of what we send (0-9; default zlib's, as stock)
  *   tls_client_ca_file / tls_client_ca_dir / tls_client_cert / tls_client_key
- * (the last four are Cyrus's own option names).
+ * (the last four are Cyrus's own option names; `<shorthost>_client_cert`
+ * and `<shorthost>_client_key` win over the last two, as in stock's
+ * backend_authenticate).
+ * SASL as stock: sync_realm, and `<shorthost>_mechs` or else
+ * `force_sasl_client_mech` to restrict the mechanisms (shorthost: the
+ * host up to its first dot; neither key is channel-prefixed in Cyrus).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,14 +48,18 @@ export function resolveEndpoint(config: CyrusConfig, channel: string | null, ser
   const caFile = lookup('tls_client_ca_file');
   const caDir = lookup('tls_client_ca_dir');
   const ca = caFile ? [fs.readFileSync(caFile)] : caDir ? readCaDir(caDir) : undefined;
-  const cert = lookup('tls_client_cert');
-  const key = lookup('tls_client_key');
+  const shorthost = parsed.host.split('.')[0]!;
+  const cert = config.raw.get(`${shorthost}_client_cert`) ?? lookup('tls_client_cert');
+  const key = config.raw.get(`${shorthost}_client_key`) ?? lookup('tls_client_key');
+  const forceMechs = config.raw.get(`${shorthost}_mechs`) ?? config.raw.get('force_sasl_client_mech') ?? null;
   return {
     serverName: server,
     host: parsed.host,
     port: resolvePort(port, tryImap),
     authname: sync.authname ?? '',
     password: sync.password ?? new Secret(''),
+    realm: sync.realm,
+    forceMechs: forceMechs && forceMechs.trim() ? forceMechs.trim() : null,
     tryImap,
     requireTls,
     tls: {

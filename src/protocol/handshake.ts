@@ -1,8 +1,17 @@
 /**
  * Connection setup with a Cyrus replica, up to the first replication command:
  * read the greeting, pick the transport (csync banner or IMAP with
- * X-REPLICATION), STARTTLS, SASL PLAIN/LOGIN, and COMPRESS DEFLATE (csync
- * only, and never over TLS, as sync_server 3.6.1 offers it).
+ * X-REPLICATION), STARTTLS, SASL, and COMPRESS DEFLATE (csync only, and never
+ * over TLS, as sync_server 3.6.1 offers it).
+ *
+ * SASL is chosen as stock's backend_authenticate (imap/backend.c) does:
+ * the replica's mechanisms, narrowed to `<shorthost>_mechs` or else
+ * `force_sasl_client_mech` when set, go to libsasl2 (src/protocol/sasl-auth.ts),
+ * which picks the strongest it can use; with none usable and STARTTLS on
+ * offer, TLS first and then again. The SASL service is "csync" on a csync
+ * port and "imap" on an IMAP one, as stock's protocol_t. A negotiated
+ * security layer goes under everything that follows, COMPRESS included.
+ * Without libsasl2 installed, PLAIN and LOGIN are spoken here.
  *
  * Unlike stock sync_client, which probes IMAP and waits out a 10 s timeout
  * against a csync port, we tell the two apart from the first greeting line:
@@ -11,13 +20,26 @@
 import type tls from 'node:tls';
 import { ByteChannel } from './byte-channel.js';
 import { SyncProtocolError } from './errors.js';
+import { authenticate, type AuthWire } from './sasl-auth.js';
 import type { Secret } from '../cyrus/secret.js';
 
 export type Transport = 'csync' | 'imap';
 
+export type AuthLog = (level: 'err' | 'info' | 'notice', message: string) => void;
+
 export interface HandshakeOptions {
   authname: string;
   password: Secret;
+  /** sync_realm (the SASL realm callback). */
+  realm?: string | null;
+  /** The replica's host as configured: libsasl2's serverFQDN (GSSAPI asks for <service>/<host>). */
+  host?: string;
+  /** `<shorthost>_mechs`, else `force_sasl_client_mech`: only these (in this order) of the replica's mechanisms. */
+  forceMechs?: string | null;
+  /** 'auto' (default): libsasl2 when installed, else built-in PLAIN/LOGIN. 'builtin': never libsasl2. */
+  sasl?: 'auto' | 'builtin';
+  /** Stock's syslog lines about authentication (`couldn't authenticate to backend server: …`). */
+  log?: AuthLog;
   /** Offer IMAP-embedded replication first (Cyrus sync_try_imap). */
   tryImap: boolean;
   /** Refuse to authenticate unless the channel is TLS-protected. */
@@ -33,6 +55,10 @@ export interface HandshakeOptions {
 
 export interface HandshakeResult {
   transport: Transport;
+  /** The SASL mechanism used (or LOGIN for the IMAP LOGIN command). */
+  mechanism: string;
+  /** The SASL security layer's strength; 0 without one. */
+  ssf: number;
   capabilities: Set<string>;
   compressed: boolean;
   encrypted: boolean;
@@ -75,25 +101,21 @@ async function readCsyncBanner(channel: ByteChannel, o: HandshakeOptions, first?
 }
 
 async function csyncHandshake(channel: ByteChannel, o: HandshakeOptions, first: string): Promise<HandshakeResult> {
-  let caps = await readCsyncBanner(channel, o, first);
-  const mech = (c: Set<string>) => (c.has('AUTH=PLAIN') ? 'PLAIN' : c.has('AUTH=LOGIN') ? 'LOGIN' : null);
-  if (!channel.encrypted && (o.requireTls || !mech(caps)) && caps.has('STARTTLS')) {
+  const state = { caps: await readCsyncBanner(channel, o, first) };
+  const starttls = async () => {
     send(channel, o, 'STARTTLS');
     expectOk(await readLine(channel, o), 'STARTTLS');
     await channel.startTls(o.tls);
-    caps = await readCsyncBanner(channel, o);
-  }
+    state.caps = await readCsyncBanner(channel, o);
+  };
+  if (!channel.encrypted && o.requireTls && state.caps.has('STARTTLS')) await starttls();
   requireTlsIfConfigured(channel, o);
-  const chosen = mech(caps);
-  if (!chosen) throw new SyncProtocolError('IMAP_SASL_FAIL', `the replica offers no usable SASL mechanism (PLAIN or LOGIN); offered: ${[...caps].join(' ')}`);
-  if (chosen === 'PLAIN') {
-    send(channel, o, `AUTHENTICATE PLAIN ${plainToken(o)}`, 'AUTHENTICATE PLAIN <redacted>');
-  } else {
-    send(channel, o, 'AUTHENTICATE LOGIN');
-    await answerLoginChallenges(channel, o);
-  }
-  const authReply = await readAuthReply(channel, o);
-  if (!authReply.startsWith('OK')) throw authFailure(authReply);
+  const wire: AuthWire = {
+    transport: 'csync', command: 'AUTHENTICATE', initialResponse: true,
+    isOk: (l) => l.startsWith('OK'), isNo: (l) => l.startsWith('NO') || l.startsWith('BAD'), status: (l) => l.replace(/^\S+\s?/, ''),
+  };
+  const auth = await authenticate(channel, o, wire, state, starttls);
+  const caps = state.caps;
   let compressed = false;
   if (o.compress && caps.has('COMPRESS=DEFLATE') && !channel.encrypted) {
     send(channel, o, 'COMPRESS DEFLATE');
@@ -101,67 +123,57 @@ async function csyncHandshake(channel: ByteChannel, o: HandshakeOptions, first: 
     if (reply.startsWith('OK')) {
       channel.startCompression(o.compressLevel);
       compressed = true;
+    } else {
+      o.log?.('notice', 'Failed to enable compression, continuing uncompressed');
     }
   }
-  return { transport: 'csync', capabilities: caps, compressed, encrypted: channel.encrypted };
+  return { transport: 'csync', capabilities: caps, compressed, encrypted: channel.encrypted, mechanism: auth.mech, ssf: auth.ssf };
 }
 
 async function imapHandshake(channel: ByteChannel, o: HandshakeOptions, greeting: string): Promise<HandshakeResult> {
-  let caps = parseImapCaps(greeting);
-  if (caps.size === 0) caps = await imapCapability(channel, o);
-  const hasMech = (c: Set<string>) => c.has('AUTH=PLAIN') || !c.has('LOGINDISABLED');
-  if (!channel.encrypted && (o.requireTls || !hasMech(caps)) && caps.has('STARTTLS')) {
+  const state = { caps: parseImapCaps(greeting) };
+  if (state.caps.size === 0) state.caps = await imapCapability(channel, o);
+  const starttls = async () => {
     send(channel, o, 'S01 STARTTLS');
     expectTagged(await readTagged(channel, o, 'S01'), 'STARTTLS');
     await channel.startTls(o.tls);
-    caps = await imapCapability(channel, o);
-  }
+    state.caps = await imapCapability(channel, o);
+  };
+  if (!channel.encrypted && o.requireTls && state.caps.has('STARTTLS')) await starttls();
   requireTlsIfConfigured(channel, o);
-  let reply: string;
-  if (caps.has('AUTH=PLAIN')) {
-    if (caps.has('SASL-IR')) {
-      send(channel, o, `A01 AUTHENTICATE PLAIN ${plainToken(o)}`, 'A01 AUTHENTICATE PLAIN <redacted>');
-    } else {
-      send(channel, o, 'A01 AUTHENTICATE PLAIN');
-      const cont = await readLine(channel, o);
-      if (!cont.startsWith('+')) throw authFailure(cont);
-      send(channel, o, plainToken(o), '<redacted>');
+  const wire: AuthWire = {
+    transport: 'imap', command: 'A01 AUTHENTICATE', initialResponse: state.caps.has('SASL-IR'),
+    isOk: (l) => /^A01 OK/i.test(l), isNo: (l) => /^A01 (NO|BAD)/i.test(l), status: (l) => l.replace(/^A01 \S+\s?/, ''),
+    untagged: (l) => l.startsWith('* '),
+    login: async () => {
+      send(channel, o, `A01 LOGIN ${imapQuote(o.authname)} ${imapQuote(o.password.reveal())}`, `A01 LOGIN ${imapQuote(o.authname)} <redacted>`);
+      return readTagged(channel, o, 'A01');
+    },
+  };
+  const before = authList(state.caps);
+  const auth = await authenticate(channel, o, wire, state, starttls);
+  let caps: Set<string>;
+  if (auth.ssf > 0) {
+    // As stock: with a security layer, ask again (through it) and refuse a changed mechanism list.
+    caps = await imapCapability(channel, o);
+    const after = authList(caps);
+    if (after && before && after !== before) {
+      o.log?.('err', 'possible MITM attack:list of available SASL mechanisms changed');
+      throw new SyncProtocolError('IMAP_SASL_FAIL', 'possible MITM attack: list of available SASL mechanisms changed');
     }
-    reply = await readTagged(channel, o, 'A01');
-  } else if (!caps.has('LOGINDISABLED')) {
-    send(channel, o, `A01 LOGIN ${imapQuote(o.authname)} ${imapQuote(o.password.reveal())}`, `A01 LOGIN ${imapQuote(o.authname)} <redacted>`);
-    reply = await readTagged(channel, o, 'A01');
   } else {
-    throw new SyncProtocolError('IMAP_SASL_FAIL', 'the replica IMAP server allows neither AUTH=PLAIN nor LOGIN');
+    const after = parseImapCaps(auth.line);
+    caps = after.size ? after : await imapCapability(channel, o);
   }
-  if (!/^A01 OK/i.test(reply)) throw authFailure(reply.replace(/^A01 /, ''));
-  const after = parseImapCaps(reply);
-  caps = after.size ? after : await imapCapability(channel, o);
   if (!caps.has('X-REPLICATION')) {
     throw new SyncProtocolError('IMAP_REMOTE_DENIED', 'the replica IMAP server does not offer X-REPLICATION to this user (is it a replica admin?)');
   }
-  return { transport: 'imap', capabilities: caps, compressed: false, encrypted: channel.encrypted };
+  return { transport: 'imap', capabilities: caps, compressed: false, encrypted: channel.encrypted, mechanism: auth.mech, ssf: auth.ssf };
 }
 
-function plainToken(o: HandshakeOptions): string {
-  // Empty authzid, as Cyrus sends it: the replica uses the authcid.
-  return Buffer.from(`\0${o.authname}\0${o.password.reveal()}`, 'utf8').toString('base64');
-}
-
-async function answerLoginChallenges(channel: ByteChannel, o: HandshakeOptions): Promise<void> {
-  for (const answer of [o.authname, o.password.reveal()]) {
-    const line = await readLine(channel, o);
-    if (!line.startsWith('+')) throw authFailure(line);
-    send(channel, o, Buffer.from(answer, 'utf8').toString('base64'), '<redacted>');
-  }
-}
-
-async function readAuthReply(channel: ByteChannel, o: HandshakeOptions): Promise<string> {
-  for (;;) {
-    const line = await readLine(channel, o);
-    if (!line.startsWith('+')) return line;
-    send(channel, o, '*'); // an unexpected challenge: cancel rather than guess
-  }
+function authList(caps: Set<string>): string | null {
+  const mechs = [...caps].filter((c) => c.startsWith('AUTH=')).map((c) => c.slice(5));
+  return mechs.length ? mechs.join(' ') : null;
 }
 
 function requireTlsIfConfigured(channel: ByteChannel, o: HandshakeOptions): void {
@@ -202,10 +214,6 @@ function expectOk(line: string, what: string): void {
 
 function expectTagged(line: string, what: string): void {
   if (!/^\S+ OK/i.test(line)) throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `${what} refused: ${line.slice(0, 200)}`);
-}
-
-function authFailure(reply: string): SyncProtocolError {
-  return new SyncProtocolError('IMAP_SASL_FAIL', `authentication failed: ${reply.slice(0, 200)}`);
 }
 
 function imapQuote(s: string): string {

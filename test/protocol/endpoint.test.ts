@@ -26,6 +26,15 @@ test('compression level: zlib default unless set, channel-prefixable', () => {
   assert.ok(endpointFor([]).compress, 'COMPRESS is still taken when offered, as stock');
 });
 
+test('SASL settings as stock reads them: sync_realm, <shorthost>_mechs over force_sasl_client_mech', () => {
+  assert.is(endpointFor([]).forceMechs, null);
+  assert.is(endpointFor([]).realm, null);
+  assert.is(endpointFor(['force_sasl_client_mech: GSSAPI']).forceMechs, 'GSSAPI');
+  // shorthost of replica.example is "replica"
+  assert.is(endpointFor(['force_sasl_client_mech: GSSAPI', 'replica_mechs: SCRAM-SHA-256 PLAIN']).forceMechs, 'SCRAM-SHA-256 PLAIN');
+  assert.is(endpointFor(['sync_realm: EXAMPLE.COM', 'east_sync_realm: EAST.EXAMPLE'], 'east').realm, 'EAST.EXAMPLE');
+});
+
 test('compression level out of range is a configuration error (EX_CONFIG)', () => {
   for (const bad of ['10', '-1', 'fast', '1.5']) {
     try {
