@@ -10,7 +10,7 @@
       "native/syslog.cc"
     ],
     "libraries": ["-ldl"],
-    "include_dirs": ["native/vendor/xxhash"],
+    "include_dirs": ["<!(node -p \"require('path').join(require('path').dirname(require.resolve('xxhash-addon/package.json')), 'xxHash')\")"],
     "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
     "defines": [
       "NAPI_VERSION=8",
