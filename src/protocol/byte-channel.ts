@@ -4,6 +4,11 @@
  * style: windowBits -15, one sync flush per burst of writes). It offers line
  * reads for the handshake and then hands every plaintext byte to one
  * receiver (the response parser). It knows nothing of DLIST.
+ *
+ * Memory: before the receiver is set, what arrives is held only for
+ * readLine, which fails once a line passes its byte cap (the handshake's
+ * MAX_HANDSHAKE_LINE), so at most that plus one socket read is held; after
+ * it, every byte goes straight on and the receiver bounds what it keeps.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -12,6 +17,13 @@ import zlib from 'node:zlib';
 export class ChannelClosedError extends Error {
   constructor(message: string, readonly reason: 'closed' | 'timeout' | 'error') {
     super(message);
+  }
+}
+
+/** readLine saw more than its cap without a line end: the peer is not speaking a line protocol. */
+export class LineTooLongError extends Error {
+  constructor(readonly limit: number) {
+    super(`a line from the replica exceeds ${limit} bytes`);
   }
 }
 
@@ -105,8 +117,13 @@ export class ByteChannel {
     if (this.closedError) listener(this.closedError);
   }
 
-  /** Reads one CRLF- or LF-terminated line (without the terminator). Handshake use only. */
-  async readLine(timeoutMs: number): Promise<string> {
+  /**
+   * Reads one CRLF- or LF-terminated line (without the terminator) within
+   * `timeoutMs`, however slowly its bytes come. Handshake use only; a line
+   * longer than `maxBytes` fails with LineTooLongError (then the channel is
+   * unusable: the caller closes it).
+   */
+  async readLine(timeoutMs: number, maxBytes: number): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
@@ -119,6 +136,7 @@ export class ByteChannel {
         return all.subarray(0, end).toString('latin1');
       }
       this.pending = all.length ? [all] : [];
+      if (all.length > maxBytes) throw new LineTooLongError(maxBytes);
       if (this.closedError) throw this.closedError;
       const left = deadline - Date.now();
       if (left <= 0) throw new ChannelClosedError(`no reply from the replica within ${timeoutMs} ms`, 'timeout');

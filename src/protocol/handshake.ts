@@ -7,10 +7,20 @@
  * Unlike stock sync_client, which probes IMAP and waits out a 10 s timeout
  * against a csync port, we tell the two apart from the first greeting line:
  * a csync banner never starts with an IMAP `* OK [CAPABILITY` greeting.
+ *
+ * Bounds against a broken or hostile replica: the whole handshake must end
+ * within client_timeout however slowly bytes come (no greeting, one byte a
+ * second), in at most MAX_HANDSHAKE_LINES lines of at most
+ * MAX_HANDSHAKE_LINE bytes. Cyrus's greeting, capability and SASL lines are
+ * well under 4 KiB and a handshake takes fewer than 20 lines, so neither cap
+ * can refuse a real replica. A peer that breaks a bound, or sends a line
+ * that is no reply at all, fails with a `fault` (a transient error: the
+ * caller reconnects with its backoff); a clear refusal (NO, BAD, no usable
+ * mechanism, TLS policy) does not, since waiting cannot cure it.
  */
 import type tls from 'node:tls';
-import { ByteChannel } from './byte-channel.js';
-import { SyncProtocolError } from './errors.js';
+import { ByteChannel, ChannelClosedError, LineTooLongError } from './byte-channel.js';
+import { replicaFault, SyncProtocolError } from './errors.js';
 import type { Secret } from '../cyrus/secret.js';
 
 export type Transport = 'csync' | 'imap';
@@ -38,7 +48,20 @@ export interface HandshakeResult {
   encrypted: boolean;
 }
 
-export async function handshake(channel: ByteChannel, o: HandshakeOptions): Promise<HandshakeResult> {
+/** The longest handshake line we read (greeting, capabilities, SASL challenge). */
+export const MAX_HANDSHAKE_LINE = 64 * 1024;
+/** Lines a handshake may take in all; Cyrus needs fewer than 20. */
+export const MAX_HANDSHAKE_LINES = 100;
+
+/** The options plus what is left of the handshake's time and line budget. */
+interface Run extends HandshakeOptions {
+  readonly deadline: number;
+  linesLeft: number;
+  greeted: boolean;
+}
+
+export async function handshake(channel: ByteChannel, options: HandshakeOptions): Promise<HandshakeResult> {
+  const o: Run = { ...options, deadline: Date.now() + options.timeoutMs, linesLeft: MAX_HANDSHAKE_LINES, greeted: false };
   const first = await readLine(channel, o);
   const imapGreeting = /^\* OK \[CAPABILITY /i.test(first) || /^\* OK .*IMAP/i.test(first);
   if (imapGreeting) {
@@ -48,22 +71,40 @@ export async function handshake(channel: ByteChannel, o: HandshakeOptions): Prom
   return csyncHandshake(channel, o, first);
 }
 
-async function readLine(channel: ByteChannel, o: HandshakeOptions): Promise<string> {
-  const line = await channel.readLine(o.timeoutMs);
-  o.trace?.('<', line);
+async function readLine(channel: ByteChannel, o: Run): Promise<string> {
+  if (o.linesLeft-- <= 0) throw replicaFault('limit', `the replica sent more than ${MAX_HANDSHAKE_LINES} lines without completing the handshake`);
+  let line: string;
+  try {
+    line = await channel.readLine(Math.max(0, o.deadline - Date.now()), MAX_HANDSHAKE_LINE);
+  } catch (err) {
+    throw handshakeReadError(err, o);
+  }
+  o.greeted = true;
+  o.trace?.('<', line.length > 2000 ? `${line.slice(0, 2000)}…` : line);
   return line;
 }
 
-function send(channel: ByteChannel, o: HandshakeOptions, line: string, traced = line): void {
+function handshakeReadError(err: unknown, o: Run): unknown {
+  if (err instanceof LineTooLongError) return replicaFault('limit', `${err.message} during the handshake (no line end)`);
+  if (!(err instanceof ChannelClosedError)) return err;
+  if (err.reason === 'timeout') {
+    const what = o.greeted ? 'did not complete the handshake' : 'sent no greeting';
+    return new SyncProtocolError('IMAP_AGAIN', `the replica ${what} within ${o.timeoutMs} ms (client_timeout)`, 'timeout');
+  }
+  return new SyncProtocolError('IMAP_AGAIN', `${err.message} during the handshake`, 'closed');
+}
+
+function send(channel: ByteChannel, o: Run, line: string, traced = line): void {
   o.trace?.('>', traced);
   channel.write(`${line}\r\n`);
 }
 
-async function readCsyncBanner(channel: ByteChannel, o: HandshakeOptions, first?: string): Promise<Set<string>> {
+async function readCsyncBanner(channel: ByteChannel, o: Run, first?: string): Promise<Set<string>> {
   const caps = new Set<string>();
   let line = first ?? (await readLine(channel, o));
   while (!line.startsWith('* OK')) {
-    if (!line.startsWith('* ')) throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `unexpected csync banner line: ${line.slice(0, 200)}`);
+    if (line.startsWith('* BYE')) throw new SyncProtocolError('IMAP_BYE_LOGOUT', `the replica said BYE: ${printable(line.slice(6))}`, 'closed');
+    if (!line.startsWith('* ')) throw replicaFault('garbage', `unexpected csync banner line: ${printable(line)}`);
     const words = line.slice(2).trim().split(/\s+/);
     const name = words[0]!.toUpperCase();
     if (name === 'SASL') for (const mech of words.slice(1)) caps.add(`AUTH=${mech.toUpperCase()}`);
@@ -74,7 +115,7 @@ async function readCsyncBanner(channel: ByteChannel, o: HandshakeOptions, first?
   return caps;
 }
 
-async function csyncHandshake(channel: ByteChannel, o: HandshakeOptions, first: string): Promise<HandshakeResult> {
+async function csyncHandshake(channel: ByteChannel, o: Run, first: string): Promise<HandshakeResult> {
   let caps = await readCsyncBanner(channel, o, first);
   const mech = (c: Set<string>) => (c.has('AUTH=PLAIN') ? 'PLAIN' : c.has('AUTH=LOGIN') ? 'LOGIN' : null);
   if (!channel.encrypted && (o.requireTls || !mech(caps)) && caps.has('STARTTLS')) {
@@ -106,7 +147,7 @@ async function csyncHandshake(channel: ByteChannel, o: HandshakeOptions, first: 
   return { transport: 'csync', capabilities: caps, compressed, encrypted: channel.encrypted };
 }
 
-async function imapHandshake(channel: ByteChannel, o: HandshakeOptions, greeting: string): Promise<HandshakeResult> {
+async function imapHandshake(channel: ByteChannel, o: Run, greeting: string): Promise<HandshakeResult> {
   let caps = parseImapCaps(greeting);
   if (caps.size === 0) caps = await imapCapability(channel, o);
   const hasMech = (c: Set<string>) => c.has('AUTH=PLAIN') || !c.has('LOGINDISABLED');
@@ -143,12 +184,12 @@ async function imapHandshake(channel: ByteChannel, o: HandshakeOptions, greeting
   return { transport: 'imap', capabilities: caps, compressed: false, encrypted: channel.encrypted };
 }
 
-function plainToken(o: HandshakeOptions): string {
+function plainToken(o: Run): string {
   // Empty authzid, as Cyrus sends it: the replica uses the authcid.
   return Buffer.from(`\0${o.authname}\0${o.password.reveal()}`, 'utf8').toString('base64');
 }
 
-async function answerLoginChallenges(channel: ByteChannel, o: HandshakeOptions): Promise<void> {
+async function answerLoginChallenges(channel: ByteChannel, o: Run): Promise<void> {
   for (const answer of [o.authname, o.password.reveal()]) {
     const line = await readLine(channel, o);
     if (!line.startsWith('+')) throw authFailure(line);
@@ -156,7 +197,7 @@ async function answerLoginChallenges(channel: ByteChannel, o: HandshakeOptions):
   }
 }
 
-async function readAuthReply(channel: ByteChannel, o: HandshakeOptions): Promise<string> {
+async function readAuthReply(channel: ByteChannel, o: Run): Promise<string> {
   for (;;) {
     const line = await readLine(channel, o);
     if (!line.startsWith('+')) return line;
@@ -164,14 +205,14 @@ async function readAuthReply(channel: ByteChannel, o: HandshakeOptions): Promise
   }
 }
 
-function requireTlsIfConfigured(channel: ByteChannel, o: HandshakeOptions): void {
+function requireTlsIfConfigured(channel: ByteChannel, o: Run): void {
   if (o.requireTls && !channel.encrypted) {
     // Cyrus 3.10.2 and 3.12.1 on offer STARTTLS only when the replica says allowstarttls: yes.
     throw new SyncProtocolError('IMAP_TLS_REQUIRED', 'TLS is required (syncmux_require_tls) but the replica does not offer STARTTLS; refusing to send credentials in plaintext. On the replica, set tls_server_cert and tls_server_key, and (Cyrus 3.10.2, 3.12.1 and later) allowstarttls: yes');
   }
 }
 
-async function imapCapability(channel: ByteChannel, o: HandshakeOptions): Promise<Set<string>> {
+async function imapCapability(channel: ByteChannel, o: Run): Promise<Set<string>> {
   send(channel, o, 'C01 CAPABILITY');
   let caps = new Set<string>();
   for (;;) {
@@ -184,7 +225,7 @@ async function imapCapability(channel: ByteChannel, o: HandshakeOptions): Promis
   }
 }
 
-async function readTagged(channel: ByteChannel, o: HandshakeOptions, tag: string): Promise<string> {
+async function readTagged(channel: ByteChannel, o: Run, tag: string): Promise<string> {
   for (;;) {
     const line = await readLine(channel, o);
     if (line.startsWith(`${tag} `)) return line;
@@ -197,15 +238,27 @@ function parseImapCaps(line: string): Set<string> {
 }
 
 function expectOk(line: string, what: string): void {
-  if (!line.startsWith('OK')) throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `${what} refused: ${line.slice(0, 200)}`);
+  if (line.startsWith('OK')) return;
+  if (!/^(NO|BAD)\b/i.test(line)) throw replicaFault('garbage', `unexpected reply to ${what}: ${printable(line)}`);
+  throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `${what} refused: ${printable(line)}`);
 }
 
 function expectTagged(line: string, what: string): void {
-  if (!/^\S+ OK/i.test(line)) throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `${what} refused: ${line.slice(0, 200)}`);
+  if (/^\S+ OK/i.test(line)) return;
+  if (!/^\S+ (NO|BAD)\b/i.test(line)) throw replicaFault('garbage', `unexpected reply to ${what}: ${printable(line)}`);
+  throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `${what} refused: ${printable(line)}`);
 }
 
+/** A NO or BAD is a refusal of our credentials; anything else is a broken replica, retried. */
 function authFailure(reply: string): SyncProtocolError {
-  return new SyncProtocolError('IMAP_SASL_FAIL', `authentication failed: ${reply.slice(0, 200)}`);
+  if (!/^(\S+ )?(NO|BAD)\b/i.test(reply)) return replicaFault('garbage', `unexpected reply to authentication: ${printable(reply)}`);
+  return new SyncProtocolError('IMAP_SASL_FAIL', `authentication failed: ${printable(reply)}`);
+}
+
+/** At most 200 characters of a line, control bytes escaped, for an error message. */
+function printable(line: string): string {
+  const head = line.slice(0, 200).replace(/[\x00-\x1f\x7f-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return line.length > 200 ? `${head}… (${line.length} bytes)` : head;
 }
 
 function imapQuote(s: string): string {
