@@ -28,7 +28,7 @@ import type tls from 'node:tls';
 import { ResponseParser, printCommand, writeChunks, type Keyed, type OutChunk } from '../dlist/index.js';
 import { ByteChannel } from './byte-channel.js';
 import type { DlistError, FrameLimits } from '../dlist/index.js';
-import { noCode, replicaFault, SyncProtocolError, type SyncErrorCode } from './errors.js';
+import { noCode, printable, replicaFault, SyncProtocolError, type SyncErrorCode } from './errors.js';
 import { handshake, type HandshakeResult } from './handshake.js';
 import type { Secret } from '../cyrus/secret.js';
 
@@ -185,6 +185,7 @@ export class SyncConnection {
   private onData(chunk: Buffer): void {
     if (this.dead) return;
     this.receivedBytes += chunk.length;
+    const imap = this.session.transport === 'imap';
     for (const event of this.parser.feed(chunk)) {
       if (event.kind === 'error') {
         this.kill(streamFault(event.error, this.parser.buffered));
@@ -194,13 +195,16 @@ export class SyncConnection {
       if (event.kind === 'item') {
         this.trace?.('<', `* ${event.item.name} …`);
         if (!head) {
+          if (imap) continue; // IMAP allows unsolicited untagged data
           this.kill(replicaFault('garbage', `unexpected item with nothing pending: * ${event.item.name}`));
           return;
         }
         if (!this.collect(head, event.item)) return;
         continue;
       }
-      if (event.kind === 'unknown' || event.kind === 'continuation' || (event.kind === 'untagged' && event.parseError && !/^Fatal/i.test(event.word))) {
+      // sync_server sends nothing but items and status lines; an IMAP server may add untagged data of its own.
+      const stray = event.kind === 'untagged' && event.parseError !== undefined && !imap && !/^Fatal/i.test(event.word);
+      if (event.kind === 'unknown' || event.kind === 'continuation' || stray) {
         this.kill(replicaFault('garbage', `unparseable response line: ${printableLine(event)}`));
         return;
       }
@@ -332,7 +336,5 @@ function streamFault(error: DlistError, held: number): SyncProtocolError {
 }
 
 function printableLine(event: { kind: string; line?: string; word?: string; text?: string | null }): string {
-  const line = event.line ?? `${event.kind === 'continuation' ? '+' : `* ${event.word ?? ''}`} ${event.text ?? ''}`;
-  const head = line.slice(0, 200).replace(/[\x00-\x1f\x7f-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return line.length > 200 ? `${head}… (${line.length} bytes)` : head;
+  return printable(event.line ?? `${event.kind === 'continuation' ? '+' : `* ${event.word ?? ''}`} ${event.text ?? ''}`);
 }

@@ -41,6 +41,12 @@ export function replicaFault(fault: Exclude<ConnectionFault, 'closed' | 'timeout
   return new SyncProtocolError('IMAP_PROTOCOL_ERROR', message, fault);
 }
 
+/** At most 200 characters of a replica's line, control and 8-bit bytes escaped: for error messages. */
+export function printable(line: string): string {
+  const head = line.slice(0, 200).replace(/[\x00-\x1f\x7f-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return line.length > 200 ? `${head}… (${line.length} bytes)` : head;
+}
+
 /**
  * Stock maps a bare `NO IMAP_PROTOCOL_BAD_PARAMETERS` (the server sends no
  * text after it) to REMOTE_DENIED by accident; we keep its real meaning,

@@ -20,7 +20,7 @@
  */
 import type tls from 'node:tls';
 import { ByteChannel, ChannelClosedError, LineTooLongError } from './byte-channel.js';
-import { replicaFault, SyncProtocolError } from './errors.js';
+import { printable, replicaFault, SyncProtocolError } from './errors.js';
 import type { Secret } from '../cyrus/secret.js';
 
 export type Transport = 'csync' | 'imap';
@@ -253,12 +253,6 @@ function expectTagged(line: string, what: string): void {
 function authFailure(reply: string): SyncProtocolError {
   if (!/^(\S+ )?(NO|BAD)\b/i.test(reply)) return replicaFault('garbage', `unexpected reply to authentication: ${printable(reply)}`);
   return new SyncProtocolError('IMAP_SASL_FAIL', `authentication failed: ${printable(reply)}`);
-}
-
-/** At most 200 characters of a line, control bytes escaped, for an error message. */
-function printable(line: string): string {
-  const head = line.slice(0, 200).replace(/[\x00-\x1f\x7f-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return line.length > 200 ? `${head}… (${line.length} bytes)` : head;
 }
 
 function imapQuote(s: string): string {
