@@ -215,7 +215,7 @@ export class SyncConnection {
           this.kill(new SyncProtocolError('IMAP_BYE_LOGOUT', `replica said BYE: ${event.text ?? ''}`));
           return;
         }
-        else if (/^Fatal/i.test(event.word)) this.kill(new SyncProtocolError('IMAP_PROTOCOL_ERROR', `replica: ${event.word} ${event.text ?? ''}`));
+        else if (/^Fatal/i.test(event.word)) this.kill(new SyncProtocolError('IMAP_PROTOCOL_ERROR', `replica: ${printable(`${event.word} ${event.text ?? ''}`)}`, 'closed'));
         continue;
       }
       if (event.kind !== 'status') continue;
@@ -226,11 +226,11 @@ export class SyncConnection {
         return;
       }
       if (!head) {
-        this.kill(new SyncProtocolError('IMAP_PROTOCOL_ERROR', `unexpected reply with nothing pending: ${event.status} ${event.text ?? ''}`));
+        this.kill(replicaFault('garbage', `unexpected reply with nothing pending: ${printable(`${event.status} ${event.text ?? ''}`)}`));
         return;
       }
       if (head.tag !== null && event.tag !== head.tag) {
-        this.kill(new SyncProtocolError('IMAP_PROTOCOL_ERROR', `reply tag ${event.tag} does not match ${head.tag}`));
+        this.kill(replicaFault('garbage', `reply tag ${printable(event.tag ?? '')} does not match ${head.tag}`));
         return;
       }
       const code: SyncErrorCode | null =

@@ -160,6 +160,14 @@ test('garbage after the greeting: in the banner, as the auth reply, and as a rep
     const { err } = await failure(() => firstCommand(fake.port));
     assertFault(err, 'garbage', /unparseable response line: \* USER/);
   });
+  // A reply nobody asked for: the csync stream has no tags, so every later reply would be off by one.
+  await withFake(afterFirstCommand((c) => void c.write('OK success\r\nOK one too many\r\n')), async (fake) => {
+    const conn = await SyncConnection.connect(options(fake.port));
+    await new ReplicaClient(conn).noop();
+    for (let i = 0; i < 100 && !conn.failure; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(conn.failure, 'the connection is dropped');
+    assertFault(conn.failure!, 'garbage', /unexpected reply with nothing pending: OK one too many/);
+  });
 });
 
 test('an endless line: the handshake stops at 64 KiB, a reply at the 64 MiB line cap', async () => {
