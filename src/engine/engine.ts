@@ -5,8 +5,8 @@
  * failures reconnect and retry the batch; a user that needs a copyback is
  * handed to Cyrus's own sync_client or parked.
  *
- * A connection that breaks (closed, timed out, garbage, a broken limit) is
- * remade at once, as stock does after a drop; if the new one breaks too
+ * A connection the replica breaks (closed, timed out, garbage, a broken
+ * limit) is remade at once, as stock does after a drop; if the new one breaks too
  * before any batch succeeded, each further reconnect first waits the
  * connect backoff (stock's 15 s doubling, or the daemon's 1 s), so a broken
  * or hostile replica that greets fine is not hammered.
@@ -204,8 +204,13 @@ export class Engine implements Replicator {
     }
   }
 
-  /** Counts each broken connection once, however many batches it failed. */
+  /**
+   * Counts each connection the replica broke once, however many batches it
+   * failed. A drop of our own (an upload that failed on our side) has no
+   * fault and does not count: waiting cannot help it.
+   */
   private noteBreak(session: ReplicaSession, err: unknown): void {
+    if (!(err instanceof SyncProtocolError) || err.fault === null) return;
     const connection = session.replica.connection;
     if (this.lastBroken?.connection === connection) return;
     this.breaks++;
