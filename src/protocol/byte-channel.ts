@@ -218,8 +218,12 @@ export class ByteChannel {
     });
   }
 
-  /** Upgrades the socket to TLS in place (after the server said OK to STARTTLS). */
-  async startTls(options: tls.ConnectionOptions): Promise<void> {
+  /**
+   * Upgrades the socket to TLS in place (after the server said OK to
+   * STARTTLS), failing with a timeout if the TLS handshake is not done
+   * within `timeoutMs` (a peer that says OK and then stays silent).
+   */
+  async startTls(options: tls.ConnectionOptions, timeoutMs: number): Promise<void> {
     this.drainOutgoing();
     this.socket.removeListener('data', this.onSocketData);
     this.socket.removeAllListeners('close');
@@ -227,8 +231,12 @@ export class ByteChannel {
     this.socket.setTimeout(0);
     const secure = tls.connect({ ...options, socket: this.socket });
     await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
+      const timer = setTimeout(() => {
+        secure.destroy();
+        reject(new ChannelClosedError(`no TLS handshake from the replica within ${timeoutMs} ms`, 'timeout'));
+      }, timeoutMs);
+      secure.once('secureConnect', () => { clearTimeout(timer); resolve(); });
+      secure.once('error', (err) => { clearTimeout(timer); reject(err); });
     });
     this.socket = secure;
     this.attach(secure);

@@ -94,6 +94,18 @@ function handshakeReadError(err: unknown, o: Run): unknown {
   return new SyncProtocolError('IMAP_AGAIN', `${err.message} during the handshake`, 'closed');
 }
 
+/** STARTTLS within what is left of the handshake's time. */
+async function startTls(channel: ByteChannel, o: Run): Promise<void> {
+  try {
+    await channel.startTls(o.tls, Math.max(1, o.deadline - Date.now()));
+  } catch (err) {
+    if (err instanceof ChannelClosedError && err.reason === 'timeout') {
+      throw new SyncProtocolError('IMAP_AGAIN', `the replica did not complete the TLS handshake within ${o.timeoutMs} ms (client_timeout)`, 'timeout');
+    }
+    throw err;
+  }
+}
+
 function send(channel: ByteChannel, o: Run, line: string, traced = line): void {
   o.trace?.('>', traced);
   channel.write(`${line}\r\n`);
@@ -121,7 +133,7 @@ async function csyncHandshake(channel: ByteChannel, o: Run, first: string): Prom
   if (!channel.encrypted && (o.requireTls || !mech(caps)) && caps.has('STARTTLS')) {
     send(channel, o, 'STARTTLS');
     expectOk(await readLine(channel, o), 'STARTTLS');
-    await channel.startTls(o.tls);
+    await startTls(channel, o);
     caps = await readCsyncBanner(channel, o);
   }
   requireTlsIfConfigured(channel, o);
@@ -154,7 +166,7 @@ async function imapHandshake(channel: ByteChannel, o: Run, greeting: string): Pr
   if (!channel.encrypted && (o.requireTls || !hasMech(caps)) && caps.has('STARTTLS')) {
     send(channel, o, 'S01 STARTTLS');
     expectTagged(await readTagged(channel, o, 'S01'), 'STARTTLS');
-    await channel.startTls(o.tls);
+    await startTls(channel, o);
     caps = await imapCapability(channel, o);
   }
   requireTlsIfConfigured(channel, o);

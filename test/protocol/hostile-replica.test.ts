@@ -93,6 +93,18 @@ test('no greeting: a timeout after client_timeout, then stock waits (15 s doubli
   });
 });
 
+test('a replica that says OK to STARTTLS and then stays silent: a timeout at client_timeout', async () => {
+  const script: Script = async (c) => {
+    await c.write('* STARTTLS\r\n* OK fake\r\n');
+    if ((await c.readLine()) === 'STARTTLS') await c.write('OK begin TLS now\r\n');
+  };
+  await withFake(script, async (fake) => {
+    const { err, ms } = await failure(() => SyncConnection.connect(options(fake.port, { connectTimeoutMs: 800 })));
+    assertFault(err, 'timeout', /did not complete the TLS handshake within 800 ms \(client_timeout\)/);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  });
+});
+
 test('one byte a second: the greeting hits client_timeout, a reply hits sync_timeout', async () => {
   await withFake((c) => drip(c, '* SASL PLAIN\r\n* OK slow\r\n', 1000), async (fake) => {
     const { err, ms } = await failure(() => SyncConnection.connect(options(fake.port, { connectTimeoutMs: 1500 })));
