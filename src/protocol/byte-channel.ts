@@ -167,8 +167,13 @@ export class ByteChannel {
     if (this.enqueue(data)) return Promise.resolve();
     const target: NodeJS.WritableStream = this.deflate ?? this.socket;
     return new Promise((resolve, reject) => {
+      // Each wait's close listener goes once it drained: a long upload waits thousands of times.
       const onClose = () => reject(this.closedError ?? new ChannelClosedError('closed', 'closed'));
-      target.once('drain', () => resolve());
+      target.once('drain', () => {
+        const i = this.closeListeners.indexOf(onClose);
+        if (i >= 0) this.closeListeners.splice(i, 1);
+        resolve();
+      });
       this.closeListeners.push(onClose);
     });
   }
