@@ -8,10 +8,10 @@
  * against a csync port, we tell the two apart from the first greeting line:
  * a csync banner never starts with an IMAP `* OK [CAPABILITY` greeting.
  *
- * Bounds against a broken or hostile replica: the whole handshake must end
- * within client_timeout however slowly bytes come (no greeting, one byte a
- * second), in at most MAX_HANDSHAKE_LINES lines of at most
- * MAX_HANDSHAKE_LINE bytes. Cyrus's greeting, capability and SASL lines are
+ * Bounds against a broken or hostile replica: the whole handshake, TLS
+ * included, must end within client_timeout however slowly bytes come (no
+ * greeting, one byte a second), in at most MAX_HANDSHAKE_LINES lines of at
+ * most MAX_HANDSHAKE_LINE bytes. Cyrus's greeting, capability and SASL lines are
  * well under 4 KiB and a handshake takes fewer than 20 lines, so neither cap
  * can refuse a real replica. A peer that breaks a bound, or sends a line
  * that is no reply at all, fails with a `fault` (a transient error: the
