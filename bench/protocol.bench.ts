@@ -29,7 +29,7 @@ const MAILBOX = `user.${USER}.Sent`;
 async function connect(port: number, tryImap: boolean, compress: boolean): Promise<SyncConnection> {
   return SyncConnection.connect({
     host: '127.0.0.1', port, authname: SYNC_USER.user, password: new Secret(SYNC_USER.password), tryImap,
-    requireTls: false, tls: {}, compress, connectTimeoutMs: 10_000, inactivityMs: 60_000,
+    requireTls: false, tls: {}, compress, connectTimeoutMs: 10_000, replyTimeoutMs: 60_000,
   });
 }
 

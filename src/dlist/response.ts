@@ -197,6 +197,11 @@ export class ResponseParser {
     return this.framer.buffered;
   }
 
+  /** What the parser waits for: a line end or literal bytes. */
+  get awaiting(): 'line' | 'literal' {
+    return this.framer.awaiting;
+  }
+
   feed(chunk: Uint8Array): ResponseEvent[] {
     const out: ResponseEvent[] = [];
     const err = this.framer.feed(chunk, (f) => out.push(classifyResponse(f, this.maxDepth)));

@@ -4,12 +4,18 @@
  * per-batch execution with stock's ordering and promotion. Connection
  * failures reconnect and retry the batch; a user that needs a copyback is
  * handed to Cyrus's own sync_client or parked.
+ *
+ * A connection the replica breaks (closed, timed out, garbage, a broken
+ * limit) is remade at once, as stock does after a drop; if the new one breaks too
+ * before any batch succeeded, each further reconnect first waits the
+ * connect backoff (stock's 15 s doubling, or the daemon's 1 s), so a broken
+ * or hostile replica that greets fine is not hammered.
  */
 import fs from 'node:fs';
 import { channelSetting, loadConfig, type CyrusConfig } from '../cyrus/config.js';
 import { resolveEndpoint, type Endpoint } from '../protocol/endpoint.js';
 import { SyncProtocolError } from '../protocol/errors.js';
-import { connectWithRetry } from '../protocol/reconnect.js';
+import { abortableSleep, connectWithRetry, retryDelaysSeconds } from '../protocol/reconnect.js';
 import { ReplicaClient } from '../protocol/replica-client.js';
 import { copybackClient, NeedsCyrusClientError, runCopyback } from './copyback.js';
 import { executeBatch, isConnectionError } from './executor.js';
@@ -45,6 +51,10 @@ export class Engine implements Replicator {
   readonly cache: SyncCache | null;
   private readonly reserveThreshold: number;
   private readonly flushTimer: NodeJS.Timeout | null;
+  /** Connections in a row that broke under a batch, the last of them, and the wait schedule for the next. */
+  private breaks = 0;
+  private lastBroken: { connection: unknown; cause: string } | null = null;
+  private breakDelays: (() => number) | null = null;
 
   constructor(private readonly ctx: ReplicatorContext) {
     this.config = loadConfig(ctx.configFile);
@@ -124,6 +134,7 @@ export class Engine implements Replicator {
 
   private async openSession(): Promise<ReplicaSession> {
     const e = this.ctx.engine ?? {};
+    await this.waitAfterBreaks();
     const connection = await connectWithRetry(this.endpoint, {
       once: typeof e.connectOnce === 'function' ? e.connectOnce() : e.connectOnce,
       firstRetrySeconds: e.firstRetrySeconds,
@@ -180,8 +191,11 @@ export class Engine implements Replicator {
       }
       try {
         await session.flow(() => executeBatch(session, batch.lines, { useCache: !batch.retry && this.cache !== null }));
+        this.breaks = 0;
+        this.breakDelays = null;
         return { ok: true };
       } catch (err) {
+        if (isConnectionError(err)) this.noteBreak(session, err);
         if (isConnectionError(err) && attempt < MAX_RECONNECTS_PER_BATCH) {
           this.ctx.log('warning', `connection lost during ${batch.key}: ${(err as Error).message}; reconnecting`);
           continue;
@@ -189,6 +203,32 @@ export class Engine implements Replicator {
         return this.failure(batch, err);
       }
     }
+  }
+
+  /**
+   * Counts each connection the replica broke once, however many batches it
+   * failed. A drop of our own (an upload that failed on our side) has no
+   * fault and does not count: waiting cannot help it.
+   */
+  private noteBreak(session: ReplicaSession, err: unknown): void {
+    if (!(err instanceof SyncProtocolError) || err.fault === null) return;
+    const connection = session.replica.connection;
+    if (this.lastBroken?.connection === connection) return;
+    this.breaks++;
+    this.lastBroken = { connection, cause: (err as Error).message };
+  }
+
+  private async waitAfterBreaks(): Promise<void> {
+    if (this.breaks < 2) return;
+    const e = this.ctx.engine ?? {};
+    this.breakDelays ??= retryDelaysSeconds(this.endpoint.reconnectMaxWaitMs / 1000, e.firstRetrySeconds);
+    const seconds = this.breakDelays();
+    // A pool must not count on this connection while it waits (attempted() clears it on success).
+    this.lastConnectError = this.lastBroken?.cause ?? 'connection broke';
+    if (this.reportConnectWaits()) {
+      this.ctx.log('warning', `connection to server '${this.endpoint.serverName}' broke ${this.breaks} times in a row (last: ${this.lastBroken?.cause}); reconnecting in ${seconds} seconds`);
+    }
+    await abortableSleep(seconds * 1000, this.closing.signal);
   }
 
   private async failure(batch: UserBatch, err: unknown): Promise<UserOutcome> {

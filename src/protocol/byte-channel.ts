@@ -9,6 +9,11 @@
  * and DEFLATE, as in Cyrus's prot.c: what we send is deflated, then
  * sasl_encode()d in pieces of at most the peer's maxbufsize, then written
  * (into TLS, if any); what arrives is sasl_decode()d, then inflated.
+ *
+ * Memory: before the receiver is set, what arrives is held only for
+ * readLine, which fails once a line passes its byte cap (the handshake's
+ * MAX_HANDSHAKE_LINE), so at most that plus one socket read is held; after
+ * it, every byte goes straight on and the receiver bounds what it keeps.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -26,6 +31,13 @@ export interface SecurityLayer {
 export class ChannelClosedError extends Error {
   constructor(message: string, readonly reason: 'closed' | 'timeout' | 'error') {
     super(message);
+  }
+}
+
+/** readLine saw more than its cap without a line end: the peer is not speaking a line protocol. */
+export class LineTooLongError extends Error {
+  constructor(readonly limit: number) {
+    super(`a line from the replica exceeds ${limit} bytes`);
   }
 }
 
@@ -144,8 +156,13 @@ export class ByteChannel {
     if (this.closedError) listener(this.closedError);
   }
 
-  /** Reads one CRLF- or LF-terminated line (without the terminator). Handshake use only. */
-  async readLine(timeoutMs: number): Promise<string> {
+  /**
+   * Reads one CRLF- or LF-terminated line (without the terminator) within
+   * `timeoutMs`, however slowly its bytes come. Handshake use only; a line
+   * longer than `maxBytes` fails with LineTooLongError (then the channel is
+   * unusable: the caller closes it).
+   */
+  async readLine(timeoutMs: number, maxBytes: number): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
@@ -158,6 +175,7 @@ export class ByteChannel {
         return all.subarray(0, end).toString('latin1');
       }
       this.pending = all.length ? [all] : [];
+      if (all.length > maxBytes) throw new LineTooLongError(maxBytes);
       if (this.closedError) throw this.closedError;
       const left = deadline - Date.now();
       if (left <= 0) throw new ChannelClosedError(`no reply from the replica within ${timeoutMs} ms`, 'timeout');
@@ -188,8 +206,13 @@ export class ByteChannel {
     if (this.enqueue(data)) return Promise.resolve();
     const target: NodeJS.WritableStream = this.deflate ?? this.socket;
     return new Promise((resolve, reject) => {
+      // Each wait's close listener goes once it drained: a long upload waits thousands of times.
       const onClose = () => reject(this.closedError ?? new ChannelClosedError('closed', 'closed'));
-      target.once('drain', () => resolve());
+      target.once('drain', () => {
+        const i = this.closeListeners.indexOf(onClose);
+        if (i >= 0) this.closeListeners.splice(i, 1);
+        resolve();
+      });
       this.closeListeners.push(onClose);
     });
   }
@@ -239,8 +262,12 @@ export class ByteChannel {
     });
   }
 
-  /** Upgrades the socket to TLS in place (after the server said OK to STARTTLS). */
-  async startTls(options: tls.ConnectionOptions): Promise<void> {
+  /**
+   * Upgrades the socket to TLS in place (after the server said OK to
+   * STARTTLS), failing with a timeout if the TLS handshake is not done
+   * within `timeoutMs` (a peer that says OK and then stays silent).
+   */
+  async startTls(options: tls.ConnectionOptions, timeoutMs: number): Promise<void> {
     this.drainOutgoing();
     this.socket.removeListener('data', this.onSocketData);
     this.socket.removeAllListeners('close');
@@ -248,8 +275,12 @@ export class ByteChannel {
     this.socket.setTimeout(0);
     const secure = tls.connect({ ...options, socket: this.socket });
     await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
+      const timer = setTimeout(() => {
+        secure.destroy();
+        reject(new ChannelClosedError(`no TLS handshake from the replica within ${timeoutMs} ms`, 'timeout'));
+      }, timeoutMs);
+      secure.once('secureConnect', () => { clearTimeout(timer); resolve(); });
+      secure.once('error', (err) => { clearTimeout(timer); reject(err); });
     });
     this.socket = secure;
     this.attach(secure);

@@ -5,12 +5,30 @@
  * caller decides what to pipeline; this layer guarantees order, framing and
  * that every pending command settles exactly once, with a typed error when
  * the connection dies.
+ *
+ * Against a broken or hostile replica (each kills the connection with a
+ * SyncProtocolError whose `fault` says why, so callers reconnect and retry):
+ *   - a reply must be complete within sync_timeout of becoming the one
+ *     awaited, however slowly its bytes drip (stock's prot timeout resets on
+ *     every byte, so a one-byte-a-second peer would hold it forever);
+ *   - what we hold of a reply is capped by REPLICA_LIMITS: a line (the text
+ *     of one `* KEY …` item) 64 MiB, one literal 256 MiB (a 2^40 announcement
+ *     fails at once, before any byte of it is read), one item 512 MiB, and
+ *     all items of one reply 512 MiB and 1 000 000 items. What a 3.6 replica
+ *     answers us (GET USER/MAILBOXES/META/QUOTA/ANNOTATION, RESERVE's MISSING
+ *     list) is folder state without message records, one short line per
+ *     folder or subscription, with literals only for annotation values; so
+ *     the caps leave orders of magnitude of room and still bound one
+ *     connection to about 512 MiB;
+ *   - a line that is no csync/IMAP response (garbage) is a protocol error,
+ *     as in stock's sync_parse_response, never skipped.
  */
 import { Writable } from 'node:stream';
 import type tls from 'node:tls';
 import { ResponseParser, printCommand, writeChunks, type Keyed, type OutChunk } from '../dlist/index.js';
 import { ByteChannel } from './byte-channel.js';
-import { noCode, SyncProtocolError, type SyncErrorCode } from './errors.js';
+import type { DlistError, FrameLimits } from '../dlist/index.js';
+import { noCode, printable, replicaFault, SyncProtocolError, type SyncErrorCode } from './errors.js';
 import { handshake, type AuthLog, type HandshakeResult } from './handshake.js';
 import type { Secret } from '../cyrus/secret.js';
 
@@ -44,8 +62,8 @@ export interface ConnectOptions {
   compressLevel?: number;
   /** client_timeout: TCP connect plus the greeting/auth phase. */
   connectTimeoutMs: number;
-  /** sync_timeout: inactivity on reads while commands are pending. */
-  inactivityMs: number;
+  /** sync_timeout: the longest a reply may take once it is the one awaited. */
+  replyTimeoutMs: number;
   /** Protocol trace (-v -v); credentials are already redacted. */
   trace?: (direction: '>' | '<', line: string) => void;
 }
@@ -56,6 +74,8 @@ interface Pending {
   /** The command's DLIST name (MESSAGE, MAILBOX, USER…), as stock names it in its logs. */
   command: string;
   items: Keyed[];
+  /** Bytes received when this reply became the one awaited: its size so far is the difference. */
+  startBytes: number;
   resolve: (r: Reply) => void;
   reject: (e: SyncProtocolError) => void;
 }
@@ -63,8 +83,19 @@ interface Pending {
 const IMAP_VERBS: Record<Verb, string> = { GET: 'SYNCGET', APPLY: 'SYNCAPPLY', RESTART: 'SYNCRESTART', NOOP: 'NOOP', EXIT: 'LOGOUT' };
 let imapTagCounter = 0; // process-wide, as Cyrus: tags are never reused across reconnects
 
+/** What we accept from a replica; why these suffice is in the module header. */
+export const REPLICA_LIMITS: Required<FrameLimits> = {
+  maxLineLength: 64 * 1024 * 1024,
+  maxLiteralSize: 256 * 1024 * 1024,
+  maxFrameSize: 512 * 1024 * 1024,
+  maxLiterals: 100_000,
+};
+/** All items of one reply together. */
+export const MAX_REPLY_BYTES = 512 * 1024 * 1024;
+export const MAX_REPLY_ITEMS = 1_000_000;
+
 export class SyncConnection {
-  private readonly parser = new ResponseParser();
+  private readonly parser = new ResponseParser(REPLICA_LIMITS);
   private readonly pending: Pending[] = [];
   private writeChain: Promise<void> = Promise.resolve();
   private dead: SyncProtocolError | null = null;
@@ -88,7 +119,7 @@ export class SyncConnection {
     channel.setReceiver((chunk) => this.onData(chunk));
     channel.onClose((err) => {
       if (!this.dead && err.reason === 'closed') this.peerClosed = true;
-      this.failAll(new SyncProtocolError('IMAP_AGAIN', err.message));
+      this.failAll(new SyncProtocolError('IMAP_AGAIN', this.closeMessage(err.message), err.reason === 'timeout' ? 'timeout' : 'closed'));
     });
   }
 
@@ -106,7 +137,7 @@ export class SyncConnection {
         tls: o.tls, compress: o.compress, compressLevel: o.compressLevel, timeoutMs: o.connectTimeoutMs, trace: o.trace,
       });
       const connection = new SyncConnection(channel, session, o.trace);
-      connection.inactivityMs = o.inactivityMs;
+      connection.replyTimeoutMs = o.replyTimeoutMs;
       return connection;
     } catch (err) {
       channel.close();
@@ -115,8 +146,10 @@ export class SyncConnection {
     }
   }
 
-  private inactivityMs = 0;
-  private inactivityTimer: NodeJS.Timeout | null = null;
+  private replyTimeoutMs = 0;
+  /** Plaintext bytes received since the handshake. */
+  private receivedBytes = 0;
+  private replyTimer: NodeJS.Timeout | null = null;
 
   /** Sends one command; resolves on OK, rejects with the replica's code otherwise. */
   send(verb: Verb, item?: Keyed): Promise<Reply> {
@@ -125,11 +158,13 @@ export class SyncConnection {
     const tag = imap ? `S${imapTagCounter++}` : null;
     const chunks = printCommand(imap ? IMAP_VERBS[verb] : verb, item ?? null, { tag: tag ?? undefined });
     const reply = new Promise<Reply>((resolve, reject) => {
-      this.pending.push({ tag, verb, command: item?.name ?? verb, items: [], resolve, reject });
+      this.pending.push({ tag, verb, command: item?.name ?? verb, items: [], startBytes: 0, resolve, reject });
     });
-    if (this.pending.length === 1) this.counters.flights++;
+    if (this.pending.length === 1) {
+      this.counters.flights++;
+      this.armReplyTimer();
+    }
     this.counters.commands++;
-    this.armInactivity();
     this.writeChain = this.writeChain.then(() => this.write(chunks)).catch((err: unknown) => {
       this.kill(new SyncProtocolError('IMAP_AGAIN', `write failed: ${(err as Error).message}`));
     });
@@ -157,17 +192,30 @@ export class SyncConnection {
   }
 
   private onData(chunk: Buffer): void {
-    this.armInactivity();
+    if (this.dead) return;
+    this.receivedBytes += chunk.length;
+    const imap = this.session.transport === 'imap';
     for (const event of this.parser.feed(chunk)) {
       if (event.kind === 'error') {
-        this.kill(new SyncProtocolError('IMAP_PROTOCOL_ERROR', `unparseable response: ${event.error.message}`));
+        this.kill(streamFault(event.error, this.parser.buffered));
         return;
       }
       const head = this.pending[0];
       if (event.kind === 'item') {
         this.trace?.('<', `* ${event.item.name} …`);
-        if (head) head.items.push(event.item);
+        if (!head) {
+          if (imap) continue; // IMAP allows unsolicited untagged data
+          this.kill(replicaFault('garbage', `unexpected item with nothing pending: * ${event.item.name}`));
+          return;
+        }
+        if (!this.collect(head, event.item)) return;
         continue;
+      }
+      // sync_server sends nothing but items and status lines; an IMAP server may add untagged data of its own.
+      const stray = event.kind === 'untagged' && event.parseError !== undefined && !imap && !/^Fatal/i.test(event.word);
+      if (event.kind === 'unknown' || event.kind === 'continuation' || stray) {
+        this.kill(replicaFault('garbage', `unparseable response line: ${printableLine(event)}`));
+        return;
       }
       if (event.kind === 'untagged') {
         this.trace?.('<', `* ${event.word} ${event.text ?? ''}`);
@@ -176,7 +224,7 @@ export class SyncConnection {
           this.kill(new SyncProtocolError('IMAP_BYE_LOGOUT', `replica said BYE: ${event.text ?? ''}`));
           return;
         }
-        else if (/^Fatal/i.test(event.word)) this.kill(new SyncProtocolError('IMAP_PROTOCOL_ERROR', `replica: ${event.word} ${event.text ?? ''}`));
+        else if (/^Fatal/i.test(event.word)) this.kill(new SyncProtocolError('IMAP_PROTOCOL_ERROR', `replica: ${printable(`${event.word} ${event.text ?? ''}`)}`, 'closed'));
         continue;
       }
       if (event.kind !== 'status') continue;
@@ -187,11 +235,11 @@ export class SyncConnection {
         return;
       }
       if (!head) {
-        this.kill(new SyncProtocolError('IMAP_PROTOCOL_ERROR', `unexpected reply with nothing pending: ${event.status} ${event.text ?? ''}`));
+        this.kill(replicaFault('garbage', `unexpected reply with nothing pending: ${printable(`${event.status} ${event.text ?? ''}`)}`));
         return;
       }
       if (head.tag !== null && event.tag !== head.tag) {
-        this.kill(new SyncProtocolError('IMAP_PROTOCOL_ERROR', `reply tag ${event.tag} does not match ${head.tag}`));
+        this.kill(replicaFault('garbage', `reply tag ${printable(event.tag ?? '')} does not match ${head.tag}`));
         return;
       }
       const code: SyncErrorCode | null =
@@ -201,30 +249,58 @@ export class SyncConnection {
     }
   }
 
+  /** Keeps one item of the head's reply, within MAX_REPLY_BYTES/ITEMS; false when that killed the connection. */
+  private collect(head: Pending, item: Keyed): boolean {
+    // Counted by whole chunks: at most one socket read more than the reply's own bytes.
+    if (this.receivedBytes - head.startBytes > MAX_REPLY_BYTES || head.items.length >= MAX_REPLY_ITEMS) {
+      this.kill(replicaFault('limit', `the reply to ${head.verb} ${head.command} exceeds ${MAX_REPLY_BYTES} bytes or ${MAX_REPLY_ITEMS} items`));
+      return false;
+    }
+    head.items.push(item);
+    return true;
+  }
+
   private settle(head: Pending, text: string, code: SyncErrorCode | null): void {
     this.pending.shift();
     this.counters.replies++;
-    if (this.pending.length === 0) this.disarmInactivity();
+    this.armReplyTimer();
     if (code) head.reject(new SyncProtocolError(code, `${head.verb} ${text}`.trim()));
     else head.resolve({ items: head.items, text });
   }
 
-  private armInactivity(): void {
-    if (this.inactivityMs <= 0 || this.pending.length === 0) return;
-    if (this.inactivityTimer) this.inactivityTimer.refresh();
-    else this.inactivityTimer = setTimeout(() => {
-      this.kill(new SyncProtocolError('IMAP_AGAIN', `no reply from the replica within ${this.inactivityMs} ms (sync_timeout)`));
-    }, this.inactivityMs);
+  /**
+   * Gives the reply now awaited (the oldest pending) sync_timeout to be
+   * complete. Bytes arriving do not extend it: only a complete reply does.
+   */
+  private armReplyTimer(): void {
+    this.disarmReplyTimer();
+    const head = this.pending[0];
+    if (!head) return;
+    head.startBytes = this.receivedBytes;
+    if (this.replyTimeoutMs <= 0) return;
+    this.replyTimer = setTimeout(() => {
+      const partial = this.receivedBytes - head.startBytes;
+      const got = partial > 0 ? ` (${partial} bytes of it arrived)` : '';
+      this.kill(new SyncProtocolError('IMAP_AGAIN', `no complete reply to ${head.verb} ${head.command} within ${this.replyTimeoutMs} ms (sync_timeout)${got}`, 'timeout'));
+    }, this.replyTimeoutMs);
   }
 
-  private disarmInactivity(): void {
-    if (this.inactivityTimer) clearTimeout(this.inactivityTimer);
-    this.inactivityTimer = null;
+  private disarmReplyTimer(): void {
+    if (this.replyTimer) clearTimeout(this.replyTimer);
+    this.replyTimer = null;
+  }
+
+  /** A close in the middle of a reply says where it broke off. */
+  private closeMessage(message: string): string {
+    const held = this.parser.buffered;
+    if (held === 0 || this.pending.length === 0) return message;
+    const where = this.parser.awaiting === 'literal' ? 'inside a literal' : 'inside a line';
+    return `${message} ${where} of the reply to ${this.pending[0]!.verb} ${this.pending[0]!.command} (${held} bytes of it held)`;
   }
 
   private failAll(err: SyncProtocolError): void {
     if (!this.dead) this.dead = err;
-    this.disarmInactivity();
+    this.disarmReplyTimer();
     for (const p of this.pending.splice(0)) p.reject(err);
   }
 
@@ -260,4 +336,14 @@ export class SyncConnection {
     }
     this.kill(new SyncProtocolError('IMAP_AGAIN', 'connection closed by us'));
   }
+}
+
+/** A framing failure: a broken limit, or bytes that cannot be framed. */
+function streamFault(error: DlistError, held: number): SyncProtocolError {
+  const limit = error.code === 'LINE_TOO_LONG' || error.code === 'LITERAL_TOO_LARGE' || error.code === 'FRAME_TOO_LARGE';
+  return replicaFault(limit ? 'limit' : 'garbage', `unusable response from the replica: ${error.message}${held ? ` (${held} bytes held)` : ''}`);
+}
+
+function printableLine(event: { kind: string; line?: string; word?: string; text?: string | null }): string {
+  return printable(event.line ?? `${event.kind === 'continuation' ? '+' : `* ${event.word ?? ''}`} ${event.text ?? ''}`);
 }

@@ -71,7 +71,7 @@ export function resolveEndpoint(config: CyrusConfig, channel: string | null, ser
     compress: true,
     compressLevel: compressLevel(lookup('syncmux_compress_level')),
     connectTimeoutMs: config.clientTimeout * 1000,
-    inactivityMs: Math.max(3, config.syncTimeout) * 1000,
+    replyTimeoutMs: Math.max(3, config.syncTimeout) * 1000,
     reconnectMaxWaitMs: config.syncReconnectMaxwait * 1000,
     fallbackPort: port === null && tryImap ? resolvePort(null, false) : null,
   };

@@ -16,10 +16,20 @@
  * Unlike stock sync_client, which probes IMAP and waits out a 10 s timeout
  * against a csync port, we tell the two apart from the first greeting line:
  * a csync banner never starts with an IMAP `* OK [CAPABILITY` greeting.
+ *
+ * Bounds against a broken or hostile replica: the whole handshake, TLS
+ * included, must end within client_timeout however slowly bytes come (no
+ * greeting, one byte a second), in at most MAX_HANDSHAKE_LINES lines of at
+ * most MAX_HANDSHAKE_LINE bytes. Cyrus's greeting, capability and SASL lines are
+ * well under 4 KiB and a handshake takes fewer than 20 lines, so neither cap
+ * can refuse a real replica. A peer that breaks a bound, or sends a line
+ * that is no reply at all, fails with a `fault` (a transient error: the
+ * caller reconnects with its backoff); a clear refusal (NO, BAD, no usable
+ * mechanism, TLS policy) does not, since waiting cannot cure it.
  */
 import type tls from 'node:tls';
-import { ByteChannel } from './byte-channel.js';
-import { SyncProtocolError } from './errors.js';
+import { ByteChannel, ChannelClosedError, LineTooLongError } from './byte-channel.js';
+import { printable, replicaFault, SyncProtocolError } from './errors.js';
 import { authenticate, type AuthWire } from './sasl-auth.js';
 import type { Secret } from '../cyrus/secret.js';
 
@@ -64,7 +74,20 @@ export interface HandshakeResult {
   encrypted: boolean;
 }
 
-export async function handshake(channel: ByteChannel, o: HandshakeOptions): Promise<HandshakeResult> {
+/** The longest handshake line we read (greeting, capabilities, SASL challenge). */
+export const MAX_HANDSHAKE_LINE = 64 * 1024;
+/** Lines a handshake may take in all; Cyrus needs fewer than 20. */
+export const MAX_HANDSHAKE_LINES = 100;
+
+/** The options plus what is left of the handshake's time and line budget. */
+interface Run extends HandshakeOptions {
+  readonly deadline: number;
+  linesLeft: number;
+  greeted: boolean;
+}
+
+export async function handshake(channel: ByteChannel, options: HandshakeOptions): Promise<HandshakeResult> {
+  const o: Run = { ...options, deadline: Date.now() + options.timeoutMs, linesLeft: MAX_HANDSHAKE_LINES, greeted: false };
   const first = await readLine(channel, o);
   const imapGreeting = /^\* OK \[CAPABILITY /i.test(first) || /^\* OK .*IMAP/i.test(first);
   if (imapGreeting) {
@@ -74,22 +97,52 @@ export async function handshake(channel: ByteChannel, o: HandshakeOptions): Prom
   return csyncHandshake(channel, o, first);
 }
 
-async function readLine(channel: ByteChannel, o: HandshakeOptions): Promise<string> {
-  const line = await channel.readLine(o.timeoutMs);
-  o.trace?.('<', line);
+async function readLine(channel: ByteChannel, o: Run): Promise<string> {
+  if (o.linesLeft-- <= 0) throw replicaFault('limit', `the replica sent more than ${MAX_HANDSHAKE_LINES} lines without completing the handshake`);
+  let line: string;
+  try {
+    line = await channel.readLine(Math.max(0, o.deadline - Date.now()), MAX_HANDSHAKE_LINE);
+  } catch (err) {
+    throw handshakeReadError(err, o);
+  }
+  o.greeted = true;
+  o.trace?.('<', line.length > 2000 ? `${line.slice(0, 2000)}…` : line);
   return line;
 }
 
-function send(channel: ByteChannel, o: HandshakeOptions, line: string, traced = line): void {
+function handshakeReadError(err: unknown, o: Run): unknown {
+  if (err instanceof LineTooLongError) return replicaFault('limit', `${err.message} during the handshake (no line end)`);
+  if (!(err instanceof ChannelClosedError)) return err;
+  if (err.reason === 'timeout') {
+    const what = o.greeted ? 'did not complete the handshake' : 'sent no greeting';
+    return new SyncProtocolError('IMAP_AGAIN', `the replica ${what} within ${o.timeoutMs} ms (client_timeout)`, 'timeout');
+  }
+  return new SyncProtocolError('IMAP_AGAIN', `${err.message} during the handshake`, 'closed');
+}
+
+/** STARTTLS within what is left of the handshake's time. */
+async function startTls(channel: ByteChannel, o: Run): Promise<void> {
+  try {
+    await channel.startTls(o.tls, Math.max(1, o.deadline - Date.now()));
+  } catch (err) {
+    if (err instanceof ChannelClosedError && err.reason === 'timeout') {
+      throw new SyncProtocolError('IMAP_AGAIN', `the replica did not complete the TLS handshake within ${o.timeoutMs} ms (client_timeout)`, 'timeout');
+    }
+    throw err;
+  }
+}
+
+function send(channel: ByteChannel, o: Run, line: string, traced = line): void {
   o.trace?.('>', traced);
   channel.write(`${line}\r\n`);
 }
 
-async function readCsyncBanner(channel: ByteChannel, o: HandshakeOptions, first?: string): Promise<Set<string>> {
+async function readCsyncBanner(channel: ByteChannel, o: Run, first?: string): Promise<Set<string>> {
   const caps = new Set<string>();
   let line = first ?? (await readLine(channel, o));
   while (!line.startsWith('* OK')) {
-    if (!line.startsWith('* ')) throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `unexpected csync banner line: ${line.slice(0, 200)}`);
+    if (line.startsWith('* BYE')) throw new SyncProtocolError('IMAP_BYE_LOGOUT', `the replica said BYE: ${printable(line.slice(6))}`, 'closed');
+    if (!line.startsWith('* ')) throw replicaFault('garbage', `unexpected csync banner line: ${printable(line)}`);
     const words = line.slice(2).trim().split(/\s+/);
     const name = words[0]!.toUpperCase();
     if (name === 'SASL') for (const mech of words.slice(1)) caps.add(`AUTH=${mech.toUpperCase()}`);
@@ -100,18 +153,18 @@ async function readCsyncBanner(channel: ByteChannel, o: HandshakeOptions, first?
   return caps;
 }
 
-async function csyncHandshake(channel: ByteChannel, o: HandshakeOptions, first: string): Promise<HandshakeResult> {
+async function csyncHandshake(channel: ByteChannel, o: Run, first: string): Promise<HandshakeResult> {
   const state = { caps: await readCsyncBanner(channel, o, first) };
   const starttls = async () => {
     send(channel, o, 'STARTTLS');
     expectOk(await readLine(channel, o), 'STARTTLS');
-    await channel.startTls(o.tls);
+    await startTls(channel, o);
     state.caps = await readCsyncBanner(channel, o);
   };
   if (!channel.encrypted && o.requireTls && state.caps.has('STARTTLS')) await starttls();
   requireTlsIfConfigured(channel, o);
   const wire: AuthWire = {
-    transport: 'csync', command: 'AUTHENTICATE', initialResponse: true,
+    transport: 'csync', command: 'AUTHENTICATE', initialResponse: true, readLine: () => readLine(channel, o),
     isOk: (l) => l.startsWith('OK'), isNo: (l) => l.startsWith('NO') || l.startsWith('BAD'), status: (l) => l.replace(/^\S+\s?/, ''),
   };
   const auth = await authenticate(channel, o, wire, state, starttls);
@@ -130,19 +183,19 @@ async function csyncHandshake(channel: ByteChannel, o: HandshakeOptions, first: 
   return { transport: 'csync', capabilities: caps, compressed, encrypted: channel.encrypted, mechanism: auth.mech, ssf: auth.ssf };
 }
 
-async function imapHandshake(channel: ByteChannel, o: HandshakeOptions, greeting: string): Promise<HandshakeResult> {
+async function imapHandshake(channel: ByteChannel, o: Run, greeting: string): Promise<HandshakeResult> {
   const state = { caps: parseImapCaps(greeting) };
   if (state.caps.size === 0) state.caps = await imapCapability(channel, o);
   const starttls = async () => {
     send(channel, o, 'S01 STARTTLS');
     expectTagged(await readTagged(channel, o, 'S01'), 'STARTTLS');
-    await channel.startTls(o.tls);
+    await startTls(channel, o);
     state.caps = await imapCapability(channel, o);
   };
   if (!channel.encrypted && o.requireTls && state.caps.has('STARTTLS')) await starttls();
   requireTlsIfConfigured(channel, o);
   const wire: AuthWire = {
-    transport: 'imap', command: 'A01 AUTHENTICATE', initialResponse: state.caps.has('SASL-IR'),
+    transport: 'imap', command: 'A01 AUTHENTICATE', initialResponse: state.caps.has('SASL-IR'), readLine: () => readLine(channel, o),
     isOk: (l) => /^A01 OK/i.test(l), isNo: (l) => /^A01 (NO|BAD)/i.test(l), status: (l) => l.replace(/^A01 \S+\s?/, ''),
     untagged: (l) => l.startsWith('* '),
     login: async () => {
@@ -176,14 +229,14 @@ function authList(caps: Set<string>): string | null {
   return mechs.length ? mechs.join(' ') : null;
 }
 
-function requireTlsIfConfigured(channel: ByteChannel, o: HandshakeOptions): void {
+function requireTlsIfConfigured(channel: ByteChannel, o: Run): void {
   if (o.requireTls && !channel.encrypted) {
     // Cyrus 3.10.2 and 3.12.1 on offer STARTTLS only when the replica says allowstarttls: yes.
     throw new SyncProtocolError('IMAP_TLS_REQUIRED', 'TLS is required (syncmux_require_tls) but the replica does not offer STARTTLS; refusing to send credentials in plaintext. On the replica, set tls_server_cert and tls_server_key, and (Cyrus 3.10.2, 3.12.1 and later) allowstarttls: yes');
   }
 }
 
-async function imapCapability(channel: ByteChannel, o: HandshakeOptions): Promise<Set<string>> {
+async function imapCapability(channel: ByteChannel, o: Run): Promise<Set<string>> {
   send(channel, o, 'C01 CAPABILITY');
   let caps = new Set<string>();
   for (;;) {
@@ -196,7 +249,7 @@ async function imapCapability(channel: ByteChannel, o: HandshakeOptions): Promis
   }
 }
 
-async function readTagged(channel: ByteChannel, o: HandshakeOptions, tag: string): Promise<string> {
+async function readTagged(channel: ByteChannel, o: Run, tag: string): Promise<string> {
   for (;;) {
     const line = await readLine(channel, o);
     if (line.startsWith(`${tag} `)) return line;
@@ -209,11 +262,15 @@ function parseImapCaps(line: string): Set<string> {
 }
 
 function expectOk(line: string, what: string): void {
-  if (!line.startsWith('OK')) throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `${what} refused: ${line.slice(0, 200)}`);
+  if (line.startsWith('OK')) return;
+  if (!/^(NO|BAD)\b/i.test(line)) throw replicaFault('garbage', `unexpected reply to ${what}: ${printable(line)}`);
+  throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `${what} refused: ${printable(line)}`);
 }
 
 function expectTagged(line: string, what: string): void {
-  if (!/^\S+ OK/i.test(line)) throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `${what} refused: ${line.slice(0, 200)}`);
+  if (/^\S+ OK/i.test(line)) return;
+  if (!/^\S+ (NO|BAD)\b/i.test(line)) throw replicaFault('garbage', `unexpected reply to ${what}: ${printable(line)}`);
+  throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', `${what} refused: ${printable(line)}`);
 }
 
 function imapQuote(s: string): string {

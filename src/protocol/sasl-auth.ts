@@ -24,7 +24,7 @@
  */
 import { SaslClient, SASL_CONTINUE, SASL_NOMECH, SASL_OK, saslUnavailableReason, type SaslStep } from '../native/index.js';
 import type { ByteChannel } from './byte-channel.js';
-import { SyncProtocolError } from './errors.js';
+import { printable, replicaFault, SyncProtocolError } from './errors.js';
 import type { HandshakeOptions } from './handshake.js';
 
 /** How one transport frames AUTHENTICATE and its replies. */
@@ -38,6 +38,8 @@ export interface AuthWire {
   isNo(line: string): boolean;
   /** The replica's text after OK/NO. */
   status(line: string): string;
+  /** The next line from the replica, within the handshake's time and size bounds (traced). */
+  readLine(): Promise<string>;
   /** Lines to skip while waiting (IMAP untagged responses). */
   untagged?(line: string): boolean;
   /** IMAP's LOGIN command, the built-in client's last resort when no AUTH= mechanism fits. */
@@ -154,8 +156,7 @@ async function exchange(channel: ByteChannel, o: HandshakeOptions, wire: AuthWir
     }
     let failure: SaslStep | null = null;
     for (;;) {
-      const line = await channel.readLine(o.timeoutMs);
-      o.trace?.('<', line);
+      const line = await wire.readLine();
       if (wire.untagged?.(line)) continue;
       if (wire.isOk(line)) {
         if (failure) return failed(failure, wire.status(line));
@@ -169,7 +170,8 @@ async function exchange(channel: ByteChannel, o: HandshakeOptions, wire: AuthWir
       if (wire.isNo(line)) {
         return failure ? failed(failure, wire.status(line)) : { ok: false, code: SASL_BADAUTH, errstring: ERRSTRING[SASL_BADAUTH]!, status: wire.status(line) };
       }
-      if (!line.startsWith('+')) return { ok: false, code: SASL_BADPROT, errstring: ERRSTRING[SASL_BADPROT]!, status: line };
+      // Neither OK, NO nor a challenge: a broken replica, not a refusal; the caller reconnects.
+      if (!line.startsWith('+')) throw replicaFault('garbage', `unexpected reply to authentication: ${printable(line)}`);
       const challenge = Buffer.from(line.slice(1).trim(), 'base64');
       if (delayed && challenge.length === 0) {
         // The initial response could not ride on the command: it answers the empty challenge.

@@ -89,4 +89,24 @@ test('bytes written before COMPRESS starts go out uncompressed', async () => {
   }
 });
 
+test('a long backpressured upload leaves no close listener behind per wait', async () => {
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    s.pause(); // fill the window, then read slowly so every big write waits for drain
+    const timer = setInterval(() => { s.resume(); setTimeout(() => s.pause(), 5); }, 10);
+    s.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const channel = await ByteChannel.connect('127.0.0.1', (server.address() as net.AddressInfo).port, { connectTimeoutMs: 5000, inactivityMs: 0 });
+  try {
+    const block = Buffer.alloc(1024 * 1024, 'x');
+    for (let i = 0; i < 32; i++) await channel.writeAsync(block);
+    const listeners = (channel as unknown as { closeListeners: unknown[] }).closeListeners.length;
+    assert.ok(listeners <= 1, `${listeners} close listeners left after 32 waits`);
+  } finally {
+    channel.close();
+    server.close();
+  }
+});
+
 test.run();

@@ -21,7 +21,7 @@ test("waits print stock's message and stop on abort; -o gives up at once", async
   const [port] = await freePorts(1);
   const endpoint: Endpoint = {
     serverName: 'replica.example', host: '127.0.0.1', port: port!, authname: 'repl', password: new Secret('pw'),
-    tryImap: false, requireTls: false, tls: {}, compress: true, connectTimeoutMs: 1000, inactivityMs: 1000,
+    tryImap: false, requireTls: false, tls: {}, compress: true, connectTimeoutMs: 1000, replyTimeoutMs: 1000,
     reconnectMaxWaitMs: 20_000, fallbackPort: null,
   };
   const messages: string[] = [];

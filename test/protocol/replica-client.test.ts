@@ -22,7 +22,7 @@ let lab: CyrusLab | null = null;
 function options(port: number, over: Partial<ConnectOptions> = {}): ConnectOptions {
   return {
     host: '127.0.0.1', port, authname: SYNC_USER.user, password: new Secret(SYNC_USER.password), tryImap: true,
-    requireTls: false, tls: {}, compress: true, connectTimeoutMs: 5000, inactivityMs: 30_000, ...over,
+    requireTls: false, tls: {}, compress: true, connectTimeoutMs: 5000, replyTimeoutMs: 30_000, ...over,
   };
 }
 

@@ -74,10 +74,10 @@ test('layer under COMPRESS: > 1 MB each way, whole and in order', async () => {
     while (!serverSocket) await new Promise((r) => setTimeout(r, 10));
     const s = serverSocket as net.Socket;
     s.write(Buffer.concat([Buffer.from('OK Success (privacy protection)\r\n'), frame(Buffer.from('* early\r\n'))]));
-    assert.is(await channel.readLine(5000), 'OK Success (privacy protection)');
+    assert.is(await channel.readLine(5000, 4096), 'OK Success (privacy protection)');
     channel.startSecurityLayer(layer);
     assert.ok(channel.securityLayer);
-    assert.is(await channel.readLine(5000), '* early');
+    assert.is(await channel.readLine(5000, 4096), '* early');
 
     channel.startCompression();
     const deflate = zlib.createDeflateRaw();
@@ -116,9 +116,9 @@ test('a layer that cannot decode fails the channel', async () => {
   const port = (server.address() as net.AddressInfo).port;
   const channel = await ByteChannel.connect('127.0.0.1', port, { connectTimeoutMs: 5000, inactivityMs: 0 });
   try {
-    assert.is(await channel.readLine(5000), 'OK');
+    assert.is(await channel.readLine(5000, 4096), 'OK');
     channel.startSecurityLayer(new FakeLayer());
-    const err = await channel.readLine(5000).then(() => null, (e: unknown) => e);
+    const err = await channel.readLine(5000, 4096).then(() => null, (e: unknown) => e);
     assert.match(String((err as Error).message), /SASL layer: packet of \d+ > maxbufsize/);
   } finally {
     channel.close();

@@ -36,7 +36,7 @@ export async function checkCrcs(lab: CyrusLab, view: ReaderView, users: readonly
   }
   const conn = await SyncConnection.connect({
     host: '127.0.0.1', port: lab.replica.ports.sync!, authname: SYNC_USER.user, password: new Secret(SYNC_USER.password), tryImap: false,
-    requireTls: false, tls: {}, compress: false, connectTimeoutMs: 5000, inactivityMs: 30_000,
+    requireTls: false, tls: {}, compress: false, connectTimeoutMs: 5000, replyTimeoutMs: 30_000,
   });
   try {
     const names = [...view.snapshots.keys()];
