@@ -20,8 +20,7 @@ namespace syncmux {
 // AsyncWorkers so cancelPending() can cut their waits short before
 // worker.terminate() has to wait for them.
 struct EnvState {
-  std::shared_ptr<std::atomic<unsigned>> cancelGeneration =
-      std::make_shared<std::atomic<unsigned>>(0);
+  std::shared_ptr<std::atomic<unsigned>> cancelGeneration = std::make_shared<std::atomic<unsigned>>(0);
 };
 
 EnvState& State(Napi::Env env);

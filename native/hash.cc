@@ -2,12 +2,11 @@
 // native call costs ~50 ns, more than hashing a short key; one call per batch
 // of newline-separated keys amortises it.
 #define XXH_INLINE_ALL
-#include "xxhash.h"
-
 #include <string>
 #include <vector>
 
 #include "common.h"
+#include "xxhash.h"
 
 namespace syncmux {
 

@@ -32,20 +32,27 @@ int ParseTimeout(const Napi::Value& value) {
 
 class LockWaitWorker : public Napi::AsyncWorker {
  public:
-  LockWaitWorker(Napi::Env env, Napi::Object owner, int fd, LockMode mode, int timeoutMs,
-                 std::string path, std::shared_ptr<int> pending)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        owner_(Napi::Persistent(owner)), fd_(fd),
-        mode_(mode), timeoutMs_(timeoutMs), path_(std::move(path)),
-        cancel_(CancelToken::From(env)), pending_(std::move(pending)) {}
+  LockWaitWorker(Napi::Env env, Napi::Object owner, int fd, LockMode mode, int timeoutMs, std::string path,
+                 std::shared_ptr<int> pending)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        owner_(Napi::Persistent(owner)),
+        fd_(fd),
+        mode_(mode),
+        timeoutMs_(timeoutMs),
+        path_(std::move(path)),
+        cancel_(CancelToken::From(env)),
+        pending_(std::move(pending)) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override { rc_ = WaitLockFd(fd_, mode_, timeoutMs_, cancel_); }
   void OnOK() override {
     --*pending_;
-    if (rc_ == 0) deferred_.Resolve(Env().Undefined());
-    else deferred_.Reject(ErrnoError(Env(), rc_, "fcntl", path_).Value());
+    if (rc_ == 0)
+      deferred_.Resolve(Env().Undefined());
+    else
+      deferred_.Reject(ErrnoError(Env(), rc_, "fcntl", path_).Value());
   }
   void OnError(const Napi::Error& e) override {
     --*pending_;
@@ -69,18 +76,16 @@ class LockWaitWorker : public Napi::AsyncWorker {
 class LockFile : public Napi::ObjectWrap<LockFile> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "LockFile",
-                       {InstanceMethod<&LockFile::TryLock>("tryLock"),
-                        InstanceMethod<&LockFile::LockSync>("lockSync"),
-                        InstanceMethod<&LockFile::Lock>("lock"),
-                        InstanceMethod<&LockFile::Unlock>("unlock"),
-                        InstanceMethod<&LockFile::SamePathInode>("samePathInode"),
-                        InstanceMethod<&LockFile::Close>("close"),
-                        InstanceAccessor<&LockFile::Fd>("fd")});
+    return DefineClass(
+        env, "LockFile",
+        {InstanceMethod<&LockFile::TryLock>("tryLock"), InstanceMethod<&LockFile::LockSync>("lockSync"),
+         InstanceMethod<&LockFile::Lock>("lock"), InstanceMethod<&LockFile::Unlock>("unlock"),
+         InstanceMethod<&LockFile::SamePathInode>("samePathInode"), InstanceMethod<&LockFile::Close>("close"),
+         InstanceAccessor<&LockFile::Fd>("fd")});
   }
 
   // new LockFile(path, { write = false, create = false })
-  LockFile(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LockFile>(info) {
+  explicit LockFile(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LockFile>(info) {
     if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "path must be a string");
     path_ = info[0].As<Napi::String>().Utf8Value();
     bool write = false, create = false;
@@ -120,8 +125,8 @@ class LockFile : public Napi::ObjectWrap<LockFile> {
 
   Napi::Value Lock(const Napi::CallbackInfo& info) {
     RequireOpen(info.Env());
-    auto* worker = new LockWaitWorker(info.Env(), info.This().As<Napi::Object>(), fd_, ParseMode(info[0]), ParseTimeout(info[1]),
-                                      path_, pending_);
+    auto* worker = new LockWaitWorker(info.Env(), info.This().As<Napi::Object>(), fd_, ParseMode(info[0]),
+                                      ParseTimeout(info[1]), path_, pending_);
     ++*pending_;
     worker->Queue();
     return worker->Promise();
@@ -161,8 +166,6 @@ class LockFile : public Napi::ObjectWrap<LockFile> {
   std::shared_ptr<int> pending_ = std::make_shared<int>(0);
 };
 
-void InitLocks(Napi::Env env, Napi::Object exports) {
-  exports.Set("LockFile", LockFile::Define(env));
-}
+void InitLocks(Napi::Env env, Napi::Object exports) { exports.Set("LockFile", LockFile::Define(env)); }
 
 }  // namespace syncmux

@@ -136,9 +136,12 @@ HandOffResult HandOffLocked(const std::string& log, const std::string& run, int 
 
 const char* HandOffName(HandOff state) {
   switch (state) {
-    case HandOff::Taken: return "taken";
-    case HandOff::Reprocess: return "reprocess";
-    default: return "empty";
+    case HandOff::Taken:
+      return "taken";
+    case HandOff::Reprocess:
+      return "reprocess";
+    default:
+      return "empty";
   }
 }
 
@@ -197,13 +200,19 @@ Napi::Value AppendLogSync(const Napi::CallbackInfo& info) {
 class AppendWorker : public Napi::AsyncWorker {
  public:
   AppendWorker(Napi::Env env, std::string path, std::string data, AppendOptions opts)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
-        data_(std::move(data)), opts_(opts), cancel_(CancelToken::From(env)) {}
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        path_(std::move(path)),
+        data_(std::move(data)),
+        opts_(opts),
+        cancel_(CancelToken::From(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override { result_ = AppendLocked(path_, data_, opts_.sync, opts_.timeoutMs, cancel_); }
   void OnOK() override {
-    if (result_.err) deferred_.Reject(ErrnoError(Env(), result_.err, result_.syscall, path_).Value());
-    else deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(result_.written)));
+    if (result_.err)
+      deferred_.Reject(ErrnoError(Env(), result_.err, result_.syscall, path_).Value());
+    else
+      deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(result_.written)));
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
@@ -216,8 +225,8 @@ class AppendWorker : public Napi::AsyncWorker {
 };
 
 Napi::Value AppendLog(const Napi::CallbackInfo& info) {
-  auto* worker = new AppendWorker(info.Env(), RequirePath(info[0]), Gather(info[1]),
-                                  ParseAppendOptions(info[2]));
+  auto* worker =
+      new AppendWorker(info.Env(), RequirePath(info[0]), Gather(info[1]), ParseAppendOptions(info[2]));
   worker->Queue();
   return worker->Promise();
 }
@@ -236,13 +245,19 @@ Napi::Value HandOffLogSync(const Napi::CallbackInfo& info) {
 class HandOffWorker : public Napi::AsyncWorker {
  public:
   HandOffWorker(Napi::Env env, std::string log, std::string run, int timeoutMs)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), log_(std::move(log)),
-        run_(std::move(run)), timeoutMs_(timeoutMs), cancel_(CancelToken::From(env)) {}
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        log_(std::move(log)),
+        run_(std::move(run)),
+        timeoutMs_(timeoutMs),
+        cancel_(CancelToken::From(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override { result_ = HandOffLocked(log_, run_, timeoutMs_, cancel_); }
   void OnOK() override {
-    if (result_.err) deferred_.Reject(ErrnoError(Env(), result_.err, result_.syscall, result_.errPath).Value());
-    else deferred_.Resolve(Napi::String::New(Env(), HandOffName(result_.state)));
+    if (result_.err)
+      deferred_.Reject(ErrnoError(Env(), result_.err, result_.syscall, result_.errPath).Value());
+    else
+      deferred_.Resolve(Napi::String::New(Env(), HandOffName(result_.state)));
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
@@ -255,7 +270,8 @@ class HandOffWorker : public Napi::AsyncWorker {
 };
 
 Napi::Value HandOffLog(const Napi::CallbackInfo& info) {
-  auto* worker = new HandOffWorker(info.Env(), RequirePath(info[0]), RequirePath(info[1]), TimeoutArg(info[2]));
+  auto* worker =
+      new HandOffWorker(info.Env(), RequirePath(info[0]), RequirePath(info[1]), TimeoutArg(info[2]));
   worker->Queue();
   return worker->Promise();
 }

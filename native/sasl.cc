@@ -38,7 +38,7 @@ extern "C" {
 typedef struct sasl_conn sasl_conn_t;
 typedef unsigned sasl_ssf_t;
 typedef struct sasl_secret {
-  unsigned long len;
+  unsigned long len;  // NOLINT(runtime/int): libsasl2's ABI
   unsigned char data[1];
 } sasl_secret_t;
 typedef struct sasl_security_properties {
@@ -51,7 +51,7 @@ typedef struct sasl_security_properties {
 } sasl_security_properties_t;
 typedef int (*sasl_callback_ft)(void);
 typedef struct sasl_callback {
-  unsigned long id;
+  unsigned long id;  // NOLINT(runtime/int): libsasl2's ABI
   int (*proc)(void);
   void* context;
 } sasl_callback_t;
@@ -112,15 +112,19 @@ struct Api {
 
 std::once_flag loadOnce;
 Api api;
-std::string loadError;  // empty once loaded and initialised
+std::string loadError;  // NOLINT(runtime/string): set once under loadOnce; empty once loaded
 
 void* MutexAlloc() {
   auto* m = static_cast<pthread_mutex_t*>(malloc(sizeof(pthread_mutex_t)));
   if (m) pthread_mutex_init(m, nullptr);
   return m;
 }
-int MutexLock(void* m) { return pthread_mutex_lock(static_cast<pthread_mutex_t*>(m)) == 0 ? SASL_OK : SASL_FAIL; }
-int MutexUnlock(void* m) { return pthread_mutex_unlock(static_cast<pthread_mutex_t*>(m)) == 0 ? SASL_OK : SASL_FAIL; }
+int MutexLock(void* m) {
+  return pthread_mutex_lock(static_cast<pthread_mutex_t*>(m)) == 0 ? SASL_OK : SASL_FAIL;
+}
+int MutexUnlock(void* m) {
+  return pthread_mutex_unlock(static_cast<pthread_mutex_t*>(m)) == 0 ? SASL_OK : SASL_FAIL;
+}
 void MutexFree(void* m) {
   if (!m) return;
   pthread_mutex_destroy(static_cast<pthread_mutex_t*>(m));
@@ -173,7 +177,7 @@ bool Loaded() {
 // Callbacks are stored type-erased, as sasl_callback_t wants; the detour
 // through void(*)() is the one cast -Wcast-function-type accepts.
 template <typename F>
-int (*Proc(F f))(void) {
+int (*Proc(F f))(void) {  // NOLINT(whitespace/parens): a function returning a function pointer
   return reinterpret_cast<int (*)(void)>(reinterpret_cast<void (*)()>(f));
 }
 
@@ -207,8 +211,10 @@ Napi::Object StepResult(Napi::Env env, int r, const std::string& mech, const std
     o.Set("detail", Napi::String::New(env, detail));
   }
   if (!mech.empty()) o.Set("mech", Napi::String::New(env, mech));
-  if (hasOut) o.Set("output", Napi::Buffer<char>::Copy(env, out.data(), out.size()));
-  else o.Set("output", env.Null());
+  if (hasOut)
+    o.Set("output", Napi::Buffer<char>::Copy(env, out.data(), out.size()));
+  else
+    o.Set("output", env.Null());
   return o;
 }
 
@@ -217,14 +223,12 @@ Napi::Object StepResult(Napi::Env env, int r, const std::string& mech, const std
 class SaslClient : public Napi::ObjectWrap<SaslClient> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "SaslClient",
-                       {InstanceMethod<&SaslClient::Start>("start"),
-                        InstanceMethod<&SaslClient::Step>("step"),
-                        InstanceMethod<&SaslClient::Encode>("encode"),
-                        InstanceMethod<&SaslClient::Decode>("decode"),
-                        InstanceMethod<&SaslClient::Ssf>("ssf"),
-                        InstanceMethod<&SaslClient::MaxOutBuf>("maxOutBuf"),
-                        InstanceMethod<&SaslClient::Dispose>("dispose")});
+    return DefineClass(
+        env, "SaslClient",
+        {InstanceMethod<&SaslClient::Start>("start"), InstanceMethod<&SaslClient::Step>("step"),
+         InstanceMethod<&SaslClient::Encode>("encode"), InstanceMethod<&SaslClient::Decode>("decode"),
+         InstanceMethod<&SaslClient::Ssf>("ssf"), InstanceMethod<&SaslClient::MaxOutBuf>("maxOutBuf"),
+         InstanceMethod<&SaslClient::Dispose>("dispose")});
   }
 
   // new SaslClient(service, serverFQDN, localIpPort, remoteIpPort, authname|null,
@@ -243,11 +247,12 @@ class SaslClient : public Napi::ObjectWrap<SaslClient> {
     int n = 0;
     if (info[4].IsString()) {
       authname_ = str(4);
-      cbs_[n++] = {SASL_CB_AUTHNAME, Proc(&SimpleCb), (void*)authname_.c_str()};
+      cbs_[n++] = {SASL_CB_AUTHNAME, Proc(&SimpleCb),
+                   static_cast<void*>(const_cast<char*>(authname_.c_str()))};
     }
     if (info[5].IsString()) {
       realm_ = str(5);
-      cbs_[n++] = {SASL_CB_GETREALM, Proc(&RealmCb), (void*)realm_.c_str()};
+      cbs_[n++] = {SASL_CB_GETREALM, Proc(&RealmCb), static_cast<void*>(const_cast<char*>(realm_.c_str()))};
     }
     if (info[6].IsBuffer()) {
       auto pw = info[6].As<Napi::Buffer<char>>();
@@ -290,8 +295,12 @@ class SaslClient : public Napi::ObjectWrap<SaslClient> {
   class StepWorker : public Napi::AsyncWorker {
    public:
     StepWorker(Napi::Env env, SaslClient* owner, Napi::Object self, bool start, std::string input)
-        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner),
-          self_(Napi::Persistent(self)), start_(start), input_(std::move(input)) {}
+        : Napi::AsyncWorker(env),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          owner_(owner),
+          self_(Napi::Persistent(self)),
+          start_(start),
+          input_(std::move(input)) {}
     Napi::Promise Promise() { return deferred_.Promise(); }
     void Execute() override {
       const char* out = nullptr;
@@ -302,8 +311,8 @@ class SaslClient : public Napi::ObjectWrap<SaslClient> {
         // wire can carry it (csync always; IMAP with SASL-IR).
         r_ = api.client_start(owner_->conn_, input_.c_str(), nullptr, &out, &outlen, &mech);
       } else {
-        r_ = api.client_step(owner_->conn_, input_.data(), static_cast<unsigned>(input_.size()), nullptr, &out,
-                             &outlen);
+        r_ = api.client_step(owner_->conn_, input_.data(), static_cast<unsigned>(input_.size()), nullptr,
+                             &out, &outlen);
       }
       if (mech) mech_ = mech;
       if (out) {
@@ -368,7 +377,8 @@ class SaslClient : public Napi::ObjectWrap<SaslClient> {
     auto b = info[0].As<Napi::Buffer<char>>();
     const char* out = nullptr;
     unsigned outlen = 0;
-    int r = (encode ? api.encode : api.decode)(conn_, b.Data(), static_cast<unsigned>(b.Length()), &out, &outlen);
+    int r =
+        (encode ? api.encode : api.decode)(conn_, b.Data(), static_cast<unsigned>(b.Length()), &out, &outlen);
     if (r != SASL_OK) {
       const char* d = api.errdetail(conn_);
       Napi::Error e = Napi::Error::New(env, std::string(encode ? "encoding error: " : "decoding error: ") +
@@ -396,8 +406,10 @@ class SaslClient : public Napi::ObjectWrap<SaslClient> {
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    if (busy_) disposeLater_ = true;
-    else Release();
+    if (busy_)
+      disposeLater_ = true;
+    else
+      Release();
     return info.Env().Undefined();
   }
 

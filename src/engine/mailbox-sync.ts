@@ -13,7 +13,7 @@
  */
 import { file, type DFile } from '../dlist/index.js';
 import { isUnlinked } from '../cyrus/index-file.js';
-import { Mboxlist, type MbEntry } from '../cyrus/mboxlist.js';
+import { type Mboxlist, type MbEntry } from '../cyrus/mboxlist.js';
 import { MailboxUnavailableError, takeMailboxSnapshot, type MailboxSnapshot, type SnapshotHandle } from '../cyrus/snapshot.js';
 import { isConnectionError, SyncProtocolError } from '../protocol/errors.js';
 import { intermediateDlist, mailboxDlist, recomputeSyncCrcs } from './mailbox-dlist.js';
@@ -270,7 +270,7 @@ interface UploadFile extends DFile {
 /** File literals for records the replica lacks (UID above its LAST_UID), minus what it already holds. */
 async function uploadsFor(
   session: ReplicaSession,
-  s: import('../cyrus/snapshot.js').MailboxSnapshot,
+  s: MailboxSnapshot,
   remote: ReplicaMailbox | null,
   partition: string,
   replicaNames: string[],

@@ -12,6 +12,7 @@ import { CyrusLab } from '../../src/harness/cyrus-lab.js';
 import { compareLab } from '../../src/harness/compare.js';
 import { appendTo, createUser, deliver, imap } from '../../src/harness/lab-ops.js';
 import { skip } from '../support/skip.js';
+import type * as WorkerBundle from '../../src/shard/worker-bundle.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -29,7 +30,7 @@ test(NAME, async () => {
   const reason = cyrusSkipReason() ?? notBuilt();
   if (reason) return skip(NAME, reason);
   // The built daemon picks the bundle while it is newer than the modules it came from.
-  const bundle = (await import(pathToFileURL(path.join(dist, 'shard/worker-bundle.js')).href)) as typeof import('../../src/shard/worker-bundle.js');
+  const bundle = (await import(pathToFileURL(path.join(dist, 'shard/worker-bundle.js')).href)) as typeof WorkerBundle;
   const modules = pathToFileURL(path.join(dist, 'engine/shard-replicator.js'));
   const engine = bundle.engineModule(modules);
   assert.is(engine.href, pathToFileURL(path.join(dist, 'worker-bundle/engine/shard-replicator.js')).href);

@@ -21,7 +21,7 @@ import { TestKdc, kdcUnavailableReason } from '../../src/harness/test-kdc.js';
 import { saslUnavailableReason } from '../../src/native/index.js';
 import { ByteChannel } from '../../src/protocol/byte-channel.js';
 import { handshake } from '../../src/protocol/handshake.js';
-import { SyncProtocolError } from '../../src/protocol/errors.js';
+import { type SyncProtocolError } from '../../src/protocol/errors.js';
 import { Secret } from '../../src/cyrus/secret.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';

@@ -14,7 +14,7 @@ import { CyrusLab, SYNC_USER, type CyrusLab as Lab } from '../../src/harness/cyr
 import { ByteChannel } from '../../src/protocol/byte-channel.js';
 import { handshake, type HandshakeOptions } from '../../src/protocol/handshake.js';
 import { Secret } from '../../src/cyrus/secret.js';
-import { SyncProtocolError } from '../../src/protocol/errors.js';
+import { type SyncProtocolError } from '../../src/protocol/errors.js';
 import { saslUnavailableReason } from '../../src/native/index.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';

@@ -10,7 +10,7 @@ import { createUser, deliver, withImap, imap } from '../../src/harness/lab-ops.j
 import { pairs } from '../../src/harness/imap-tokens.js';
 import { SyncConnection, type ConnectOptions } from '../../src/protocol/connection.js';
 import { ReplicaClient } from '../../src/protocol/replica-client.js';
-import { SyncProtocolError } from '../../src/protocol/errors.js';
+import { type SyncProtocolError } from '../../src/protocol/errors.js';
 import { Secret } from '../../src/cyrus/secret.js';
 import { file, flags, kvlist, type DKvList } from '../../src/dlist/index.js';
 import { skip } from '../support/skip.js';
