@@ -1,9 +1,6 @@
 // Lint for syncmux: typescript-eslint's type-aware rules that catch what tsc
-// cannot (floating and misused promises), type-only imports kept as such,
-// and the layer rule: another layer is entered only through its index.ts.
+// cannot (floating and misused promises), and type-only imports kept as such.
 import tseslint from 'typescript-eslint';
-
-const LAYERS = ['synclog', 'dlist', 'protocol', 'cyrus', 'engine', 'shard', 'cli', 'native', 'harness', 'demo'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'build/**', 'node_modules/**', '**/*.mjs', 'eslint.config.js'] },

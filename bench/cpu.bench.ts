@@ -10,10 +10,10 @@
  * regex on the client names), CPU_REPEAT (1; the median run is shown).
  */
 import fs from 'node:fs';
-import { CyrusLab } from '../src/harness/cyrus-lab.js';
-import { compareLab } from '../src/harness/compare.js';
-import { createUser } from '../src/harness/lab-ops.js';
-import { cyrusUnavailableReason } from '../src/harness/install.js';
+import { CyrusLab } from '../lab/cyrus-lab.js';
+import { compareLab } from '../lab/compare.js';
+import { createUser } from '../lab/lab-ops.js';
+import { cyrusUnavailableReason } from '../lab/install.js';
 import { CLIENTS, type ClientSpec } from './e2e/clients.js';
 import { steadyCpu, type SteadyResult } from './e2e/steady.js';
 

@@ -18,7 +18,7 @@ import { isExpunged } from '../src/cyrus/index-file.js';
 import { Mboxlist } from '../src/cyrus/mboxlist.js';
 import { mailboxMetaFile } from '../src/cyrus/paths.js';
 import { takeMailboxSnapshot, type MailboxSnapshot } from '../src/cyrus/snapshot.js';
-import { cyrusUnavailableReason } from '../src/harness/install.js';
+import { cyrusUnavailableReason } from '../lab/install.js';
 import { ensureBenchMaster } from '../test/cyrus/support/bench-master.js';
 import { decodeDb } from '../src/cyrus/cyrusdb/open.js';
 import { TwoskipSeeker } from '../src/cyrus/cyrusdb/twoskip-seek.js';

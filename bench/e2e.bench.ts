@@ -24,10 +24,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CyrusLab, type LabOptions } from '../src/harness/cyrus-lab.js';
-import { compareLab } from '../src/harness/compare.js';
-import { createUser, deliver } from '../src/harness/lab-ops.js';
-import { cyrusUnavailableReason } from '../src/harness/install.js';
+import { CyrusLab, type LabOptions } from '../lab/cyrus-lab.js';
+import { compareLab } from '../lab/compare.js';
+import { createUser, deliver } from '../lab/lab-ops.js';
+import { cyrusUnavailableReason } from '../lab/install.js';
 import { CLIENTS, type ClientSpec } from './e2e/clients.js';
 import { DelayProxy } from './delay-proxy.js';
 import { burst, latency, percentile, type BurstResult } from './e2e/workloads.js';

@@ -12,9 +12,9 @@
  * real network).
  * Run alone: node --import tsx bench/protocol.bench.ts
  */
-import { CyrusLab, SYNC_USER } from '../src/harness/cyrus-lab.js';
-import { createUser } from '../src/harness/lab-ops.js';
-import { cyrusUnavailableReason } from '../src/harness/install.js';
+import { CyrusLab, SYNC_USER } from '../lab/cyrus-lab.js';
+import { createUser } from '../lab/lab-ops.js';
+import { cyrusUnavailableReason } from '../lab/install.js';
 import { Secret } from '../src/cyrus/secret.js';
 import { SyncConnection } from '../src/protocol/connection.js';
 import { ReplicaClient } from '../src/protocol/replica-client.js';

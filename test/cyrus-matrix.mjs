@@ -2,7 +2,7 @@
 // whole suite has run on the default builds (Debian's 3.6.1 on both sides,
 // unless SYNCMUX_CYRUS* say otherwise), the real-Cyrus replication flows
 // below run again once per enabled master -> replica pair, with
-// SYNCMUX_CYRUS_MASTER / SYNCMUX_CYRUS_REPLICA set (src/harness/cyrus-installs.ts).
+// SYNCMUX_CYRUS_MASTER / SYNCMUX_CYRUS_REPLICA set (lab/cyrus-installs.ts).
 // SYNCMUX_CYRUS_MATRIX=off skips the re-runs (e.g. while iterating on one file).
 
 /** Master -> replica pairs; flip `enabled` to add or drop one. */

@@ -7,8 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { cyrusEnv } from '../../src/harness/cyrus-installs.js';
+import type { CyrusLab } from '../../lab/cyrus-lab.js';
+import { cyrusEnv } from '../../lab/cyrus-installs.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 

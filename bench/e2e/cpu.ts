@@ -5,7 +5,7 @@
  * Reported so a reader can see who the burst was waiting for.
  */
 import fs from 'node:fs';
-import { pidsWithArgument } from '../../src/harness/cyrus-lab.js';
+import { pidsWithArgument } from '../../lab/cyrus-lab.js';
 
 const TICK = 100; // USER_HZ on Linux
 

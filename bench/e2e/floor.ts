@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import { ResponseParser, type ResponseEvent } from '../../src/dlist/index.js';
-import type { CyrusLab } from '../../src/harness/cyrus-lab.js';
+import type { CyrusLab } from '../../lab/cyrus-lab.js';
 import type { ClientSpec } from './clients.js';
 import type { ConnectionRecording, DelayProxy } from '../delay-proxy.js';
 import { cpuByCommandLine, cpuDelta } from './cpu.js';

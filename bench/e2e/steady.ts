@@ -8,9 +8,9 @@
  * (warmSeconds): V8 compiles hot code only after many calls, and a
  * long-running client's steady state is its compiled state.
  */
-import { channelDrained } from '../../src/harness/lab-ops.js';
-import type { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { LmtpClient, makeMessage } from '../../src/harness/lmtp-client.js';
+import { channelDrained } from '../../lab/lab-ops.js';
+import type { CyrusLab } from '../../lab/cyrus-lab.js';
+import { LmtpClient, makeMessage } from '../../lab/lmtp-client.js';
 import { RunningClient, type ClientSpec } from './clients.js';
 import { cpuByCommandLine, cpuDelta, processCpuSeconds } from './cpu.js';
 

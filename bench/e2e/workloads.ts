@@ -6,10 +6,10 @@
  *  - latency: one message every 100 ms to one user with the client running,
  *    timed from the LMTP reply until the replica's STATUS shows it.
  */
-import { ImapClient } from '../../src/harness/imap-client.js';
-import { ADMIN, type CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { LmtpClient, makeMessage } from '../../src/harness/lmtp-client.js';
-import { channelDrained } from '../../src/harness/lab-ops.js';
+import { ImapClient } from '../../lab/imap-client.js';
+import { ADMIN, type CyrusLab } from '../../lab/cyrus-lab.js';
+import { LmtpClient, makeMessage } from '../../lab/lmtp-client.js';
+import { channelDrained } from '../../lab/lab-ops.js';
 import { RunningClient, type ClientSpec } from './clients.js';
 import { cpuByCommandLine, cpuDelta, processCpuSeconds } from './cpu.js';
 

@@ -10,7 +10,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, RawConfig, readImapdConf, type ReadConfOptions } from './config-file.js';
+import { ConfigError, type RawConfig, readImapdConf, type ReadConfOptions } from './config-file.js';
 import { cAtoi, normaliseEnum, parseCInt, parseDuration, parseSwitch, type DurationUnit } from './config-values.js';
 import { Secret } from './secret.js';
 

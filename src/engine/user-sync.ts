@@ -11,7 +11,7 @@
  * the master) is handed to Cyrus's own sync_client (copyback.ts).
  */
 import fs from 'node:fs';
-import { Mboxlist } from '../cyrus/mboxlist.js';
+import { type Mboxlist } from '../cyrus/mboxlist.js';
 import { userInbox } from '../cyrus/names.js';
 import { userSieveDir } from '../cyrus/paths.js';
 import { readQuota } from '../cyrus/quota.js';

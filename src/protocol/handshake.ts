@@ -28,7 +28,7 @@
  * mechanism, TLS policy) does not, since waiting cannot cure it.
  */
 import type tls from 'node:tls';
-import { ByteChannel, ChannelClosedError, LineTooLongError } from './byte-channel.js';
+import { type ByteChannel, ChannelClosedError, LineTooLongError } from './byte-channel.js';
 import { printable, replicaFault, SyncProtocolError } from './errors.js';
 import { authenticate, type AuthWire } from './sasl-auth.js';
 import type { Secret } from '../cyrus/secret.js';

@@ -5,10 +5,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { compareLab } from '../../src/harness/compare.js';
-import { backportInstall, installMissingReason } from '../../src/harness/cyrus-installs.js';
-import { appendTo, createUser, deliver, imap } from '../../src/harness/lab-ops.js';
+import { CyrusLab } from '../../lab/cyrus-lab.js';
+import { compareLab } from '../../lab/compare.js';
+import { backportInstall, installMissingReason } from '../../lab/cyrus-installs.js';
+import { appendTo, createUser, deliver, imap } from '../../lab/lab-ops.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 import { skip } from '../support/skip.js';
 import { runClient } from './support.js';

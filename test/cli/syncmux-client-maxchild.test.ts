@@ -7,9 +7,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
-import { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { compareLab } from '../../src/harness/compare.js';
-import { createUser, deliver, drained } from '../../src/harness/lab-ops.js';
+import { CyrusLab } from '../../lab/cyrus-lab.js';
+import { compareLab } from '../../lab/compare.js';
+import { createUser, deliver, drained } from '../../lab/lab-ops.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 import { startClient } from './support.js';

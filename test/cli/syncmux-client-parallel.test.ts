@@ -8,9 +8,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
-import { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { compareLab } from '../../src/harness/compare.js';
-import { createUser, deliver } from '../../src/harness/lab-ops.js';
+import { CyrusLab } from '../../lab/cyrus-lab.js';
+import { compareLab } from '../../lab/compare.js';
+import { createUser, deliver } from '../../lab/lab-ops.js';
 import { DelayProxy } from '../../bench/delay-proxy.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 import { stockWouldSend } from '../support/daemon.js';

@@ -8,9 +8,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
-import { CyrusLab, SYNC_USER } from '../../src/harness/cyrus-lab.js';
-import { compareLab } from '../../src/harness/compare.js';
-import { createUser, deliver } from '../../src/harness/lab-ops.js';
+import { CyrusLab, SYNC_USER } from '../../lab/cyrus-lab.js';
+import { compareLab } from '../../lab/compare.js';
+import { createUser, deliver } from '../../lab/lab-ops.js';
 import { saslUnavailableReason } from '../../src/native/index.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';

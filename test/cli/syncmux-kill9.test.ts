@@ -7,9 +7,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { createUser } from '../../src/harness/lab-ops.js';
-import { prng, runActivity } from '../../src/demo/activity.js';
+import { CyrusLab } from '../../lab/cyrus-lab.js';
+import { createUser } from '../../lab/lab-ops.js';
+import { prng, runActivity } from '../../lab/demo/activity.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 import { assertReplicaCaughtUp, rootOwnedInMaster, sleep, startDaemon, stopDaemon, waitChannelDrained, type Daemon } from '../support/daemon.js';
 import { skip } from '../support/skip.js';

@@ -1,5 +1,5 @@
 /**
- * A seeded random workload (src/demo/activity.ts: deliveries, flags,
+ * A seeded random workload (lab/demo/activity.ts: deliveries, flags,
  * expunges, folder create/rename/delete, sharing and seen, subscriptions,
  * quota, metadata, cross-user moves) interleaved with `syncmux run --shards
  * 4`. Afterwards the channel drains, master equals replica over IMAP, and
@@ -9,9 +9,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { createUser } from '../../src/harness/lab-ops.js';
-import { runActivity } from '../../src/demo/activity.js';
+import { CyrusLab } from '../../lab/cyrus-lab.js';
+import { createUser } from '../../lab/lab-ops.js';
+import { runActivity } from '../../lab/demo/activity.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 import { assertReplicaCaughtUp, rootOwnedInMaster, startDaemon, stopDaemon, waitChannelDrained } from '../support/daemon.js';
 import { skip } from '../support/skip.js';

@@ -10,9 +10,9 @@
 import fs from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CyrusLab, pidsWithArgument } from '../../src/harness/cyrus-lab.js';
-import { createUser } from '../../src/harness/lab-ops.js';
-import { runActivity } from '../../src/demo/activity.js';
+import { CyrusLab, pidsWithArgument } from '../../lab/cyrus-lab.js';
+import { createUser } from '../../lab/lab-ops.js';
+import { runActivity } from '../../lab/demo/activity.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 import { assertReplicaCaughtUp, sleep, startDaemon, stopDaemon, waitChannelDrained, waitFor } from '../support/daemon.js';
 import { skip } from '../support/skip.js';

@@ -11,9 +11,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { createUser, deliver, withImap } from '../../src/harness/lab-ops.js';
-import { pairs } from '../../src/harness/imap-tokens.js';
+import { CyrusLab } from '../../lab/cyrus-lab.js';
+import { createUser, deliver, withImap } from '../../lab/lab-ops.js';
+import { pairs } from '../../lab/imap-tokens.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 

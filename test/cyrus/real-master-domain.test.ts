@@ -8,8 +8,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { entryState } from '../../src/cyrus/index.js';
-import { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { appendTo, createUser, deliver, imap, withImap } from '../../src/harness/lab-ops.js';
+import { CyrusLab } from '../../lab/cyrus-lab.js';
+import { appendTo, createUser, deliver, imap, withImap } from '../../lab/lab-ops.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 import { checkCrcs } from './support/check-crcs.js';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { entryState, isExpunged, FLAG, sieveMailboxName } from '../../src/cyrus/index.js';
-import { CyrusLab } from '../../src/harness/cyrus-lab.js';
+import { CyrusLab } from '../../lab/cyrus-lab.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 import { checkCrcs } from './support/check-crcs.js';

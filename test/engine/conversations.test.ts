@@ -10,9 +10,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { compareLab } from '../../src/harness/compare.js';
-import { createUser, deliver, imap, withImap } from '../../src/harness/lab-ops.js';
+import { CyrusLab } from '../../lab/cyrus-lab.js';
+import { compareLab } from '../../lab/compare.js';
+import { createUser, deliver, imap, withImap } from '../../lab/lab-ops.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 import { stockWouldSend } from '../support/daemon.js';
 import { skip } from '../support/skip.js';

@@ -7,9 +7,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { compareLab } from '../../src/harness/compare.js';
-import { createUser, deliver, imap } from '../../src/harness/lab-ops.js';
+import { CyrusLab } from '../../lab/cyrus-lab.js';
+import { compareLab } from '../../lab/compare.js';
+import { createUser, deliver, imap } from '../../lab/lab-ops.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 import { stockWouldSend } from '../support/daemon.js';
 import { skip } from '../support/skip.js';

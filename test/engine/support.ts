@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CyrusLab } from '../../src/harness/cyrus-lab.js';
+import type { CyrusLab } from '../../lab/cyrus-lab.js';
 import { Engine } from '../../src/engine/engine.js';
 import { replicateFile, type PassResult } from '../../src/engine/log-pass.js';
 import { handOffLogSync } from '../../src/native/index.js';

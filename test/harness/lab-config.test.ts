@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { imapdConf } from '../../src/harness/lab-config.js';
+import { imapdConf } from '../../lab/lab-config.js';
 
 const paths = { root: '/r', imapdConf: '/r/imapd.conf', cyrusConf: '/r/cyrus.conf', configDirectory: '/r/conf', spool: '/r/spool', sieveDir: '/r/sieve', sasldb: '/r/sasldb2' };
 

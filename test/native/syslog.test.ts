@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { SyslogSink } from '../../src/harness/syslog-sink.js';
+import { SyslogSink } from '../../lab/syslog-sink.js';
 import { skip } from '../support/skip.js';
 
 test('syslog(3) through the addon: ident, pid, facility and priority', async () => {

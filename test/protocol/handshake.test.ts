@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CyrusLab, SYNC_USER, type CyrusLab as Lab } from '../../src/harness/cyrus-lab.js';
+import { CyrusLab, SYNC_USER, type CyrusLab as Lab } from '../../lab/cyrus-lab.js';
 import { ByteChannel } from '../../src/protocol/byte-channel.js';
 import { handshake, type HandshakeOptions } from '../../src/protocol/handshake.js';
 import { Secret } from '../../src/cyrus/secret.js';

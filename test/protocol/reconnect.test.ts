@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePorts } from '../../src/harness/cyrus-lab.js';
+import { freePorts } from '../../lab/cyrus-lab.js';
 import { connectWithRetry, retryDelaysSeconds } from '../../src/protocol/reconnect.js';
 import type { Endpoint } from '../../src/protocol/endpoint.js';
 import { Secret } from '../../src/cyrus/secret.js';

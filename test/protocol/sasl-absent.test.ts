@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CyrusLab, SYNC_USER } from '../../src/harness/cyrus-lab.js';
+import { CyrusLab, SYNC_USER } from '../../lab/cyrus-lab.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
-import { CyrusLab, SYNC_USER } from '../../src/harness/cyrus-lab.js';
+import { CyrusLab, SYNC_USER } from '../../lab/cyrus-lab.js';
 import { ByteChannel } from '../../src/protocol/byte-channel.js';
 import { handshake, type HandshakeOptions } from '../../src/protocol/handshake.js';
 import { Secret } from '../../src/cyrus/secret.js';

@@ -5,8 +5,8 @@
  * Without arguments it checks the builds SYNCMUX_CYRUS* select; a test of a
  * given master/replica pair names them.
  */
-import { cyrusInstall, type CyrusVersion } from '../../src/harness/cyrus-installs.js';
-import { cyrusUnavailableReason } from '../../src/harness/install.js';
+import { cyrusInstall, type CyrusVersion } from '../../lab/cyrus-installs.js';
+import { cyrusUnavailableReason } from '../../lab/install.js';
 
 export function cyrusSkipReason(pair?: { master: CyrusVersion; replica: CyrusVersion }): string | null {
   const reason = cyrusUnavailableReason(pair ? [cyrusInstall(pair.master), cyrusInstall(pair.replica)] : undefined);

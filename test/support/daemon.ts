@@ -6,10 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { CyrusLab } from '../../src/harness/cyrus-lab.js';
+import type { CyrusLab } from '../../lab/cyrus-lab.js';
 import * as assert from 'uvu/assert';
-import { compareLab } from '../../src/harness/compare.js';
-import { channelDrained } from '../../src/harness/lab-ops.js';
+import { compareLab } from '../../lab/compare.js';
+import { channelDrained } from '../../lab/lab-ops.js';
 import { masterTrees, rootOwned } from '../cyrus/support/reader-view.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');

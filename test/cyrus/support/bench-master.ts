@@ -12,10 +12,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CyrusLab } from '../../../src/harness/cyrus-lab.js';
-import type { AppendMessage, ImapClient } from '../../../src/harness/imap-client.js';
-import { withImap } from '../../../src/harness/lab-ops.js';
-import { makeMessage } from '../../../src/harness/lmtp-client.js';
+import { CyrusLab } from '../../../lab/cyrus-lab.js';
+import type { AppendMessage, ImapClient } from '../../../lab/imap-client.js';
+import { withImap } from '../../../lab/lab-ops.js';
+import { makeMessage } from '../../../lab/lmtp-client.js';
 
 export const BENCH_SPEC = { version: 1, bigMessages: 50_000, snapFolders: 50, snapPerFolder: 400, users: 500, mailboxesPerUser: 20 } as const;
 

@@ -8,7 +8,7 @@
  */
 import * as assert from 'uvu/assert';
 import { computeSyncCrcs, type MailboxSnapshot } from '../../../src/cyrus/index.js';
-import { SYNC_USER, type CyrusLab } from '../../../src/harness/cyrus-lab.js';
+import { SYNC_USER, type CyrusLab } from '../../../lab/cyrus-lab.js';
 import { SyncConnection } from '../../../src/protocol/connection.js';
 import { ReplicaClient } from '../../../src/protocol/replica-client.js';
 import { Secret } from '../../../src/cyrus/secret.js';

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import * as assert from 'uvu/assert';
 import { formatMbType, hasUserFlag, isExpunged, isUnlinked, mboxlistPath, tryOpenDb, type MailboxSnapshot } from '../../../src/cyrus/index.js';
-import type { CyrusLab } from '../../../src/harness/cyrus-lab.js';
+import type { CyrusLab } from '../../../lab/cyrus-lab.js';
 import type { ReaderView } from './reader-view.js';
 import { ctlMboxlistDump, dbtoolShow, mbexamine, mbpath, unexpungeList } from './tool-oracles.js';
 

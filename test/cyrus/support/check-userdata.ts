@@ -7,9 +7,9 @@
  */
 import * as assert from 'uvu/assert';
 import { listQuotaRoots, Mboxlist, readQuota, readUserSeen, readUserSubscriptions, seenPath, subsPath, tryOpenDb, type Annotation } from '../../../src/cyrus/index.js';
-import type { CyrusLab } from '../../../src/harness/cyrus-lab.js';
-import { pairs, quote } from '../../../src/harness/imap-tokens.js';
-import { withImap } from '../../../src/harness/lab-ops.js';
+import type { CyrusLab } from '../../../lab/cyrus-lab.js';
+import { pairs, quote } from '../../../lab/imap-tokens.js';
+import { withImap } from '../../../lab/lab-ops.js';
 import { fromUserName, ownerName, viewerName } from './ext-names.js';
 import { imapMessageAnnotations, imapMetadata } from './imap-view.js';
 import type { ReaderView } from './reader-view.js';

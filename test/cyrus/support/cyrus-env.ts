@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { backportInstall, cyrusEnv, cyrusFromEnv, cyrusInstall, installMissingReason } from '../../../src/harness/cyrus-installs.js';
+import { backportInstall, cyrusEnv, cyrusFromEnv, cyrusInstall, installMissingReason } from '../../../lab/cyrus-installs.js';
 
 const CYRUS = cyrusInstall(cyrusFromEnv().master);
 export const CYRUS_BIN = process.env.SYNCMUX_CYRUS_BIN ?? CYRUS.binDir;

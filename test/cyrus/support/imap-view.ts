@@ -4,8 +4,8 @@
  * and DIGEST.SHA1 (Cyrus 3.6 serves the stored GUID under that name).
  * Read-only: EXAMINE, never SELECT, so no \Recent or seen state changes.
  */
-import type { ImapClient } from '../../../src/harness/imap-client.js';
-import { pairs, quote, type ImapToken } from '../../../src/harness/imap-tokens.js';
+import type { ImapClient } from '../../../lab/imap-client.js';
+import { pairs, quote, type ImapToken } from '../../../lab/imap-tokens.js';
 
 export interface ImapMessage {
   uid: number;

@@ -7,9 +7,9 @@
  * subscriptions, quota roots, /private and /shared metadata, ACLs, message
  * annotations, a shared (non-user) mailbox and a sieve script.
  */
-import { ADMIN, type CyrusLab } from '../../../src/harness/cyrus-lab.js';
-import { quote } from '../../../src/harness/imap-tokens.js';
-import { appendTo, createUser, deliver, imap, withImap } from '../../../src/harness/lab-ops.js';
+import { ADMIN, type CyrusLab } from '../../../lab/cyrus-lab.js';
+import { quote } from '../../../lab/imap-tokens.js';
+import { appendTo, createUser, deliver, imap, withImap } from '../../../lab/lab-ops.js';
 import { ManageSieve } from './managesieve.js';
 
 /** RFC 3501 modified UTF-7, the form Cyrus 3.6 keeps in internal names too. */

@@ -10,7 +10,7 @@ import {
   entryState, listQuotaRoots, loadConfig, Mboxlist, readQuota, readUserSeen, readUserSubscriptions, takeMailboxSnapshot,
   type CyrusConfig, type MailboxSnapshot, type MbEntry,
 } from '../../../src/cyrus/index.js';
-import type { CyrusLab } from '../../../src/harness/cyrus-lab.js';
+import type { CyrusLab } from '../../../lab/cyrus-lab.js';
 
 export interface ReaderView {
   cfg: CyrusConfig;

@@ -9,8 +9,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CyrusLab } from '../../../src/harness/cyrus-lab.js';
-import { cyrusEnv } from '../../../src/harness/cyrus-installs.js';
+import type { CyrusLab } from '../../../lab/cyrus-lab.js';
+import { cyrusEnv } from '../../../lab/cyrus-installs.js';
 import { adminName, fromAdminName } from './ext-names.js';
 import { parseBatchShow } from './cyrus-env.js';
 

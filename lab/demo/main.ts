@@ -7,21 +7,19 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { CyrusLab } from '../harness/cyrus-lab.js';
-import { compareLab } from '../harness/compare.js';
-import { channelDrained, createUser } from '../harness/lab-ops.js';
-import { readStatus, statusLagMs, type DaemonStatus } from '../cli/run-daemon.js';
-import { cyrusUnavailableReason } from '../harness/install.js';
+import { CyrusLab } from '../cyrus-lab.js';
+import { compareLab } from '../compare.js';
+import { channelDrained, createUser } from '../lab-ops.js';
+import { readStatus, statusLagMs, type DaemonStatus } from '../../src/cli/run-daemon.js';
+import { cyrusUnavailableReason } from '../install.js';
 import { runActivity } from './activity.js';
 
 const SHARDS = Number(process.env.DEMO_SHARDS ?? 4);
 const USERS = Number(process.env.DEMO_USERS ?? 40);
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 20);
 
-const here = path.dirname(new URL(import.meta.url).pathname);
-const syncmuxCli = import.meta.url.endsWith('.ts')
-  ? [process.execPath, '--import', 'tsx', path.join(here, '..', 'cli', 'syncmux.ts')]
-  : [process.execPath, path.join(here, '..', 'cli', 'syncmux.js')];
+// The daemon as installed: the package's bin (./dev builds it before the demo).
+const syncmuxCli = [process.execPath, path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'dist', 'bin', 'syncmux.js')];
 
 function progressLine(s: DaemonStatus | null, started: number, activity: { events: number }): string {
   const elapsed = (Date.now() - started) / 1000;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Puts the harness's second Cyrus build (src/harness/cyrus-backport.env) in
+# Puts the harness's second Cyrus build (lab/cyrus-backport.env) in
 # $SYNCMUX_CYRUS_CACHE/cyrus-<version> (default /var/cache/syncmux), without
 # compiling and without touching the system's Cyrus or apt state:
 #   - `apt-get download` of Debian's bookworm-backports .debs, through a

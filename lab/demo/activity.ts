@@ -5,9 +5,9 @@
  * creates/renames/deletes with spaces and non-ASCII names, subscriptions,
  * quota and ACL changes, mailbox metadata, and the odd cross-user move.
  */
-import type { CyrusLab } from '../harness/cyrus-lab.js';
-import { imap } from '../harness/lab-ops.js';
-import { LmtpClient, makeMessage } from '../harness/lmtp-client.js';
+import type { CyrusLab } from '../cyrus-lab.js';
+import { imap } from '../lab-ops.js';
+import { LmtpClient, makeMessage } from '../lmtp-client.js';
 
 /** Small deterministic PRNG (mulberry32) so a failing run can be replayed by seed. */
 export function prng(seed: number): () => number {

@@ -2,7 +2,7 @@
  * The Cyrus builds the harness can run a lab instance from, and how to run
  * their binaries: Debian's installed 3.6.1 (`/usr/lib/cyrus/bin`,
  * `cyrmaster`), and Debian's 3.10.1 backport unpacked by `./dev setup`
- * (src/harness/fetch-cyrus-backport.sh) into
+ * (lab/fetch-cyrus-backport.sh) into
  * `$SYNCMUX_CYRUS_CACHE/cyrus-<version>`, run with LD_LIBRARY_PATH on its
  * own libraries. Which build each instance uses defaults from the
  * environment: SYNCMUX_CYRUS (both), SYNCMUX_CYRUS_MASTER,
@@ -36,11 +36,9 @@ export const SYSTEM_CYRUS: CyrusInstall = {
   env: {},
 };
 
-/** The backport's Debian version, from the file ./dev setup also reads (beside this module, or in src/ when run from dist/). */
+/** The backport's Debian version, from the file beside this module that ./dev setup also reads. */
 export function backportVersion(): string {
-  const candidates = [new URL('./cyrus-backport.env', import.meta.url), new URL('../../src/harness/cyrus-backport.env', import.meta.url)];
-  const file = candidates.find((u) => fs.existsSync(u)) ?? candidates[0]!;
-  const text = fs.readFileSync(file, 'utf8');
+  const text = fs.readFileSync(new URL('./cyrus-backport.env', import.meta.url), 'utf8');
   const m = /^CYRUS_BACKPORT_VERSION=(\S+)/m.exec(text);
   if (!m) throw new Error('cyrus-backport.env has no CYRUS_BACKPORT_VERSION');
   return m[1]!;
