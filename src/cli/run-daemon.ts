@@ -54,6 +54,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
     replicatorModule: ENGINE_MODULE,
     configFile: ctx.configFile,
     channel: ctx.channel,
+    ...(process.env.SYNCMUX_TRACE_DIR ? { engine: { traceDir: process.env.SYNCMUX_TRACE_DIR } } : {}),
     settings: { route },
     mode: once ? 'once' : 'watch',
     onEvent: (e) => {

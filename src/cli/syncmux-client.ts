@@ -60,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
         confirmUploads: o.mode !== 'rolling',
         trace: o.verbose >= 2 ? (d, line) => process.stderr.write(`${d === '>' ? '>' : '<'}${Math.floor(Date.now() / 1000)}${d === '>' ? '>' : '<'}${line}\n`) : undefined,
         onConnectWait: (message) => process.stderr.write(`${message}\n`),
+        ...(process.env.SYNCMUX_TRACE_DIR ? { traceDir: process.env.SYNCMUX_TRACE_DIR } : {}),
       },
     };
     engine = new Engine(context);

@@ -6,7 +6,6 @@
  * too, as mboxlist_parse_entry does. `A…` reverse-ACL keys and others are
  * ignored. Decoders are pure; Mboxlist wraps one Db snapshot.
  */
-import fs from 'node:fs';
 import type { CyrusConfig } from './config.js';
 import { openDb, queryDb, tryOpenDb, withDbLocked, type OpenDbOptions } from './cyrusdb/open.js';
 import type { DbMemos } from './cyrusdb/read-memo.js';
@@ -243,16 +242,14 @@ export class Mboxlist {
     readonly ctx: NameContext,
   ) {}
 
-  /** Reads config's mailboxes.db (mboxlist_db_path or <configdir>/mailboxes.db) whole. */
+  /** Reads config's mailboxes.db (mboxlist_db_path or <configdir>/mailboxes.db) whole: for a walk of every entry (-A). */
   static open(config: CyrusConfig, options: OpenDbOptions = {}): Mboxlist {
-    const db = cachedDb(mboxlistPath(config), options);
-    if (!db) return new Mboxlist(openDb(mboxlistPath(config), options), config);
-    return new Mboxlist(db, config);
+    return new Mboxlist(openDb(mboxlistPath(config), options), config);
   }
 
   /** Like open(), but null when there is no file yet (fresh server). */
   static openOrEmpty(config: CyrusConfig, options: OpenDbOptions = {}): Mboxlist | null {
-    const db = cachedDb(mboxlistPath(config), options);
+    const db = tryOpenDb(mboxlistPath(config), options);
     return db ? new Mboxlist(db, config) : null;
   }
 
@@ -371,33 +368,4 @@ function decodedOnce<T extends MbEntry | IdEntry>(value: Buffer, decode: () => T
   let entry = decodedByValue.get(value) as T | undefined;
   if (!entry) decodedByValue.set(value, (entry = decode()));
   return entry;
-}
-
-/**
- * The last decoded mailboxes.db per path, reused while the file is provably
- * unchanged: same inode, size and nanosecond mtime. Every twoskip commit
- * appends (size changes) and a repack renames a new file in (inode
- * changes), so a match means the same committed content. Without this a
- * big install would re-read and decode megabytes for every mailbox.
- */
-const dbCache = new Map<string, { key: string; db: Db }>();
-
-function statKey(path: string): string | null {
-  try {
-    const st = fs.statSync(path, { bigint: true });
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-  } catch {
-    return null;
-  }
-}
-
-function cachedDb(path: string, options: OpenDbOptions): Db | null {
-  const before = statKey(path);
-  const hit = dbCache.get(path);
-  if (before && hit && hit.key === before) return hit.db;
-  const db = tryOpenDb(path, options);
-  // Only cache when nothing changed while we read, so the key describes what we decoded.
-  if (db && before && statKey(path) === before) dbCache.set(path, { key: before, db });
-  else dbCache.delete(path);
-  return db;
 }

@@ -22,6 +22,7 @@ import { executeBatch, isConnectionError } from './executor.js';
 import type { Replicator, ReplicatorContext, UserBatch, UserOutcome } from './replicator.js';
 import { ReplicaSession } from './session.js';
 import { SyncCache } from './sync-cache.js';
+import { UploadPipelining } from './upload-pipelining.js';
 import { UserLockedError } from './sync-lock.js';
 
 /** Replica NOs that the engine handles as part of a healthy flow. */
@@ -49,6 +50,7 @@ export class Engine implements Replicator {
   readonly config: CyrusConfig;
   readonly endpoint: Endpoint;
   readonly cache: SyncCache | null;
+  readonly uploads: UploadPipelining;
   private readonly reserveThreshold: number;
   private readonly flushTimer: NodeJS.Timeout | null;
   /** Connections in a row that broke under a batch, the last of them, and the wait schedule for the next. */
@@ -60,7 +62,8 @@ export class Engine implements Replicator {
     this.config = loadConfig(ctx.configFile);
     this.endpoint = resolveEndpoint(this.config, ctx.channel, ctx.engine?.serverOverride);
     if (ctx.engine?.trace) this.endpoint.trace = ctx.engine.trace;
-    else if (process.env.SYNCMUX_TRACE_DIR) this.endpoint.trace = fileTrace(process.env.SYNCMUX_TRACE_DIR, ctx.shard);
+    else if (ctx.engine?.traceDir) this.endpoint.trace = fileTrace(ctx.engine.traceDir, ctx.shard);
+    this.uploads = ctx.engine?.sharedUploads ?? new UploadPipelining();
     this.endpoint.authLog = (level, message) => ctx.log(level, message);
     const setting = (key: string) => channelSetting(this.config, ctx.channel, key);
     this.reserveThreshold = Number(setting('syncmux_reserve_threshold') ?? 65536);
@@ -172,13 +175,17 @@ export class Engine implements Replicator {
         nonBlocking: !!e.nonBlocking,
         reserveThreshold: this.reserveThreshold,
         confirmUploads: !!e.confirmUploads,
-      }, this.ctx.log, this.cache);
+      }, this.ctx.log, this.cache, this.uploads);
       this.attempted(null);
       return this.session;
     } catch (err) {
       await connection.close();
       throw err;
     }
+  }
+
+  confirmingUploadsUntil(): number {
+    return this.uploads.confirmingUntil();
   }
 
   async replicate(batch: UserBatch): Promise<UserOutcome> {

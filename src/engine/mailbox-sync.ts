@@ -20,7 +20,7 @@ import { intermediateDlist, mailboxDlist, recomputeSyncCrcs } from './mailbox-dl
 import { decodeReplicaMailbox, isUnchanged, replicaStateAfterApply, type ReplicaMailbox } from './replica-mailbox.js';
 import { NeedsCyrusClientError } from './copyback.js';
 import type { ReplicaSession } from './session.js';
-import { mayPipelineUploads, SUSPEND_MS, uploadRefused } from './upload-pipelining.js';
+import { SUSPEND_MS } from './upload-pipelining.js';
 
 /** Files per APPLY MESSAGE, as stock. */
 const FILES_PER_MESSAGE = 1024;
@@ -206,7 +206,7 @@ async function updateOnce(
     // MESSAGE and MAILBOX go out in one flight. If an upload fails on our side
     // the connection is dropped before the MAILBOX that needs it is written;
     // if the replica may fail to store one, we wait for its answer (upload-pipelining.ts).
-    const confirm = session.options.confirmUploads || !mayPipelineUploads();
+    const confirm = session.options.confirmUploads || !session.uploads.mayPipeline();
     const uploads = sendUploads(session, files, !confirm);
     for (const f of files) session.markStaged(partition, f.guidHex);
     if (uploads.length && confirm) {
@@ -250,7 +250,7 @@ function sendUploads(session: ReplicaSession, files: readonly UploadFile[], pipe
     uploads.push(session.replica.applyMessage(files.slice(i, i + FILES_PER_MESSAGE)).catch((err: unknown) => {
       const refused = err instanceof SyncProtocolError && !isConnectionError(err);
       const crashed = pipelined && isConnectionError(err) && session.replica.connection.closedByReplica;
-      if ((refused || crashed) && uploadRefused()) {
+      if ((refused || crashed) && session.uploads.refused()) {
         const what = refused ? `the replica refused an upload (${(err as Error).message})` : 'the replica closed the connection with an upload unanswered';
         session.log('warning', `${what}; confirming each upload before APPLY MAILBOX for ${SUSPEND_MS / 60_000} min, as a 3.6.1 replica that failed to store a message abort()s on the APPLY MAILBOX naming it`);
       }

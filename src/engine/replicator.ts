@@ -5,6 +5,7 @@
  * state. Keeping this seam small lets each side be tested on its own.
  */
 import type { SyncLogLine } from '../synclog/index.js';
+import type { UploadPipelining } from './upload-pipelining.js';
 import type { SyncCache } from './sync-cache.js';
 
 export interface UserBatch {
@@ -36,6 +37,8 @@ export interface Replicator {
    * batch does not wait for the handshake. Failures surface on replicate().
    */
   warmUp?(): void;
+  /** Until when uploads wait for their answer before APPLY MAILBOX (epoch ms), 0 when they share its flight: for status. */
+  confirmingUploadsUntil?(): number;
   /** Called when the worker stops; sends EXIT and closes the connection. */
   close(): Promise<void>;
 }
@@ -74,8 +77,12 @@ export interface EngineOptions {
   quietConnectWaits?: boolean;
   /** Use this sync cache instead of opening the shard's own (engines of one pool share one). */
   sharedCache?: SyncCache | null;
+  /** Whether uploads may share a flight with their APPLY MAILBOX; engines of one pool share one. */
+  sharedUploads?: UploadPipelining;
   /** -v -v: protocol trace (credentials redacted). */
   trace?: (direction: '>' | '<', line: string) => void;
+  /** Write each connection's protocol trace into this directory (set from SYNCMUX_TRACE_DIR by the CLI). */
+  traceDir?: string;
   /** Where to report connect retries (stock prints them on stderr). */
   onConnectWait?: (message: string) => void;
 }

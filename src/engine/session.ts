@@ -14,6 +14,7 @@ import { Mboxlist } from '../cyrus/mboxlist.js';
 import type { ReplicaClient } from '../protocol/replica-client.js';
 import type { ReplicatorContext } from './replicator.js';
 import type { SyncCache } from './sync-cache.js';
+import { UploadPipelining } from './upload-pipelining.js';
 
 export type Log = ReplicatorContext['log'];
 
@@ -48,6 +49,7 @@ export class ReplicaSession {
     readonly options: SessionOptions,
     readonly log: Log,
     readonly cache: SyncCache | null = null,
+    readonly uploads: UploadPipelining = new UploadPipelining(),
   ) {}
 
   /** mailboxes.db lookups (Mboxlist.query) through this session's memo; fn must only read. */

@@ -81,7 +81,6 @@ interface Pending {
 }
 
 const IMAP_VERBS: Record<Verb, string> = { GET: 'SYNCGET', APPLY: 'SYNCAPPLY', RESTART: 'SYNCRESTART', NOOP: 'NOOP', EXIT: 'LOGOUT' };
-let imapTagCounter = 0; // process-wide, as Cyrus: tags are never reused across reconnects
 
 /** What we accept from a replica; why these suffice is in the module header. */
 export const REPLICA_LIMITS: Required<FrameLimits> = {
@@ -95,6 +94,8 @@ export const MAX_REPLY_BYTES = 512 * 1024 * 1024;
 export const MAX_REPLY_ITEMS = 1_000_000;
 
 export class SyncConnection {
+  /** IMAP command tags: unique within the connection, which is all IMAP asks. */
+  private nextImapTag = 0;
   private readonly parser = new ResponseParser(REPLICA_LIMITS);
   private readonly pending: Pending[] = [];
   private writeChain: Promise<void> = Promise.resolve();
@@ -155,7 +156,7 @@ export class SyncConnection {
   send(verb: Verb, item?: Keyed): Promise<Reply> {
     if (this.dead) return Promise.reject(this.dead);
     const imap = this.session.transport === 'imap';
-    const tag = imap ? `S${imapTagCounter++}` : null;
+    const tag = imap ? `S${this.nextImapTag++}` : null;
     const chunks = printCommand(imap ? IMAP_VERBS[verb] : verb, item ?? null, { tag: tag ?? undefined });
     const reply = new Promise<Reply>((resolve, reject) => {
       this.pending.push({ tag, verb, command: item?.name ?? verb, items: [], startBytes: 0, resolve, reject });
@@ -328,10 +329,13 @@ export class SyncConnection {
   /** Sends EXIT (LOGOUT in IMAP mode) and closes, ignoring failures. */
   async close(): Promise<void> {
     if (!this.dead) {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([this.send('EXIT'), new Promise((r) => setTimeout(r, 2000))]);
+        await Promise.race([this.send('EXIT'), new Promise((r) => (timer = setTimeout(r, 2000)))]);
       } catch {
         // closing anyway
+      } finally {
+        clearTimeout(timer); // else a closed connection keeps the process alive for up to 2 s
       }
     }
     this.kill(new SyncProtocolError('IMAP_AGAIN', 'connection closed by us'));

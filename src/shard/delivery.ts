@@ -11,7 +11,6 @@
  * log-run.<i>.
  */
 import type { Replicator, UserBatch, UserOutcome } from '../engine/replicator.js';
-import { confirmingUploadsUntil } from '../engine/upload-pipelining.js';
 import type { SyncLogLine } from '../synclog/index.js';
 import type { Backoff } from './backoff.js';
 import type { ControlFiles } from './control-files.js';
@@ -121,7 +120,7 @@ export class Delivery {
     } else {
       stats.usersFailed++;
     }
-    stats.uploadsConfirmedUntilMs = confirmingUploadsUntil();
+    stats.uploadsConfirmedUntilMs = this.context.replicator.confirmingUploadsUntil?.() ?? 0;
     return outcome;
   }
 }

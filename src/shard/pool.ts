@@ -36,6 +36,7 @@ export interface PoolOptions {
   /** Passed to the factory as ReplicatorContext.configFile. */
   readonly configFile: string;
   readonly channel?: string | null;
+  readonly engine?: WorkerConfig['engine'];
   readonly settings?: RunnerSettings;
   /** `watch` (default) runs until stop(); `once` lets every shard do what is there and exit. */
   readonly mode?: 'watch' | 'once';
@@ -174,6 +175,7 @@ export class ShardPool {
       replicatorModule: String(this.options.replicatorModule),
       configFile: this.options.configFile,
       channel: this.options.channel ?? null,
+      ...(this.options.engine ? { engine: this.options.engine } : {}),
       settings: this.options.settings ?? {},
       mode: this.options.mode ?? 'watch',
       statsBuffer: this.stats.buffer,

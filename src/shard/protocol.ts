@@ -16,6 +16,8 @@ export interface WorkerConfig {
   readonly replicatorModule: string;
   readonly configFile: string;
   readonly channel: string | null;
+  /** Engine settings the CLI read from its environment (e.g. the trace directory); structured-cloneable. */
+  readonly engine?: { readonly traceDir?: string };
   readonly settings: RunnerSettings;
   /** `watch` runs until shutdown; `once` does what is there and exits 0. */
   readonly mode: 'watch' | 'once';

@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     shards: config.shards,
     configFile: config.configFile,
     channel: config.channel,
+    ...(config.engine ? { engine: config.engine } : {}),
     log,
   });
   let closing: Promise<void> | null = null;

@@ -8,7 +8,6 @@ import { compareLab } from '../../lab/compare.js';
 import { createUser, deliver, imap } from '../../lab/lab-ops.js';
 import { skip } from '../support/skip.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
-import { mayPipelineUploads } from '../../src/engine/upload-pipelining.js';
 import { engineFor, type EngineUnderTest } from './support.js';
 
 const reason = cyrusSkipReason();
@@ -90,7 +89,7 @@ realTest('a message whose upload fails leaves the replica consistent, and the ne
   const failed = await eut!.drain();
 
   assert.ok(failed.failed.length > 0, 'the pass reports the failure');
-  assert.ok(mayPipelineUploads(), 'our own failed upload is no reason to stop the one-flight path');
+  assert.ok(eut!.engine.uploads.mayPipeline(), 'our own failed upload is no reason to stop the one-flight path');
   const diff = await compareLab(lab!, ['alice']);
   assert.ok(diff.differences.every((d) => d.includes('mailbox INBOX')), diff.differences.join('\n'));
   fs.renameSync(`${newest}.away`, newest);
