@@ -11,6 +11,7 @@
  * tombstones and are skipped unless asked for, as annotatemore_findall does.
  */
 import type { Db } from './cyrusdb/types.js';
+import { CyrusFileError, decodingFile } from './file-error.js';
 
 export const OWNER_TOKEN = '[.OwNeR.]';
 export const IMAP_ANNOT_NS = '/vendor/cmu/cyrus-imapd/';
@@ -39,7 +40,7 @@ export interface Annotation extends Omit<AnnotationKey, 'userid'>, AnnotationVal
   readonly tombstone: boolean;
 }
 
-export class AnnotationFormatError extends Error {
+export class AnnotationFormatError extends CyrusFileError {
   override name = 'AnnotationFormatError';
 }
 
@@ -93,7 +94,11 @@ export interface ReadAnnotationsOptions {
   longSize?: 4 | 8;
 }
 
-function rows(db: Pick<Db, 'entries'>, prefix: Buffer, perMailbox: boolean, options: ReadAnnotationsOptions): Annotation[] {
+function rows(db: Pick<Db, 'entries'> & { readonly path?: string }, prefix: Buffer, perMailbox: boolean, options: ReadAnnotationsOptions): Annotation[] {
+  return decodingFile(db.path ?? '', (m, cause) => new AnnotationFormatError(`annotations: ${m}`, '', { cause }), () => decodeRows(db, prefix, perMailbox, options));
+}
+
+function decodeRows(db: Pick<Db, 'entries'>, prefix: Buffer, perMailbox: boolean, options: ReadAnnotationsOptions): Annotation[] {
   const out: Annotation[] = [];
   for (const e of db.entries(prefix)) {
     const k = decodeAnnotationKey(e.key, perMailbox);

@@ -178,8 +178,8 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     const headerPath = mailboxMetaFile(cfg, location, 'header');
     const headerBuf = readOptional(headerPath);
     if (!headerBuf) throw new MailboxUnavailableError(name, 'nonexistent');
-    const header = decodeHeader(headerBuf);
-    const image = new IndexImage(readAllFd(index.fd));
+    const header = decodeHeader(headerBuf, headerPath);
+    const image = new IndexImage(readAllFd(index.fd), indexPath);
     const ih = image.header;
     if (ih.options & OPT.MAILBOX_DELETED) throw new MailboxUnavailableError(name, 'deleted');
 
