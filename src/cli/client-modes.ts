@@ -71,7 +71,11 @@ async function runAllUsers(engine: Engine, log: Logger, prefix: string): Promise
   const mboxlist = Mboxlist.open(engine.config);
   let ok = true;
   let lastUser: string | null = null;
-  for (const entry of mboxlist.entries()) {
+  const damaged = (err: Error): void => {
+    log.log('err', `IOERROR: ${err.message}`);
+    ok = false;
+  };
+  for (const entry of mboxlist.entriesReporting(damaged)) {
     if (entry.mbtype.deleted || entry.mbtype.intermediate || entry.mbtype.reserve) continue;
     if (prefix && !entry.name.startsWith(prefix)) continue;
     if (entry.name.startsWith(`${engine.config.deletedPrefix}.`) || entry.name.includes(`!${engine.config.deletedPrefix}.`)) continue;

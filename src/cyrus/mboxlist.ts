@@ -317,6 +317,21 @@ export class Mboxlist {
     }
   }
 
+  /**
+   * Like entries(), but a damaged record is handed to onError and the walk
+   * goes on: a pass over every user must not stop at one user's entry.
+   */
+  *entriesReporting(onError: (err: MboxlistError) => void, dbnamePrefix = ''): IterableIterator<MbEntry> {
+    for (const e of this.db.entries(Buffer.concat([N, Buffer.from(dbnamePrefix, 'utf8')]))) {
+      try {
+        yield decodeMbEntry(e.key.subarray(1).toString('utf8'), e.value, this.ctx);
+      } catch (err) {
+        if (!(err instanceof MboxlistError)) throw err;
+        onError(err);
+      }
+    }
+  }
+
   /** Every `I` entry in key order. */
   *idEntries(): IterableIterator<IdEntry> {
     for (const e of this.db.entries('I')) yield decodeIdEntry(e.key.subarray(1).toString('utf8'), e.value, this.ctx);
