@@ -40,9 +40,8 @@ export function decodeSeenValue(uniqueid: string, value: Buffer): SeenEntry {
 }
 
 export function decodeSeenDb(db: Db): SeenEntry[] {
-  return decodingFile(db.path, (m, cause) => new SeenFormatError(`seen: ${m}`, '', { cause }), () =>
-    [...db.entries()].map((e) => decodeSeenValue(e.key.toString('utf8'), e.value)),
-  );
+  const wrap = (m: string, cause: unknown) => new SeenFormatError(`seen: ${m}`, '', { cause });
+  return [...db.entries()].map((e) => decodingFile(db.path, wrap, () => decodeSeenValue(e.key.toString('utf8'), e.value)));
 }
 
 /** seen_getpath: where the user's seen DB lives, given mailboxes.db. */

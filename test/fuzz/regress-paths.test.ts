@@ -4,6 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
+import { mailboxAnnotations } from '../../src/cyrus/annotations.js';
+import { decodeDb } from '../../src/cyrus/cyrusdb/open.js';
+import { DbMemo } from '../../src/cyrus/cyrusdb/read-memo.js';
 import * as assert from 'uvu/assert';
 import { CyrusDbError } from '../../src/cyrus/cyrusdb/types.js';
 import { CyrusFileError } from '../../src/cyrus/file-error.js';
@@ -55,6 +58,16 @@ test('seen: a garbage value is a SeenFormatError naming the file; every reader e
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('annotations, seen, subs: a memo miss passes through the typed-error boundary untouched', () => {
+  const memo = new DbMemo();
+  const db = decodeDb(fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'annotations.twoskip')), '/conf/annotations.db');
+  const inbox = '3f2a9c1e-1111-2222-3333-444455556666';
+  assert.is(mailboxAnnotations(memo.record('id', db), inbox).length, 2);
+  assert.is(memo.answer('id', (d) => mailboxAnnotations(d, inbox))?.value.length, 2);
+  // Not kept: the memo must say so (undefined), not an AnnotationFormatError.
+  assert.is(memo.answer('id', (d) => mailboxAnnotations(d, 'af01aaaa-1111-2222-3333-444455556666')), undefined);
 });
 
 test.run();
