@@ -175,8 +175,11 @@ export const TARGETS: readonly FuzzTarget[] = [
       const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0a ? bytes.length - 1 : bytes.length;
       const n = router.route(bytes, 0, end, sink);
       if (!parsed.ok) return;
-      // A parsed line prints back and routes the same as the raw bytes.
-      if (!parseLine(printLine(parsed.line)).ok) throw new Error('fuzz: printed line does not parse');
+      // A parsed line prints back and routes the same as the raw bytes. Not
+      // for VT and FF: Cyrus's writer copies them raw into an atom, its reader
+      // ends the atom there (quoteArg in line.ts does the same, on purpose).
+      const vtff = parsed.line.args.some((a) => a.includes('\x0b') || a.includes('\x0c'));
+      if (!vtff && !parseLine(printLine(parsed.line)).ok) throw new Error('fuzz: printed line does not parse');
       if (n < 0 && parsed.line.args.every((a) => !a.includes('\0'))) throw new Error(`fuzz: parsed line not routed (${n})`);
       const r = routeLine(parsed.line);
       const keys = sink.view().toString('latin1').split('\n').slice(0, -1);
