@@ -2,7 +2,8 @@
  * Mutations of real file images: bit flips, byte and word overwrites with
  * boundary values (0, 2^31, 2^32-1, the file size and its neighbours, 2^63
  * …), truncation, deletion, insertion, duplication of a region, appended
- * garbage, and now and then wholly random bytes. A target may repair its
+ * garbage, decimal numbers swapped for boundary ones (text formats: literal
+ * sizes, seen and quota fields), and now and then wholly random bytes. A target may repair its
  * CRCs after mutating, so the damage reaches the logic behind the checks.
  */
 import fc from 'fast-check';
@@ -14,7 +15,11 @@ export type Mutation =
   | { readonly k: 'truncate'; readonly at: number }
   | { readonly k: 'cut'; readonly at: number; readonly len: number }
   | { readonly k: 'insert'; readonly at: number; readonly bytes: Uint8Array }
-  | { readonly k: 'dup'; readonly from: number; readonly len: number; readonly to: number };
+  | { readonly k: 'dup'; readonly from: number; readonly len: number; readonly to: number }
+  | { readonly k: 'number'; readonly at: number; readonly text: string };
+
+/** Decimal numbers for the text formats (literal sizes, seen fields, quota values, dlist numbers). */
+const DECIMALS = ['0', '1', '-1', '255', '65536', '2147483647', '2147483648', '4294967295', '4294967296', '9007199254740993', '18446744073709551616', '99999999999999999999999', '00000000001'];
 
 const INTERESTING: readonly bigint[] = [
   0n, 1n, 2n, 7n, 8n, 0x1fn, 0x20n, 0x7fn, 0x80n, 0xffn, 0x100n, 0xfffen, 0xffffn, 0x10000n,
@@ -39,7 +44,10 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('cut' as const), at: pos, len: fc.nat({ max: 64 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('insert' as const), at: pos, bytes: fc.uint8Array({ minLength: 1, maxLength: 24 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('dup' as const), from: pos, len: fc.nat({ max: 128 }), to: pos }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('number' as const), at: pos, text: fc.constantFrom(...DECIMALS) }) },
 );
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
 function writeWord(b: Buffer, at: number, width: number, v: bigint): void {
   for (let i = width - 1; i >= 0; i--, v >>= 8n) b[at + i] = Number(v & 0xffn);
@@ -79,6 +87,17 @@ export function applyMutation(src: Buffer, m: Mutation): Buffer {
     case 'insert': {
       const o = at(m.at);
       return Buffer.concat([src.subarray(0, o), m.bytes, src.subarray(o)]);
+    }
+    case 'number': {
+      // The digit run at or after `at` (wrapping), or an insertion where there is none.
+      const o = at(m.at);
+      let s = -1;
+      for (let i = 0; i < len && s < 0; i++) if (isDigit(src[(o + i) % len]!)) s = (o + i) % len;
+      if (s < 0) return Buffer.concat([src.subarray(0, o), Buffer.from(m.text), src.subarray(o)]);
+      while (s > 0 && isDigit(src[s - 1]!)) s--;
+      let e = s;
+      while (e < len && isDigit(src[e]!)) e++;
+      return Buffer.concat([src.subarray(0, s), Buffer.from(m.text), src.subarray(e)]);
     }
     case 'dup': {
       const from = at(m.from);
