@@ -84,6 +84,7 @@ export class LineReader {
     if (this.position >= this.size) return null;
     const want = Math.min(this.buf.length, this.size - this.position);
     const bytesRead = await this.readFully(this.buf, want, this.position);
+    if (bytesRead === 0) return null; // shrank under us: nothing more to read
     const atEof = this.position + bytesRead >= this.size;
     const data = this.buf.subarray(0, bytesRead);
     const batch = this.batch;

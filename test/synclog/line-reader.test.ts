@@ -120,6 +120,8 @@ test('an oversized line in a file that shrinks under the reader ends there, not 
       assert.is(batch?.endings[0], LINE_END.OVERSIZED);
       assert.is(batch?.oversizedLength, 40);
       assert.is(reader.offset, 40);
+      fs.truncateSync(file, 0);
+      assert.is(await reader.next(), null, 'a file shrunk below the offset reads as ended');
     } finally {
       await reader.close();
     }
