@@ -5,10 +5,12 @@
  * user's mailboxes.db entry whose directory is gone, one user's garbage
  * seen DB. `syncmux-client -u` over every user must replicate the healthy
  * ones exactly, report each broken one with a typed error naming the
- * damaged file, and exit 1.
+ * damaged file, and exit 1; `-R -1` over the channel log must replicate
+ * the healthy users and re-queue only the broken users' lines.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../../src/cyrus/config.js';
@@ -67,6 +69,16 @@ test('-u: a truncated cyrus.index, a missing mailbox directory and a garbage see
     assert.is(failed('alice'), '');
     assert.is(failed('erin'), '');
     assert.equal((await compareLab(lab, ['alice', 'erin'])).differences, []);
+
+    // Rolling: the channel log holds every change since the users were made.
+    for (const u of ['alice', 'erin']) await deliver(lab, u, 2, { start: 10 });
+    await imap(lab.master, 'dave', 'SELECT "Other Users/alice"', 'STORE 2 +FLAGS (\\Seen)');
+    const rolling = await runClient(['-C', lab.master.paths.imapdConf, '-n', lab.channel, '-v', '-R', '-1']);
+    assert.is(rolling.status, 0, rolling.stdout + rolling.stderr);
+    assert.equal((await compareLab(lab, ['alice', 'erin'])).differences, []);
+    const requeued = fs.readFileSync(path.join(lab.syncLogDir(), 'log'), 'latin1').split('\n').filter(Boolean);
+    const owners = new Set(requeued.map((l) => /^SEEN (\w+)/.exec(l)?.[1] ?? /user\.(\w+)/.exec(l)?.[1]));
+    assert.equal([...owners].sort(), ['bob', 'carol', 'dave'], requeued.join('\n'));
   } finally {
     await lab.destroy();
   }
