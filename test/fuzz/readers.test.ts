@@ -8,7 +8,7 @@ import { fuzzRuns, fuzzSeed } from './support/settings.js';
 import { TARGETS } from './support/targets.js';
 
 const seed = fuzzSeed();
-const runs = fuzzRuns(2000);
+const runs = fuzzRuns(4000);
 console.log(`fuzz seed ${seed} (FUZZ_SEED), ${runs} cases per target (FUZZ_RUNS)`);
 
 for (const target of TARGETS) {
