@@ -3,6 +3,8 @@
  * whole image read under a shared fcntl lock with the inode re-check, then
  * decoded offline. A busy image (crashed or mid-commit writer) is retried a
  * few times and then reported as DbBusyError; nothing is ever repaired.
+ * Whatever a decoder or seeker lets escape on a damaged file becomes a
+ * CyrusDbError naming it (file-error.ts).
  */
 import fs from 'node:fs';
 import type { LockFile } from '../../native/index.js';

@@ -3,9 +3,11 @@
  * a skiplist descent from the DUMMY over positioned reads (O(log n) records),
  * then a level-0 walk. Same rules and checks as the full decoder (twoskip.ts):
  * level-0 slot choice by current_size, DELETE hops, head and tail CRCs, DIRTY
- * or size ≠ current_size → DbBusyError. Keys compare as raw bytes, the order
- * Cyrus 3.6 uses for mailboxes.db, seen and annotations. The reader callback
- * must read under the caller's shared lock (see seekDb in open.ts).
+ * or size ≠ current_size → DbBusyError; and every forward pointer must lead
+ * to a greater key, so a corrupt loop ends in CyrusDbError. Keys compare as
+ * raw bytes, the order Cyrus 3.6 uses for mailboxes.db, seen and annotations.
+ * The reader callback must read under the caller's shared lock (see
+ * readLockedDb in open.ts).
  */
 import { crc32 } from 'node:zlib';
 import { decodeTwoskipHeader, TWOSKIP_HEADER_SIZE, type TwoskipHeader } from './twoskip.js';
