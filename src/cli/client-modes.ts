@@ -97,19 +97,25 @@ export async function runObjects(o: ClientOptions, engine: Engine, replicator: R
       byOwner.set(owner, [...(byOwner.get(owner) ?? []), { type: 'MAILBOX', args: [bin(name)] }]);
     }
     jobs = [...byOwner].map(([owner, lines]) => ({ key: owner, lines, label: `MAILBOX ${lines.map((l) => l.args[0]).join(' ')}` }));
-  } else if (o.mode === 'allUsers') {
-    jobs = allUserJobs(engine, o.objects[0] ?? '');
+  }
+  // A damaged mailboxes.db entry fails the run (exit 1) but not the other users.
+  let readable = true;
+  if (o.mode === 'allUsers') {
+    jobs = allUserJobs(engine, o.objects[0] ?? '', (err) => {
+      log.log('err', `IOERROR: ${err.message}`);
+      readable = false;
+    });
   }
   const ok = await replicateObjects(jobs, replicator, log, Math.max(1, connections) * 2);
-  return ok ? EXIT.OK : EXIT.FAIL;
+  return ok && readable ? EXIT.OK : EXIT.FAIL;
 }
 
 /** -A [prefix]: every user with a live mailbox, and every shared mailbox, in mailboxes.db order. */
-function allUserJobs(engine: Engine, prefix: string): ObjectJob[] {
+function allUserJobs(engine: Engine, prefix: string, damaged: (err: Error) => void): ObjectJob[] {
   const mboxlist = Mboxlist.open(engine.config);
   const jobs: ObjectJob[] = [];
   let lastUser: string | null = null;
-  for (const entry of mboxlist.entries()) {
+  for (const entry of mboxlist.entriesReporting(damaged)) {
     if (entry.mbtype.deleted || entry.mbtype.intermediate || entry.mbtype.reserve) continue;
     if (prefix && !entry.name.startsWith(prefix)) continue;
     if (entry.name.startsWith(`${engine.config.deletedPrefix}.`) || entry.name.includes(`!${engine.config.deletedPrefix}.`)) continue;

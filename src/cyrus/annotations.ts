@@ -11,6 +11,7 @@
  * tombstones and are skipped unless asked for, as annotatemore_findall does.
  */
 import type { Db } from './cyrusdb/types.js';
+import { CyrusFileError, decodingFile } from './file-error.js';
 
 export const OWNER_TOKEN = '[.OwNeR.]';
 export const IMAP_ANNOT_NS = '/vendor/cmu/cyrus-imapd/';
@@ -39,7 +40,7 @@ export interface Annotation extends Omit<AnnotationKey, 'userid'>, AnnotationVal
   readonly tombstone: boolean;
 }
 
-export class AnnotationFormatError extends Error {
+export class AnnotationFormatError extends CyrusFileError {
   override name = 'AnnotationFormatError';
 }
 
@@ -93,12 +94,17 @@ export interface ReadAnnotationsOptions {
   longSize?: 4 | 8;
 }
 
-function rows(db: Pick<Db, 'entries'>, prefix: Buffer, perMailbox: boolean, options: ReadAnnotationsOptions): Annotation[] {
+/**
+ * Only the decoding of each row is made typed here: errors of the db itself
+ * (its own typed errors, or a memo's signal to read under the lock) pass.
+ */
+function rows(db: Pick<Db, 'entries'> & { readonly path?: string }, prefix: Buffer, perMailbox: boolean, options: ReadAnnotationsOptions): Annotation[] {
   const out: Annotation[] = [];
+  const wrap = (m: string, cause: unknown) => new AnnotationFormatError(`annotations: ${m}`, '', { cause });
   for (const e of db.entries(prefix)) {
-    const k = decodeAnnotationKey(e.key, perMailbox);
+    const k = decodingFile(db.path ?? '', wrap, () => decodeAnnotationKey(e.key, perMailbox));
     if (!k) continue;
-    const v = decodeAnnotationValue(e.value, options.longSize);
+    const v = decodingFile(db.path ?? '', wrap, () => decodeAnnotationValue(e.value, options.longSize));
     const tombstone = (v.flags & FLAG_DELETED) !== 0 || v.value.length === 0;
     if (tombstone && !options.tombstones) continue;
     const userid = k.userid === OWNER_TOKEN && options.owner !== undefined ? options.owner : k.userid;

@@ -31,9 +31,12 @@ const PERCENT = 0x25;
 const DQUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const LBRACE = 0x7b;
+/** Stored values nest three deep at most; a corrupt file must not recurse until the stack overflows. */
+const MAX_DEPTH = 128;
 
 class Reader {
   p = 0;
+  depth = 0;
   constructor(readonly b: Uint8Array) {}
 
   fail(what: string): never {
@@ -103,6 +106,15 @@ class Reader {
   }
 
   value(): DValue {
+    if (++this.depth > MAX_DEPTH) this.fail(`lists nested deeper than ${MAX_DEPTH}`);
+    try {
+      return this.valueAtDepth();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private valueAtDepth(): DValue {
     const c = this.cur();
     if (c === LPAREN) {
       this.p++;

@@ -10,7 +10,8 @@
  */
 import { crc32 } from 'node:zlib';
 import { isKvList, isList, parseDlistValue, type DValue } from './dlist-value.js';
-import { parseMbType, type MbType } from './mbtype.js';
+import { MbTypeError, parseMbType, type MbType } from './mbtype.js';
+import { CyrusFileError, decodingFile } from './file-error.js';
 
 export const HEADER_MAGIC = Buffer.concat([
   Buffer.from([0xa1, 0x02, 0x8b, 0x0d]),
@@ -34,7 +35,7 @@ export interface MailboxHeader {
   readonly fileCrc: number;
 }
 
-export class HeaderFormatError extends Error {
+export class HeaderFormatError extends CyrusFileError {
   override name = 'HeaderFormatError';
 }
 
@@ -42,6 +43,15 @@ function trimFlags(flags: Array<string | null>): Array<string | null> {
   let n = flags.length;
   while (n > 0 && flags[n - 1] === null) n--;
   return flags.slice(0, Math.min(n, MAX_USER_FLAGS));
+}
+
+function headerMbType(text: string | null): MbType {
+  try {
+    return parseMbType(text);
+  } catch (e) {
+    if (e instanceof MbTypeError) throw new HeaderFormatError(`cyrus.header: ${e.message}`);
+    throw e;
+  }
 }
 
 function decodeDlistLine(line: Buffer, fileCrc: number): MailboxHeader {
@@ -64,7 +74,7 @@ function decodeDlistLine(line: Buffer, fileCrc: number): MailboxHeader {
     else if (typeof val === 'string' || val === null) {
       if (k === 'I') uniqueid = val;
       else if (k === 'N') name = val;
-      else if (k === 'T') mbtype = parseMbType(val);
+      else if (k === 'T') mbtype = headerMbType(val);
       else if (k === 'Q') quotaroot = val;
     }
   }
@@ -100,7 +110,12 @@ function decodeLegacy(buf: Buffer, start: number, fileCrc: number): MailboxHeade
   return Object.freeze({ format: 'legacy', name: null, uniqueid, mbtype: null, quotaroot, acl, userFlags: trimFlags(userFlags), fileCrc });
 }
 
-export function decodeHeader(buf: Buffer): MailboxHeader {
+/** Decodes a cyrus.header image; `path` names the file in errors. */
+export function decodeHeader(buf: Buffer, path = ''): MailboxHeader {
+  return decodingFile(path, (m, cause) => new HeaderFormatError(`cyrus.header: ${m}`, '', { cause }), () => decodeHeaderImage(buf));
+}
+
+function decodeHeaderImage(buf: Buffer): MailboxHeader {
   if (buf.length < HEADER_MAGIC.length || !buf.subarray(0, HEADER_MAGIC.length).equals(HEADER_MAGIC)) {
     throw new HeaderFormatError('cyrus.header: bad magic');
   }

@@ -14,6 +14,7 @@
  * 32-bit seconds. Header fields get Cyrus' read-time defaults (see below).
  */
 import { crc32 } from 'node:zlib';
+import { CyrusFileError, decodingFile } from './file-error.js';
 
 /** System flags (low 16 bits of the flags word). */
 export const FLAG = {
@@ -123,7 +124,7 @@ export interface IndexRecord {
   readonly cacheCrc: number;
 }
 
-export class IndexFormatError extends Error {
+export class IndexFormatError extends CyrusFileError {
   override name = 'IndexFormatError';
 }
 
@@ -133,8 +134,9 @@ export class IndexChecksumError extends IndexFormatError {
   constructor(
     message: string,
     readonly recno: number | null,
+    path = '',
   ) {
-    super(message);
+    super(message, path);
   }
 }
 
@@ -304,9 +306,9 @@ export interface IndexFile {
   readonly records: readonly IndexRecord[];
 }
 
-/** Decodes header and all records of a cyrus.index image. */
-export function decodeIndex(buf: Buffer): IndexFile {
-  const image = new IndexImage(buf);
+/** Decodes header and all records of a cyrus.index image; `path` names the file in errors. */
+export function decodeIndex(buf: Buffer, path = ''): IndexFile {
+  const image = new IndexImage(buf, path);
   return { header: image.header, records: image.all() };
 }
 
@@ -323,16 +325,27 @@ export class IndexImage {
   private readonly modseqAt: number | null;
   private decoded: readonly IndexRecord[] | null = null;
 
-  constructor(private readonly buf: Buffer) {
-    const header = decodeIndexHeader(buf);
-    const L = recordLayout(header.minorVersion);
-    if (header.recordSize < L.length) throw new IndexFormatError(`cyrus.index: record_size ${header.recordSize} < ${L.length} for v${header.minorVersion}`);
-    if (header.startOffset < header.headerLength) throw new IndexFormatError(`cyrus.index: start_offset ${header.startOffset} inside the header`);
-    const need = header.startOffset + header.numRecords * header.recordSize;
-    if (buf.length < need) throw new IndexFormatError(`cyrus.index: ${header.numRecords} records need ${need} bytes, file has ${buf.length}`);
+  /** `path` names the file in errors. */
+  constructor(
+    private readonly buf: Buffer,
+    private readonly path = '',
+  ) {
+    const header = this.decoding(() => decodeIndexHeader(buf));
+    const L = this.decoding(() => recordLayout(header.minorVersion));
+    this.decoding(() => {
+      if (header.recordSize < L.length) throw new IndexFormatError(`cyrus.index: record_size ${header.recordSize} < ${L.length} for v${header.minorVersion}`);
+      if (header.startOffset < header.headerLength) throw new IndexFormatError(`cyrus.index: start_offset ${header.startOffset} inside the header`);
+      const need = header.startOffset + header.numRecords * header.recordSize;
+      if (buf.length < need) throw new IndexFormatError(`cyrus.index: ${header.numRecords} records need ${need} bytes, file has ${buf.length}`);
+    });
     this.header = header;
     this.decode = recordDecoder(header.minorVersion);
     this.modseqAt = L.modseq;
+  }
+
+  /** Errors of fn typed and named after the file (records are decoded long after the constructor). */
+  private decoding<T>(fn: () => T): T {
+    return decodingFile(this.path, (m, cause) => new IndexFormatError(`cyrus.index: ${m}`, '', { cause }), fn);
   }
 
   private offset(recno: number): number {
@@ -341,6 +354,10 @@ export class IndexImage {
 
   /** Records 1..num_records in file order, minus uid-0 (damaged) slots, which Cyrus' iterator skips. */
   all(): readonly IndexRecord[] {
+    return this.decoding(() => this.decodeAll());
+  }
+
+  private decodeAll(): readonly IndexRecord[] {
     if (this.decoded) return this.decoded;
     const records: IndexRecord[] = [];
     for (let recno = 1; recno <= this.header.numRecords; recno++) {
@@ -353,6 +370,10 @@ export class IndexImage {
 
   /** Records with MODSEQ above `modseq`, in file order (none before v8, which has no MODSEQ). */
   modifiedSince(modseq: bigint): IndexRecord[] {
+    return this.decoding(() => this.decodeModifiedSince(modseq));
+  }
+
+  private decodeModifiedSince(modseq: bigint): IndexRecord[] {
     if (this.decoded) return this.decoded.filter((r) => r.modseq > modseq);
     const at = this.modseqAt;
     if (at === null) return [];
@@ -372,6 +393,10 @@ export class IndexImage {
 
   /** Records with UID above `uid`, in file order. Cyrus keeps records in UID order, so this reads from the end. */
   uidAbove(uid: number): IndexRecord[] {
+    return this.decoding(() => this.decodeUidAbove(uid));
+  }
+
+  private decodeUidAbove(uid: number): IndexRecord[] {
     if (this.decoded) return this.decoded.filter((r) => r.uid > uid);
     let first = this.header.numRecords + 1;
     for (let recno = this.header.numRecords; recno >= 1; recno--) {

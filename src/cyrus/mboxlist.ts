@@ -13,6 +13,7 @@ import type { Db } from './cyrusdb/types.js';
 import { isKvList, isList, parseDlistValue, toBigNum, toNum32, type DKvList, type DValue } from './dlist-value.js';
 import { mbTypeFromBits, parseMbType, type MbType } from './mbtype.js';
 import { DB_DOMAINSEP, DB_HIERSEP, dbNameToIntName, intNameToDbName, mailboxOwner, userInbox, type NameContext } from './names.js';
+import { CyrusFileError, decodingFile } from './file-error.js';
 
 export interface AclEntry {
   readonly id: string;
@@ -57,7 +58,7 @@ export interface IdEntry extends Omit<MbEntry, 'uniqueid' | 'legacySpecialuse'> 
 
 export type EntryState = 'live' | 'tombstone' | 'intermediate' | 'reserved' | 'moving' | 'remote';
 
-export class MboxlistError extends Error {
+export class MboxlistError extends CyrusFileError {
   override name = 'MboxlistError';
 }
 
@@ -150,8 +151,15 @@ function parseLegacyValue(text: string): { uniqueid: string | null; specialuse: 
   return { uniqueid, specialuse, bits, server, partition: part, acl };
 }
 
+/** A damaged value (an unknown mbtype letter, say) is an MboxlistError naming the record. */
+const entryError = (key: string) => (message: string, cause: unknown) => new MboxlistError(`${key}: ${message}`, '', { cause });
+
 /** Decodes the value of `N<dbname>`. */
 export function decodeMbEntry(dbname: string, value: Buffer, ctx: NameContext): MbEntry {
+  return decodingFile('', entryError(`N${dbname}`), () => decodeNameRecord(dbname, value, ctx));
+}
+
+function decodeNameRecord(dbname: string, value: Buffer, ctx: NameContext): MbEntry {
   const name = dbNameToIntName(dbname, ctx);
   if (value.length === 0) throw new MboxlistError(`${name}: empty mailboxes.db value`);
   if (value[0] !== 0x25) {
@@ -195,6 +203,10 @@ function sharedEntryFields(f: Fields) {
 
 /** Decodes the value of `I<uniqueid>`. */
 export function decodeIdEntry(uniqueid: string, value: Buffer, ctx: NameContext): IdEntry {
+  return decodingFile('', entryError(`I${uniqueid}`), () => decodeIdRecord(uniqueid, value, ctx));
+}
+
+function decodeIdRecord(uniqueid: string, value: Buffer, ctx: NameContext): IdEntry {
   const f = fields(parseDlistEntry(value, `I${uniqueid}`));
   const dbname = str(f.N) ?? '';
   const history: FormerName[] = [];
@@ -299,6 +311,21 @@ export class Mboxlist {
   *entries(dbnamePrefix = ''): IterableIterator<MbEntry> {
     for (const e of this.db.entries(Buffer.concat([N, Buffer.from(dbnamePrefix, 'utf8')]))) {
       yield decodeMbEntry(e.key.subarray(1).toString('utf8'), e.value, this.ctx);
+    }
+  }
+
+  /**
+   * Like entries(), but a damaged record is handed to onError and the walk
+   * goes on: a pass over every user must not stop at one user's entry.
+   */
+  *entriesReporting(onError: (err: MboxlistError) => void, dbnamePrefix = ''): IterableIterator<MbEntry> {
+    for (const e of this.db.entries(Buffer.concat([N, Buffer.from(dbnamePrefix, 'utf8')]))) {
+      try {
+        yield decodeMbEntry(e.key.subarray(1).toString('utf8'), e.value, this.ctx);
+      } catch (err) {
+        if (!(err instanceof MboxlistError)) throw err;
+        onError(err);
+      }
     }
   }
 

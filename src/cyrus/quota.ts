@@ -10,8 +10,9 @@
  * sync protocol sends both the new and the legacy X- names (RESOURCE_NAMES).
  */
 import fs from 'node:fs';
-import { isKvList, isList, parseDlistValue, kvGet } from './dlist-value.js';
+import { isKvList, isList, parseDlistValue, kvGet, type DValue } from './dlist-value.js';
 import { quotaBaseDir, quotaFile, type PathConfig } from './paths.js';
+import { CyrusFileError, decodingFile } from './file-error.js';
 
 export type QuotaResource = 'STORAGE' | 'MESSAGE' | 'X-ANNOTATION-STORAGE' | 'X-NUM-FOLDERS';
 export const QUOTA_RESOURCES: readonly QuotaResource[] = ['STORAGE', 'MESSAGE', 'X-ANNOTATION-STORAGE', 'X-NUM-FOLDERS'];
@@ -38,7 +39,7 @@ export interface QuotaEntry {
   readonly modseq: bigint;
 }
 
-export class QuotaFormatError extends Error {
+export class QuotaFormatError extends CyrusFileError {
   override name = 'QuotaFormatError';
 }
 
@@ -58,7 +59,12 @@ function blank(): { used: Record<QuotaResource, bigint>; limits: Record<QuotaRes
 export function decodeQuotaValue(root: string, text: string): QuotaEntry {
   const q = blank();
   if (text.startsWith('%')) {
-    const v = parseDlistValue(text);
+    let v: DValue;
+    try {
+      v = parseDlistValue(text);
+    } catch (e) {
+      throw new QuotaFormatError(`quota ${root}: ${(e as Error).message}`);
+    }
     if (!isKvList(v)) throw new QuotaFormatError(`quota ${root}: not a kvlist`);
     for (const res of QUOTA_RESOURCES) {
       const item = kvGet(v, DB_NAMES[res]);
@@ -91,22 +97,25 @@ export function decodeQuotaValue(root: string, text: string): QuotaEntry {
   return Object.freeze({ root, ...q, modseq: 0n });
 }
 
-/** Decodes a quotalegacy file image (must end in LF, as Cyrus requires). */
-export function decodeQuotaFile(root: string, buf: Buffer): QuotaEntry {
-  if (buf.length === 0 || buf[buf.length - 1] !== 0x0a) throw new QuotaFormatError(`quota ${root}: file does not end in a newline`);
-  return decodeQuotaValue(root, buf.toString('utf8', 0, buf.length - 1));
+/** Decodes a quotalegacy file image (must end in LF, as Cyrus requires); `path` names the file in errors. */
+export function decodeQuotaFile(root: string, buf: Buffer, path = ''): QuotaEntry {
+  return decodingFile(path, (m, cause) => new QuotaFormatError(`quota ${root}: ${m}`, '', { cause }), () => {
+    if (buf.length === 0 || buf[buf.length - 1] !== 0x0a) throw new QuotaFormatError(`quota ${root}: file does not end in a newline`);
+    return decodeQuotaValue(root, buf.toString('utf8', 0, buf.length - 1));
+  });
 }
 
 /** Reads one quota root; null when it has no file. */
 export function readQuota(cfg: PathConfig, root: string): QuotaEntry | null {
+  const path = quotaFile(cfg, root);
   let buf: Buffer;
   try {
-    buf = fs.readFileSync(quotaFile(cfg, root));
+    buf = fs.readFileSync(path);
   } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT') return null;
     throw e;
   }
-  return decodeQuotaFile(root, buf);
+  return decodeQuotaFile(root, buf, path);
 }
 
 /** Every quota root with a file (stray `*.NEW` files from crashed writers are skipped). */

@@ -9,6 +9,7 @@ import type { Db } from './cyrusdb/types.js';
 import { tryOpenDb, type OpenDbOptions } from './cyrusdb/open.js';
 import type { Mboxlist } from './mboxlist.js';
 import { userConfPath, type PathConfig } from './paths.js';
+import { CyrusFileError, decodingFile } from './file-error.js';
 
 export const SEEN_VERSION = 1;
 
@@ -20,7 +21,7 @@ export interface SeenEntry {
   readonly seenuids: string;
 }
 
-export class SeenFormatError extends Error {
+export class SeenFormatError extends CyrusFileError {
   override name = 'SeenFormatError';
 }
 
@@ -39,7 +40,8 @@ export function decodeSeenValue(uniqueid: string, value: Buffer): SeenEntry {
 }
 
 export function decodeSeenDb(db: Db): SeenEntry[] {
-  return [...db.entries()].map((e) => decodeSeenValue(e.key.toString('utf8'), e.value));
+  const wrap = (m: string, cause: unknown) => new SeenFormatError(`seen: ${m}`, '', { cause });
+  return [...db.entries()].map((e) => decodingFile(db.path, wrap, () => decodeSeenValue(e.key.toString('utf8'), e.value)));
 }
 
 /** seen_getpath: where the user's seen DB lives, given mailboxes.db. */

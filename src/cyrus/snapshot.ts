@@ -16,6 +16,10 @@
  * user's conversations DB after the index, as Cyrus opens it lazily there,
  * and an INBOX also reads the owner's reverse-ACL modseq (counters file).
  *
+ * A live entry whose cyrus.index or cyrus.header is missing under the
+ * namelock is a damaged store (CyrusFileError naming the file), never
+ * "nonexistent", so that user fails loudly instead of syncing without it.
+ *
  * Records are decoded when asked for (IndexImage): a steady-state APPEND
  * needs the new ones, not the whole of a large mailbox.
  */
@@ -28,6 +32,7 @@ import { readRaclModseq } from './counters.js';
 import { pathIdentity, readLockedDb, tryOpenDb, type DbReader } from './cyrusdb/open.js';
 import type { DbMemos } from './cyrusdb/read-memo.js';
 import { DbBusyError } from './cyrusdb/types.js';
+import { CyrusFileError } from './file-error.js';
 import { decodeHeader, type MailboxHeader } from './header.js';
 import { IndexImage, isArchived, isUnlinked, OPT, type IndexHeader, type IndexRecord } from './index-file.js';
 import { lockExisting, lockExistingSync, lockName, lockNameSync, readAllFd, sleepSync, type LockOptions } from './lock.js';
@@ -172,14 +177,25 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     const location: MailboxLocation = { name, uniqueid: entry.uniqueid, partition: entry.partition, legacyDirs: entry.mbtype.legacyDirs };
     const namelock = yield* take(lockFile(cfg, mailboxLockName(location)), 'lockfile');
 
+    /**
+     * A file missing under the namelock: if the entry is still the same live
+     * mailbox, the store is damaged (Cyrus creates and removes a mailbox's
+     * files and entry under this lock), which must fail this user loudly;
+     * else the mailbox went away meanwhile.
+     */
+    const missing = function* (file: string): Generator<LockRequest, never, LockFile | null> {
+      const now = yield* inMboxlist((ml) => ml.lookup(name));
+      if (now && entryState(now) === 'live' && now.uniqueid === entry.uniqueid && now.partition === entry.partition) {
+        throw new CyrusFileError(`${name}: missing, but its mailboxes.db entry is live`, file);
+      }
+      throw new MailboxUnavailableError(name, 'nonexistent');
+    };
     const indexPath = mailboxMetaFile(cfg, location, 'index');
-    const index = yield* take(indexPath, 'data');
-    if (!index) throw new MailboxUnavailableError(name, 'nonexistent');
+    const index = (yield* take(indexPath, 'data')) ?? (yield* missing(indexPath));
     const headerPath = mailboxMetaFile(cfg, location, 'header');
-    const headerBuf = readOptional(headerPath);
-    if (!headerBuf) throw new MailboxUnavailableError(name, 'nonexistent');
-    const header = decodeHeader(headerBuf);
-    const image = new IndexImage(readAllFd(index.fd));
+    const headerBuf = readOptional(headerPath) ?? (yield* missing(headerPath));
+    const header = decodeHeader(headerBuf, headerPath);
+    const image = new IndexImage(readAllFd(index.fd), indexPath);
     const ih = image.header;
     if (ih.options & OPT.MAILBOX_DELETED) throw new MailboxUnavailableError(name, 'deleted');
 

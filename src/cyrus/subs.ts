@@ -17,10 +17,11 @@ import { tryOpenDb, type OpenDbOptions } from './cyrusdb/open.js';
 import type { Mboxlist } from './mboxlist.js';
 import { dbNameToIntName, formatDbName, parseUserId, type NameContext } from './names.js';
 import { userConfPath, type PathConfig } from './paths.js';
+import { CyrusFileError, namingFile } from './file-error.js';
 
 export const SUBS_VERSION_KEY = '\x1fVER\x1f';
 
-export class SubsFormatError extends Error {
+export class SubsFormatError extends CyrusFileError {
   override name = 'SubsFormatError';
 }
 
@@ -44,7 +45,7 @@ function keyToDbName(key: string, inboxDbName: string, version: number): string 
 
 /** Decodes a subscription DB into internal mailbox names (file order). */
 export function decodeSubscriptions(db: Db, userid: string, ctx: NameContext): string[] {
-  const version = subscriptionsVersion(db);
+  const version = namingFile(db.path, () => subscriptionsVersion(db));
   if (version === 0) {
     return [...db.entries()].map((e) => e.key.toString('utf8'));
   }

@@ -87,6 +87,7 @@ export class LineReader {
     if (this.position >= this.size) return null;
     const want = Math.min(this.buf.length, this.size - this.position);
     const bytesRead = await this.readFully(this.buf, want, this.position);
+    if (bytesRead === 0) return null; // shrank under us: nothing more to read
     const atEof = this.position + bytesRead >= this.size;
     const data = this.buf.subarray(0, bytesRead);
     const batch = this.batch;
@@ -133,12 +134,14 @@ export class LineReader {
     let lineEnd = -1;
     while (at < this.size && lineEnd < 0) {
       const got = await this.readFully(probe, Math.min(probe.length, this.size - at), at);
+      if (got === 0) break; // shrank under us: the line ends where the file does now
       const lf = probe.subarray(0, got).indexOf(LF);
       if (lf >= 0) lineEnd = at + lf;
       else at += got;
     }
-    batch.oversizedLength = (lineEnd < 0 ? this.size : lineEnd) - this.position;
-    batch.endOffset = lineEnd < 0 ? this.size : lineEnd + 1;
+    const end = lineEnd < 0 ? at : lineEnd;
+    batch.oversizedLength = end - this.position;
+    batch.endOffset = lineEnd < 0 ? at : lineEnd + 1;
     this.position = batch.endOffset;
     return batch;
   }

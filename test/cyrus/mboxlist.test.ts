@@ -191,4 +191,22 @@ test('mailboxes.db made by ctl_mboxlist -u matches ctl_mboxlist -d', async () =>
   }
 });
 
+test('entriesReporting: a damaged record is reported and the walk goes on', () => {
+  const kv = (k: string, v: string) => ({ key: Buffer.from(k), value: Buffer.from(v) });
+  const db = new MemoryDb('twoskip', '/conf/mailboxes.db', [
+    kv('Nuser\x1falice', '%(T e I a1 P default)'),
+    kv('Nuser\x1fbob', '%(T q I b1 P default)'),
+    kv('Nuser\x1fcarol', '%(T e I c1 P default'),
+    kv('Nuser\x1fdave', '%(T e I d1 P default)'),
+  ]);
+  const ml = new Mboxlist(db, { deletedPrefix: 'DELETED', defaultDomain: null });
+  const errors: MboxlistError[] = [];
+  const names = [...ml.entriesReporting((e) => errors.push(e))].map((e) => e.name);
+  assert.equal(names, ['user.alice', 'user.dave']);
+  assert.is(errors.length, 2);
+  assert.match(errors[0]!.message, /bob.*unknown mbtype letter/);
+  assert.match(errors[1]!.message, /carol.*dlist/);
+  assert.throws(() => [...ml.entries()], (e: unknown) => e instanceof MboxlistError);
+});
+
 test.run();

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CyrusConfig } from '../../src/cyrus/config.js';
+import { CyrusFileError } from '../../src/cyrus/file-error.js';
 import { isExpunged } from '../../src/cyrus/index-file.js';
 import { LockError } from '../../src/cyrus/lock.js';
 import { lockFile, mailboxLockName, mailboxMetaFile, userNamespaceLockName, type MailboxLocation } from '../../src/cyrus/paths.js';
@@ -87,6 +88,23 @@ test('entries without files are unavailable, never opened', () => {
     assert.is(reason('user.tom.Gone'), 'tombstone');
     assert.is(reason('user.tom.Mid'), 'intermediate');
     assert.is(reason('user.tom.Nope'), 'nonexistent');
+  } finally {
+    f.env.cleanup();
+  }
+});
+
+test('a live entry whose cyrus.index or cyrus.header is missing is a CyrusFileError naming it', () => {
+  const f = fixture('a live entry whose files are missing');
+  if (!f) return;
+  try {
+    for (const file of ['index', 'header'] as const) {
+      const p = mailboxMetaFile(f.cfg, f.loc, file);
+      const saved = fs.readFileSync(p);
+      fs.rmSync(p);
+      assert.throws(() => takeMailboxSnapshotSync(f.cfg, 'user.tom'), (e: unknown) => e instanceof CyrusFileError && e.path === p && /mailboxes.db entry is live/.test(e.message));
+      fs.writeFileSync(p, saved);
+    }
+    takeMailboxSnapshotSync(f.cfg, 'user.tom').release();
   } finally {
     f.env.cleanup();
   }

@@ -108,4 +108,26 @@ test('reading resumes from an offset', async () => {
   }
 });
 
+test('an oversized line in a file that shrinks under the reader ends there, not in an endless loop', async () => {
+  const dir = tempChannel();
+  try {
+    const file = path.join(dir, 'log-run');
+    fs.writeFileSync(file, 'MAILBOX ' + 'x'.repeat(100) + '\n');
+    const reader = await LineReader.open(file, 0, { chunkBytes: 16 });
+    try {
+      fs.truncateSync(file, 40);
+      const batch = await reader.next();
+      assert.is(batch?.endings[0], LINE_END.OVERSIZED);
+      assert.is(batch?.oversizedLength, 40);
+      assert.is(reader.offset, 40);
+      fs.truncateSync(file, 0);
+      assert.is(await reader.next(), null, 'a file shrunk below the offset reads as ended');
+    } finally {
+      await reader.close();
+    }
+  } finally {
+    removeDir(dir);
+  }
+});
+
 test.run();

@@ -3,6 +3,8 @@
  * whole image read under a shared fcntl lock with the inode re-check, then
  * decoded offline. A busy image (crashed or mid-commit writer) is retried a
  * few times and then reported as DbBusyError; nothing is ever repaired.
+ * Whatever a decoder or seeker lets escape on a damaged file becomes a
+ * CyrusDbError naming it (file-error.ts).
  */
 import fs from 'node:fs';
 import type { LockFile } from '../../native/index.js';
@@ -16,6 +18,7 @@ import { identityKey, type DbMemo } from './read-memo.js';
 import { SkiplistSeeker } from './skiplist-seek.js';
 import { TwoskipSeeker } from './twoskip-seek.js';
 import { CyrusDbError, DbBusyError, toKey, type Db, type Entry } from './types.js';
+import { decodingEach, decodingFile, namingFile } from '../file-error.js';
 
 export interface OpenDbOptions extends LockOptions {
   /** Extra reads when the image is busy; default 5. */
@@ -48,13 +51,19 @@ export function readLockedDb<T>(lf: LockFile, path: string, fn: (db: DbReader) =
   let db: DbReader;
   if (magic !== null) {
     const readAt = (off: number, len: number): Buffer => readRangeFd(lf.fd, off, len);
-    const seeker = magic === 'twoskip' ? new TwoskipSeeker(readAt, size, path) : new SkiplistSeeker(readAt, size, path);
-    db = { get: (k) => seeker.get(toKey(k)), entries: (prefix) => seeker.scan(toKey(prefix ?? '')) };
+    const seeker = decodingFile(path, dbError, () => (magic === 'twoskip' ? new TwoskipSeeker(readAt, size, path) : new SkiplistSeeker(readAt, size, path)));
+    db = {
+      get: (k) => decodingFile(path, dbError, () => seeker.get(toKey(k))),
+      entries: (prefix) => decodingEach(path, dbError, seeker.scan(toKey(prefix ?? ''))),
+    };
   } else {
     db = decodeDb(readAllFd(lf.fd), path);
   }
-  return fn(memo ? memo.record(identityKey(st), db) : db);
+  return namingFile(path, () => fn(memo ? memo.record(identityKey(st), db) : db));
 }
+
+/** What an error escaping a backend decoder becomes: the file is damaged. */
+const dbError = (message: string, cause: unknown): CyrusDbError => new CyrusDbError(message, '', { cause });
 
 /**
  * fn against the file without blocking the event loop: answered from the
@@ -85,14 +94,8 @@ export async function queryDb<T>(path: string, fn: (db: DbReader) => T, options:
 /** Pure: decodes a file image into a Db snapshot. */
 export function decodeDb(buf: Buffer, path = ''): Db {
   const backend = detectBackend(buf);
-  switch (backend) {
-    case 'twoskip':
-      return new MemoryDb(backend, path, decodeTwoskip(buf, path).records);
-    case 'skiplist':
-      return new MemoryDb(backend, path, decodeSkiplist(buf, path).records);
-    case 'flat':
-      return new MemoryDb(backend, path, decodeFlat(buf, path).records);
-  }
+  const decode = { twoskip: decodeTwoskip, skiplist: decodeSkiplist, flat: decodeFlat }[backend];
+  return new MemoryDb(backend, path, decodingFile(path, dbError, () => decode(buf, path).records));
 }
 
 /** Reads and decodes; null when the file does not exist (Cyrus: "no entries"). */

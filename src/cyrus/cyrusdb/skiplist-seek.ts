@@ -9,10 +9,10 @@
  */
 import { decodeSkiplistHeader, SKIPLIST_HEADER_SIZE, SKIPLIST_NODE, skiplistEndsCleanly, type SkiplistHeader } from './skiplist.js';
 import type { ReadAt } from './twoskip-seek.js';
-import { CyrusDbError, DbBusyError, type Entry } from './types.js';
+import { CyrusDbError, DbBusyError, roundUp, type Entry } from './types.js';
 
 const { INORDER, ADD, DUMMY, PAD } = SKIPLIST_NODE;
-const roundup4 = (n: number): number => (n + 3) & ~3;
+const roundup4 = (n: number): number => roundUp(n, 4);
 /** One read covers a typical node: header, a short key and value, and its pointers. */
 const FIRST_READ = 512;
 

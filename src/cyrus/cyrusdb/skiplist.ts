@@ -7,7 +7,7 @@
  * (Cyrus' SAFE_TO_APPEND test) was left by a crashed writer: DbBusyError.
  */
 import { SKIPLIST_MAGIC } from './detect.js';
-import { CyrusDbError, DbBusyError, type Entry } from './types.js';
+import { CyrusDbError, DbBusyError, roundUp, type Entry } from './types.js';
 
 export const SKIPLIST_HEADER_SIZE = 48;
 export const SKIPLIST_NODE = { INORDER: 1, ADD: 2, DELETE: 4, COMMIT: 255, DUMMY: 257, PAD: 0xffffffff } as const;
@@ -23,7 +23,7 @@ export interface SkiplistHeader {
   readonly lastRecovery: number;
 }
 
-const roundup4 = (n: number): number => (n + 3) & ~3;
+const roundup4 = (n: number): number => roundUp(n, 4);
 
 export function decodeSkiplistHeader(buf: Buffer, path = ''): SkiplistHeader {
   if (buf.length < SKIPLIST_HEADER_SIZE || !buf.subarray(0, 20).equals(SKIPLIST_MAGIC)) {

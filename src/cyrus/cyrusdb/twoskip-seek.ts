@@ -3,13 +3,15 @@
  * a skiplist descent from the DUMMY over positioned reads (O(log n) records),
  * then a level-0 walk. Same rules and checks as the full decoder (twoskip.ts):
  * level-0 slot choice by current_size, DELETE hops, head and tail CRCs, DIRTY
- * or size ≠ current_size → DbBusyError. Keys compare as raw bytes, the order
- * Cyrus 3.6 uses for mailboxes.db, seen and annotations. The reader callback
- * must read under the caller's shared lock (see seekDb in open.ts).
+ * or size ≠ current_size → DbBusyError; and every forward pointer must lead
+ * to a greater key, so a corrupt loop ends in CyrusDbError. Keys compare as
+ * raw bytes, the order Cyrus 3.6 uses for mailboxes.db, seen and annotations.
+ * The reader callback must read under the caller's shared lock (see
+ * readLockedDb in open.ts).
  */
 import { crc32 } from 'node:zlib';
 import { decodeTwoskipHeader, TWOSKIP_HEADER_SIZE, type TwoskipHeader } from './twoskip.js';
-import { CyrusDbError, DbBusyError, type Entry } from './types.js';
+import { CyrusDbError, DbBusyError, roundUp, type Entry } from './types.js';
 
 /** Reads up to `length` bytes at `offset` (short only at end of file). */
 export type ReadAt = (offset: number, length: number) => Buffer;
@@ -19,7 +21,7 @@ const T_RECORD = 0x2b;
 const T_DELETE = 0x2d;
 const DIRTY = 1;
 const MAXLEVEL = 31;
-const roundup8 = (n: number): number => (n + 7) & ~7;
+const roundup8 = (n: number): number => roundUp(n, 8);
 
 interface Node {
   offset: number;
@@ -105,13 +107,25 @@ export class TwoskipSeeker {
     return a > b ? a : b;
   }
 
+  /**
+   * A forward pointer must lead to a greater key (the DUMMY sorts first):
+   * nodes are cached, so a corrupt pointer loop would otherwise spin
+   * forever without a single read.
+   */
+  #checkOrder(from: Node, to: Node): void {
+    if (to.offset === DUMMY_OFFSET || (from.offset !== DUMMY_OFFSET && Buffer.compare(to.key, from.key) <= 0)) this.#bad('keys out of order', to.offset);
+  }
+
   /** The next live record after `n` at level 0, hopping over DELETE records. */
   #nextRecord(n: Node): Node | null {
     let off = this.#nextAt(n, 0);
     for (let guard = 0; off !== 0; guard++) {
       if (guard > 64) this.#bad('DELETE chain too long', off);
       const r = this.#node(off);
-      if (r.type === T_RECORD) return r;
+      if (r.type === T_RECORD) {
+        this.#checkOrder(n, r);
+        return r;
+      }
       if (r.type !== T_DELETE) this.#bad(`unexpected record type 0x${r.type.toString(16)} in chain`, off);
       off = r.next[0] ?? 0;
     }
@@ -126,6 +140,7 @@ export class TwoskipSeeker {
         const off = this.#nextAt(node, level);
         if (off === 0) break;
         const cand = this.#node(off);
+        this.#checkOrder(node, cand);
         if (Buffer.compare(cand.key, key) >= 0) break;
         node = cand;
       }

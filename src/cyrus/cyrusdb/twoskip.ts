@@ -11,7 +11,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { TWOSKIP_MAGIC } from './detect.js';
-import { CyrusDbError, DbBusyError, type Entry } from './types.js';
+import { CyrusDbError, DbBusyError, roundUp, type Entry } from './types.js';
 
 export const TWOSKIP_HEADER_SIZE = 64;
 const DUMMY_OFFSET = 64;
@@ -51,7 +51,7 @@ const u64 = (b: Buffer, o: number): number => {
   return Number(v);
 };
 
-const roundup8 = (n: number): number => (n + 7) & ~7;
+const roundup8 = (n: number): number => roundUp(n, 8);
 
 export function decodeTwoskipHeader(buf: Buffer, path = ''): TwoskipHeader {
   if (buf.length < TWOSKIP_HEADER_SIZE) throw new CyrusDbError('twoskip: file not large enough for header', path);

@@ -3,6 +3,7 @@
  * its errors. A Db is an immutable in-memory snapshot taken under Cyrus' own
  * lock; keys and values are raw bytes (Buffers sharing the file image).
  */
+import { CyrusFileError } from '../file-error.js';
 
 export type DetectedBackend = 'twoskip' | 'skiplist' | 'flat';
 
@@ -23,14 +24,8 @@ export interface Db {
 }
 
 /** The file is damaged (bad magic, CRC, pointer): Cyrus would refuse it too. */
-export class CyrusDbError extends Error {
+export class CyrusDbError extends CyrusFileError {
   override name = 'CyrusDbError';
-  constructor(
-    message: string,
-    readonly path = '',
-  ) {
-    super(path ? `${path}: ${message}` : message);
-  }
 }
 
 /**
@@ -41,5 +36,12 @@ export class CyrusDbError extends Error {
 export class DbBusyError extends CyrusDbError {
   override name = 'DbBusyError';
 }
+
+/**
+ * n rounded up to a multiple of `to`, exactly for any length a file can
+ * state: bitwise `(n + 7) & ~7` wraps at 2^31, turning a corrupt length
+ * into a small or negative one that passes the bounds checks.
+ */
+export const roundUp = (n: number, to: number): number => n + ((to - (n % to)) % to);
 
 export const toKey = (k: Buffer | string): Buffer => (typeof k === 'string' ? Buffer.from(k, 'utf8') : k);
