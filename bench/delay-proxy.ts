@@ -148,6 +148,11 @@ export class DelayProxy {
     return out;
   }
 
+  /** Cuts every open connection (both sides), as a network fault would; the proxy keeps accepting. */
+  dropAll(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   resetStats(): void {
     Object.assign(this.stats, { connections: 0, roundTrips: 0, bytesUp: 0, bytesDown: 0 });
   }
