@@ -4,7 +4,7 @@
 //    renamed it to log-run meanwhile), cut a torn tail back to its last
 //    newline, write, fdatasync, unlock, close.  Many lines in one call is our
 //    group commit: one sync for the batch.
-//  - handOffLog: the reader.  rename(log, log-run), fsync the directory, then
+//  - handOffLog: the reader.  rename(log, log-run), then
 //    take and drop the lock on log-run to wait out writers that opened the old
 //    inode before the rename.
 #include <errno.h>
@@ -121,8 +121,11 @@ HandOffResult HandOffLocked(const std::string& log, const std::string& run, int 
     if (errno == ENOENT) return {0, "", "", HandOff::Empty};
     return {errno, "stat", log};
   }
+  // No directory fsync here, as Cyrus's own reader: a rename lost to a crash
+  // only brings `log` back whole, and its lines are replayed (state-based,
+  // so harmless).  What must be durable first (shard logs, the journal) is
+  // made so before `log-run` is removed, by the caller.
   if (rename(log.c_str(), run.c_str()) != 0) return {errno, "rename", log};
-  if (int rc = FsyncParentDir(run)) return {rc, "fsync", run};
   int fd = OpenRetry(run.c_str(), O_RDWR, 0);
   if (fd < 0) return {errno, "open", run};
   int rc = WaitLockFd(fd, LockMode::Exclusive, timeoutMs, cancel);

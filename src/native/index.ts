@@ -116,7 +116,7 @@ export const LockFile = addon.LockFile;
 /** Cyrus writer protocol: lock, inode check, write, fdatasync, unlock. One sync per call. */
 export const appendLogSync = addon.appendLogSync;
 export const appendLog = addon.appendLog;
-/** Cyrus reader hand-off: rename log to log-run, fsync dir, wait out writers. */
+/** Cyrus reader hand-off: rename log to log-run, wait out writers. */
 export const handOffLogSync = addon.handOffLogSync;
 export const handOffLog = addon.handOffLog;
 export const fsyncDir = addon.fsyncDir;
