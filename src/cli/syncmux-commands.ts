@@ -11,6 +11,7 @@ import { RESYNC_PREFIX, SKIP_PREFIX } from '../shard/index.js';
 import type { Logger } from './logger.js';
 import { prometheusText } from './metrics.js';
 import { readStatus, runDaemon, statusLagMs, watchFailed } from './run-daemon.js';
+import { verifyCommand } from './verify-command.js';
 import { waitCommand } from './wait-client.js';
 
 export interface CommandContext {
@@ -131,4 +132,5 @@ export const commands: Record<string, Command> = {
   unskip: touchCommand(SKIP_PREFIX, true),
   resync: touchCommand(RESYNC_PREFIX, false),
   wait: waitCommand,
+  verify: verifyCommand,
 };

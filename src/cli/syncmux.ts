@@ -4,6 +4,7 @@
  *   split  -C <imapd.conf> -n <channel> --shards N [--once]   split the channel log into shard logs
  *   run    -C <imapd.conf> -n <channel> --shards N [--once]   splitter + N shard workers in one process
  *   status | metrics | resync --user U | skip --user U | unskip --user U | wait --user U [--timeout MS]
+ *   verify --user U | --all [--json] [--repair]                 read-only audit, exit 1 on divergence
  * Every subcommand reads imapd.conf like Cyrus and runs as the cyrus user.
  */
 import './runtime.js';
@@ -23,6 +24,8 @@ commands:
   skip    --user U                 stop replicating one user (lines are parked, not lost)
   unskip  --user U                 resume a skipped user
   wait    --user U [--timeout MS]  wait until everything logged for U so far is on the replica
+  verify  --user U | --all [--json] [--repair]
+                                   read-only audit of the replica against the master; exit 1 on any divergence
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -45,6 +48,9 @@ async function main(argv: string[]): Promise<number> {
         once: { type: 'boolean' },
         user: { type: 'string', short: 'u' },
         timeout: { type: 'string' },
+        all: { type: 'boolean' },
+        json: { type: 'boolean' },
+        repair: { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
       },
       strict: true,
