@@ -43,6 +43,10 @@ async function main(argv: string[]): Promise<number> {
 
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, () => stop.abort(new Error(sig)));
+  // Under cyrmaster (a cyrus.conf DAEMON entry) SIGHUP means "reread the config": as stock, stop
+  // gracefully and exit 0, and cyrmaster starts us again with the new config.
+  let hangUp = false;
+  if (process.env.CYRUS_ISDAEMON) process.on('SIGHUP', () => ((hangUp = true), stop.abort(new Error('SIGHUP'))));
 
   let engine: Engine;
   let context: ReplicatorContext;
@@ -77,7 +81,8 @@ async function main(argv: string[]): Promise<number> {
   const closeAll = () => pool.close();
   stop.signal.addEventListener('abort', () => void closeAll(), { once: true });
   try {
-    return await run(o, config, engine, pool, connections, log, stop.signal, () => (connected = true));
+    const code = await run(o, config, engine, pool, connections, log, stop.signal, () => (connected = true));
+    return hangUp && code === EXIT.TEMPFAIL ? EXIT.OK : code;
   } finally {
     await closeAll();
   }

@@ -45,6 +45,8 @@ export function shardsOf(ctx: CommandContext): number {
 export function stopSignal(): AbortSignal {
   const controller = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => controller.abort(new Error(sig)));
+  // cyrmaster passes its SIGHUP (reread cyrus.conf) on to DAEMON entries: a clean stop, and it restarts us.
+  if (process.env.CYRUS_ISDAEMON) process.once('SIGHUP', () => controller.abort(new Error('SIGHUP')));
   return controller.signal;
 }
 
