@@ -15,6 +15,7 @@ import { connectionCount, DEFAULT_TOTAL_CONNECTIONS, EnginePool } from '../engin
 import type { ReplicatorContext } from '../engine/replicator.js';
 import { EndpointError } from '../protocol/endpoint.js';
 import { parseClientOptions, usageError, type ClientOptions } from './client-options.js';
+import { clientInfoRequest } from './client-help.js';
 import { EXIT, runObjects, runRolling } from './client-modes.js';
 import { openLogger, type Logger } from './logger.js';
 import { becomeCyrus } from './privileges.js';
@@ -22,6 +23,11 @@ import { becomeCyrus } from './privileges.js';
 const PROGRAM = 'sync_client';
 
 async function main(argv: string[]): Promise<number> {
+  const info = clientInfoRequest(argv);
+  if (info) {
+    process.stdout.write(info);
+    return EXIT.OK;
+  }
   const parsed = parseClientOptions(argv);
   const programName = path.basename(process.argv[1] ?? 'syncmux-client').replace(/\.[jt]s$/, '');
   if (!parsed.ok) {
