@@ -2,7 +2,7 @@
  * `syncmux verify` against a real master + replica: a healthy pair (after
  * `syncmux-client -A`) has no divergence and exit 0; each divergence made
  * on purpose on the replica over admin IMAP (an expunge, a flag, a folder
- * only there, a dropped annotation) is named, exit 1; with -v -v on the
+ * only there, a dropped annotation, a quota, a subscription) is named, exit 1; with -v -v on the
  * replica's side nothing but GETs were sent (the read-only guard refuses any
  * APPLY anyway); --repair writes the daemon's resync request; --json parses.
  */
@@ -48,6 +48,8 @@ test('verify finds each divergence made on the replica, and none on a healthy pa
     await imap(lab.replica, 'bob', 'SELECT INBOX', 'STORE 1 +FLAGS (\\Flagged)');
     await imap(lab.replica, null, 'CREATE "user/carol/Only-Here"');
     await imap(lab.replica, null, 'SETMETADATA "user/dave" (/shared/comment NIL)');
+    await imap(lab.replica, null, 'SETQUOTA "user/carol" (STORAGE 90000)');
+    await imap(lab.replica, 'alice', 'UNSUBSCRIBE Sent');
 
     const found = verify(lab, '--all');
     assert.is(found.status, 1, found.stdout + found.stderr);
@@ -57,6 +59,8 @@ test('verify finds each divergence made on the replica, and none on a healthy pa
     has(/^bob: mailbox-state user\.bob: .*HIGHESTMODSEQ.*SYNC_CRC master=/, 'the flag changed on the replica');
     has(/^carol: mailbox-only-on-replica user\.carol\.Only-Here: /, 'the folder created on the replica');
     has(/^dave: mailbox-state user\.dave: .*ANNOTATIONS master=\/shared\/comment=7B replica=\(none\)/, 'the dropped annotation');
+    has(/^carol: quota user\.carol: master STORAGE=50000 replica STORAGE=90000$/, 'the quota changed on the replica');
+    has(/^alice: subscription user\.alice\.Sent: subscribed on the master only$/, 'the subscription dropped on the replica');
     assert.match(found.stdout, /verified 5 user\(s\): \d+ divergence\(s\) in 4 user\(s\)/);
     assert.not.ok(lines.some((l) => l.startsWith('@:')), `shared mailboxes diverge:\n${found.stdout}`);
 
