@@ -89,6 +89,11 @@ const status: Command = async (ctx) => {
   s.shardErrors?.forEach((error, i) => {
     if (error) process.stdout.write(`shard ${i} FAILING: ${error}\n`);
   });
+  if (s.verify) {
+    const v = s.verify;
+    process.stdout.write(`verify: cycle ${v.cycles + 1}, ${v.checkedInCycle} of ${v.subjectsInCycle} checked, ${v.divergingCount} diverging user(s)${v.lastError ? `, FAILING: ${v.lastError}` : ''}\n`);
+    for (const d of v.diverging) process.stdout.write(`  ${d.first}${d.divergences > 1 ? ` (+${d.divergences - 1} more)` : ''}\n`);
+  }
   const skipped = fs.readdirSync(ctx.channelDir).filter((f) => f.startsWith(SKIP_PREFIX)).map((f) => f.slice(SKIP_PREFIX.length));
   if (skipped.length) process.stdout.write(`skipped users: ${skipped.join(' ')}\n`);
   return alive ? 0 : 3;
