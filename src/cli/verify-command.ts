@@ -21,11 +21,12 @@ const RECHECK_AFTER_MS = 1000;
 
 export async function verifyCommand(ctx: CommandContext): Promise<number> {
   const { user, all, json, repair } = ctx.values;
-  if ((typeof user === 'string') === !!all || (typeof user === 'string' && (!user || user.includes('/')))) {
+  const named = typeof user === 'string';
+  if (named === !!all || (named && (!user || user.includes('/')))) {
     process.stderr.write('syncmux verify: give exactly one of --user <userid> or --all\n');
     return 64;
   }
-  const subjects = typeof user === 'string' ? [{ user }] : allSubjects(ctx.config);
+  const subjects = named ? [{ user }] : allSubjects(ctx.config);
   let replica: ReplicaClient;
   try {
     replica = await openReadOnlyReplica(ctx.config, ctx.channel, { signal: ctx.signal });
