@@ -22,6 +22,15 @@ import { skip } from '../support/skip.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
+/** A process's command line; '' once it has exited (it may, between listing and reading). */
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 function skipReason(bin: string): string | null {
   return cyrusSkipReason() ?? (fs.existsSync(path.join(root, 'dist/bin', bin)) ? null : `dist/bin/${bin} is missing: run npm run build (./dev test does)`);
 }
@@ -37,7 +46,7 @@ for (const [bin, args] of [
     if (reason) return skip(name, reason);
     // @CONF@: the harness writes the master's imapd.conf path there.
     const lab = await CyrusLab.start({ masterDaemons: [{ name: 'syncclient', cmd: `${script} ${bin === 'syncmux.js' ? 'run ' : ''}-C @CONF@ -n replica ${args.filter((a) => a !== 'run').join(' ')}` }] });
-    const ours = () => pidsWithArgument(script).filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(lab.master.paths.imapdConf));
+    const ours = () => pidsWithArgument(script).filter((pid) => cmdline(pid).includes(lab.master.paths.imapdConf));
     try {
       await waitFor(`cyrmaster to start ${bin}`, () => ours().length === 1, 30_000);
       const first = ours()[0]!;
