@@ -11,7 +11,8 @@ export type DivergenceKind =
   | 'mailbox-state'
   | 'quota'
   | 'subscription'
-  | 'seen';
+  | 'seen'
+  | 'sieve';
 
 export interface Divergence {
   /** The user (or `@` for shared mailboxes). */

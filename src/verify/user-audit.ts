@@ -8,7 +8,8 @@
  * UIDVALIDITY, ACL, OPTIONS, mailbox annotations and both SYNC_CRCs (the
  * master's from its index, recomputed as the engine does for old indexes);
  * then quota roots, subscriptions and seen state. Sieve is the user's
- * #sieve mailbox in 3.6+, so it is compared as a mailbox.
+ * #sieve mailbox in 3.6+: compared as a mailbox when the replica lists it,
+ * else through the replica's SIEVE items (compareSieveScripts).
  */
 import { Mboxlist, type MbEntry } from '../cyrus/mboxlist.js';
 import type { CyrusConfig } from '../cyrus/config.js';
@@ -17,6 +18,7 @@ import { userInbox } from '../cyrus/names.js';
 import { readQuota } from '../cyrus/quota.js';
 import { readSeenFile, seenPath } from '../cyrus/seen.js';
 import { readSubscriptionsFile, subsPath } from '../cyrus/subs.js';
+import { FLAG, isExpunged } from '../cyrus/index-file.js';
 import { MailboxUnavailableError, takeMailboxSnapshot, type MailboxSnapshot } from '../cyrus/snapshot.js';
 import type { Keyed } from '../dlist/index.js';
 import { optionLetters, snapshotSyncCrcs } from '../engine/mailbox-dlist.js';
@@ -49,7 +51,10 @@ export async function auditUser(ctx: AuditContext, userid: string): Promise<Dive
     if (folders.length) out.push({ user: userid, kind: 'user-only-on-replica', object: userInbox(userid, config), detail: `no INBOX on the master, ${folders.length} mailbox(es) on the replica` });
     return out;
   }
-  const roots = await compareMailboxes(config, userid, local.entries, folders, out);
+  const listed = new Set(folders.map((f) => f.uniqueid));
+  const hiddenSieve = local.entries.filter((e) => e.mbtype.kind === 'sieve' && !listed.has(e.uniqueid!));
+  const roots = await compareMailboxes(config, userid, local.entries.filter((e) => !hiddenSieve.includes(e)), folders, out);
+  for (const entry of hiddenSieve) await compareSieveScripts(config, userid, entry, remote, out);
   compareQuotas(config, userid, roots, remote, out);
   compareSubscriptions(config, userid, local.subs, remote, out);
   compareSeen(userid, local.seen, remote, out);
@@ -64,6 +69,40 @@ export async function auditMailboxes(ctx: AuditContext, owner: string, names: re
   const out: Divergence[] = [];
   await compareMailboxes(ctx.config, owner, entries, folders, out);
   return out;
+}
+
+/**
+ * A #sieve mailbox the replica hides (it lists it only after SIEVE-MAILBOX
+ * was enabled, an APPLY an audit does not send) is compared with the
+ * replica's SIEVE items instead: as many `<name>.script` files as live
+ * scripts (messages) on the master, and an active one exactly when the
+ * master flags one (\\Flagged marks the active script). Script contents
+ * are not compared this way.
+ */
+async function compareSieveScripts(config: CyrusConfig, user: string, entry: MbEntry, remote: Keyed[], out: Divergence[]): Promise<void> {
+  let live = 0;
+  let active = false;
+  try {
+    const { snapshot, release } = await takeMailboxSnapshot(config, entry.name);
+    try {
+      for (const r of snapshot.records) {
+        if (isExpunged(r)) continue;
+        live++;
+        if (r.systemFlags & FLAG.FLAGGED) active = true;
+      }
+    } finally {
+      release();
+    }
+  } catch (err) {
+    if (err instanceof MailboxUnavailableError) return;
+    throw err;
+  }
+  const files = remote.filter((i) => i.name === 'SIEVE');
+  const scripts = files.filter((i) => (i.value.get('FILENAME')?.asString() ?? '').endsWith('.script'));
+  // The replica marks the active script on its bytecode (`<name>.bc`, what defaultbc points at).
+  const replicaActive = files.some((i) => (i.value.get('ISACTIVE')?.asNumber() ?? 0) !== 0);
+  if (scripts.length !== live) out.push({ user, kind: 'sieve', object: entry.name, detail: `${live} script(s) on the master, ${scripts.length} on the replica` });
+  else if (active !== replicaActive) out.push({ user, kind: 'sieve', object: entry.name, detail: `an active script on the ${active ? 'master' : 'replica'} only` });
 }
 
 /** What a sync would replicate: no tombstones, reservations or entries without a uniqueid. */

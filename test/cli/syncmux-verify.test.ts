@@ -11,8 +11,9 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CyrusLab } from '../../src/harness/cyrus-lab.js';
+import { ADMIN, CyrusLab } from '../../src/harness/cyrus-lab.js';
 import { createUser, deliver, imap } from '../../src/harness/lab-ops.js';
+import { ManageSieve } from '../cyrus/support/managesieve.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
 import { SYNCMUX } from '../support/daemon.js';
 import { skip } from '../support/skip.js';
@@ -26,9 +27,19 @@ function verify(lab: CyrusLab, ...args: string[]): { status: number | null; stdo
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+async function putSieve(lab: CyrusLab, user: string, script: string): Promise<void> {
+  const s = await ManageSieve.login(lab.master.ports.sieve!, ADMIN.user, ADMIN.password, user);
+  try {
+    await s.putScript('main', script);
+    await s.setActive('main');
+  } finally {
+    await s.logout();
+  }
+}
+
 test('verify finds each divergence made on the replica, and none on a healthy pair', async () => {
   if (reason) return skip('syncmux verify against a real replica', reason);
-  const lab = await CyrusLab.start();
+  const lab = await CyrusLab.start({ sieve: true });
   try {
     for (const u of ['alice', 'bob', 'carol', 'dave']) {
       await createUser(lab, u);
@@ -36,6 +47,11 @@ test('verify finds each divergence made on the replica, and none on a healthy pa
     }
     await imap(lab.master, 'dave', 'SETMETADATA INBOX (/shared/comment "keep me")');
     await imap(lab.master, null, 'SETQUOTA "user/carol" (STORAGE 50000)', 'CREATE "shared"');
+    // What a healthy pair holds beyond plain folders must not read as a divergence: a delayed-delete
+    // DELETED.* folder, a renamed one, a non-owner's seen state, private annotations, a sieve script.
+    await imap(lab.master, 'carol', 'DELETE Trash', 'RENAME Drafts Outbox', 'SETACL INBOX bob lrs', 'SETMETADATA INBOX (/private/comment "mine")');
+    await imap(lab.master, 'bob', 'SELECT "Other Users/carol"', 'STORE 2 +FLAGS (\\Seen)');
+    await putSieve(lab, 'dave', 'keep;\r\n');
     const seeded = await runClient(['-C', lab.master.paths.imapdConf, '-n', lab.channel, '-A']);
     assert.is(seeded.status, 0, seeded.stderr);
 
