@@ -1,19 +1,21 @@
 /**
  * The daemon's background audit (syncmux_verify_rate > 0): with a short
  * syncmux_verify_interval it completes passes that find nothing on a
- * healthy pair; then a message expunged on the replica and a folder created
- * only there are found, shown by `syncmux status` and `syncmux metrics`;
- * with syncmux_verify_repair the expunged user's full resync is requested
- * and the daemon's resync puts the message back, after which the audit
- * clears that user while the replica-only folder (which a resync, as
- * stock, does not delete) stays reported.
+ * healthy pair; then a subscription dropped on the replica and a folder
+ * created only there are found, shown by `syncmux status` and `syncmux
+ * metrics`; with syncmux_verify_repair each user's full resync is requested,
+ * the daemon's resync subscribes the first user again and the audit clears
+ * it, while the replica-only folder (which a resync, as stock, does not
+ * delete) stays reported. (A change that raises the replica's modseq, such
+ * as an expunge there, is repaired by Cyrus's own copyback, whose direction
+ * is Cyrus's split-brain rule; test/cli/syncmux-verify.test.ts covers
+ * finding those.)
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { CyrusLab } from '../../src/harness/cyrus-lab.js';
-import { compareLab } from '../../src/harness/compare.js';
 import { createUser, deliver, imap } from '../../src/harness/lab-ops.js';
 import { readStatus } from '../../src/cli/run-daemon.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
@@ -41,15 +43,18 @@ test(NAME, async () => {
     assert.is(audit()!.divergingCount, 0, JSON.stringify(audit()));
     assert.is(audit()!.lastError, null);
 
-    await imap(lab.replica, 'alice', 'SELECT INBOX', 'STORE 1 +FLAGS (\\Deleted)', 'EXPUNGE');
+    await imap(lab.replica, 'alice', 'UNSUBSCRIBE Sent');
     await imap(lab.replica, null, 'CREATE "user/bob/Only-Here"');
     await waitFor('the audit to report bob', () => !!audit()?.diverging.some((d) => d.user === 'bob'), 60_000);
     await waitFor('the audit to request alice\'s resync', () => (audit()?.resyncsRequested ?? 0) >= 1, 60_000);
-    // The daemon's resync puts alice's message back; the next passes clear her.
-    await waitFor('alice to be clean again', async () => (await compareLab(lab, ['alice'])).differences.length === 0 && !audit()?.diverging.some((d) => d.user === 'alice'), 90_000, 500);
+    // The daemon's resync subscribes alice again; a later pass clears her.
+    await waitFor('alice to be clean again', () => {
+      const v = audit();
+      return !!v && !v.diverging.some((d) => d.user === 'alice') && v.diverging.some((d) => d.user === 'bob');
+    }, 90_000, 500);
 
     const status = cli('status');
-    assert.match(status.stdout, /verify: cycle \d+, \d+ of 3 checked, 1 diverging user\(s\)/, status.stdout);
+    assert.match(status.stdout, /verify: cycle \d+, \d+ of 3 checked, 1 diverging user\(s\)/, `${status.stdout}\n--- daemon:\n${daemon.output()}`);
     assert.match(status.stdout, /bob: mailbox-only-on-replica user\.bob\.Only-Here/);
     const metrics = cli('metrics');
     assert.match(metrics.stdout, /^syncmux_verify_diverging_users\{channel="replica"\} 1$/m, metrics.stdout);
