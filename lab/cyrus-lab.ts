@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { cyrusEnv, cyrusFromEnv, cyrusInstall, type CyrusInstall, type CyrusVersion } from './cyrus-installs.js';
 import { SASLPASSWD2, cyrusUnavailableReason } from './install.js';
-import { cyrusConf, imapdConf, type InstancePaths, type Listeners } from './lab-config.js';
+import { cyrusConf, imapdConf, type DaemonEntry, type InstancePaths, type Listeners } from './lab-config.js';
 import { makeTestCertificates, type TestCertificates } from './test-ca.js';
 
 export interface LabOptions {
@@ -39,6 +39,8 @@ export interface LabOptions {
   keep?: boolean;
   /** The replica's syncserver maxchild in cyrus.conf (default 20). */
   syncMaxChild?: number;
+  /** cyrus.conf DAEMON entries for the master's cyrmaster (e.g. a syncmux-client -r), started with it. */
+  masterDaemons?: DaemonEntry[];
   /** Extra environment for the replica's cyrmaster and so its services (the bench slows the replica's fsync with it). */
   replicaEnv?: Record<string, string>;
   /** The master's Cyrus build; default SYNCMUX_CYRUS_MASTER, else SYNCMUX_CYRUS, else 3.6. */
@@ -171,7 +173,8 @@ export class CyrusLab {
     fs.mkdirSync(path.join(p.root, 'run'), { recursive: true });
     const text = imapdConf({ servername: inst.servername, admins, paths: p, virtdomains: !!this.options.virtdomains, extra });
     fs.writeFileSync(p.imapdConf, text, { mode: 0o644 });
-    fs.writeFileSync(p.cyrusConf, cyrusConf(p.imapdConf, inst.ports, { binDir: inst.cyrus.binDir, syncMaxChild: this.options.syncMaxChild }), { mode: 0o644 });
+    const daemons = inst.name === 'master' ? this.options.masterDaemons : undefined;
+    fs.writeFileSync(p.cyrusConf, cyrusConf(p.imapdConf, inst.ports, { binDir: inst.cyrus.binDir, syncMaxChild: this.options.syncMaxChild, daemons }), { mode: 0o644 });
     execFileSync('chown', ['-R', 'cyrus:mail', p.configDirectory, p.spool, p.sieveDir, path.join(p.root, 'run')]);
     for (const d of [p.configDirectory, p.spool, p.sieveDir]) fs.chmodSync(d, DIR_MODE);
   }

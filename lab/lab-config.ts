@@ -65,7 +65,14 @@ export interface Listeners {
   sieve?: number;
 }
 
-export function cyrusConf(imapdConfPath: string, ports: Listeners, o: { /** The Cyrus build's bin dir (default the system's). */ binDir?: string; syncMaxChild?: number } = {}): string {
+/** A cyrus.conf DAEMON entry: cyrmaster runs `cmd` in the foreground, restarts it when it dies, and stops it on shutdown. */
+export interface DaemonEntry {
+  name: string;
+  /** Absolute program path and arguments; `@CONF@` stands for the instance's imapd.conf (cyrmaster does not pass its -C on). */
+  cmd: string;
+}
+
+export function cyrusConf(imapdConfPath: string, ports: Listeners, o: { /** The Cyrus build's bin dir (default the system's). */ binDir?: string; syncMaxChild?: number; daemons?: readonly DaemonEntry[] } = {}): string {
   // cyrmaster's -C is not inherited by its children, so every cmd carries it.
   const conf = `-C ${imapdConfPath}`;
   const bin = o.binDir ?? SYSTEM_CYRUS_BIN;
@@ -83,6 +90,8 @@ export function cyrusConf(imapdConfPath: string, ports: Listeners, o: { /** The 
   if (ports.sieve) {
     lines.push(`  sieve cmd="${bin}/timsieved ${conf}" listen="127.0.0.1:${ports.sieve}" prefork=0 maxchild=10`);
   }
-  lines.push('}', 'EVENTS {', `  checkpoint cmd="${bin}/ctl_cyrusdb ${conf} -c" period=30`, '}', '');
+  lines.push('}', 'EVENTS {', `  checkpoint cmd="${bin}/ctl_cyrusdb ${conf} -c" period=30`, '}');
+  if (o.daemons?.length) lines.push('DAEMON {', ...o.daemons.map((d) => `  ${d.name} cmd="${d.cmd.replaceAll('@CONF@', imapdConfPath)}"`), '}');
+  lines.push('');
   return lines.join('\n');
 }

@@ -29,4 +29,5 @@ export const FLOW_SUITES = [
   'test/cli/syncmux-run.test.ts',
   'test/cli/syncmux-random.test.ts',
   'test/cli/syncmux-kill9.test.ts',
+  'test/cli/syncmux-verify.test.ts',
 ];

@@ -29,6 +29,13 @@ export function prometheusText(s: DaemonStatus, now = Date.now()): string {
     perShard((i) => Math.max(mainLagMs(s.shardStats[i]!, now), retryLagMs(s.shardStats[i]!, now)) / 1000));
   metric('shard_failing', 'Whether the shard worker failed and has not run since (its error is in syncmux status).', 'gauge', perShard((i) => (s.shardErrors?.[i] ? 1 : 0)));
   metric('worker_restarts_total', 'Shard worker restarts.', 'counter', perShard((i) => s.restarts[i] ?? 0));
+  if (s.verify) {
+    metric('verify_checked_total', 'Users (and the shared mailboxes) the background audit compared with the replica.', 'counter', [[{}, s.verify.checkedTotal]]);
+    metric('verify_cycles_total', 'Complete passes of the background audit.', 'counter', [[{}, s.verify.cycles]]);
+    metric('verify_diverging_users', 'Users whose replica differs from the master at their last audit.', 'gauge', [[{}, s.verify.divergingCount]]);
+    metric('verify_resyncs_total', 'Full resyncs the background audit requested (syncmux_verify_repair).', 'counter', [[{}, s.verify.resyncsRequested]]);
+    metric('verify_failing', 'Whether the background audit cannot reach the replica or read the master (its error is in syncmux status).', 'gauge', [[{}, s.verify.lastError ? 1 : 0]]);
+  }
   metric('status_age_seconds', 'Seconds since the daemon last wrote its status.', 'gauge', [[{}, (now - s.updatedMs) / 1000]]);
   return `${lines.join('\n')}\n`;
 }

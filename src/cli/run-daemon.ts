@@ -2,7 +2,8 @@
  * `syncmux run`: the splitter in the main thread and N shard workers, one
  * replica connection each. The status file (`syncmux.status` in the channel
  * directory, rewritten each second something changed, else every 5 s) is
- * what `syncmux status`/`metrics` and the demo read. Stops cleanly on
+ * what `syncmux status`/`metrics` and the demo read; with syncmux_verify_rate
+ * set it also runs the background audit (src/verify). Stops cleanly on
  * SIGTERM/SIGINT and on sync_shutdown_file.
  *
  * Started as root, it starts the workers while still root and lets them
@@ -18,6 +19,7 @@ import { ShardPool, mainLagMs, retryLagMs, type ShardStats } from '../shard/inde
 import { newSplitStats, runSplitter, splitOnce, type SplitStats } from '../synclog/index.js';
 import { PassRequests } from '../synclog/watch.js';
 import { engineModule } from '../shard/worker-bundle.js';
+import { auditSettings, BackgroundAudit, type AuditStatus } from '../verify/background-audit.js';
 import { startWaitServer } from './wait-server.js';
 import { describeUnreadable } from './privileges.js';
 import type { CommandContext } from './syncmux-commands.js';
@@ -35,6 +37,8 @@ export interface DaemonStatus {
   restarts: number[];
   /** Per shard: its last fatal error while it has not run since, else null. */
   shardErrors?: Array<string | null>;
+  /** The background audit (syncmux_verify_rate > 0), else absent. */
+  verify?: AuditStatus;
 }
 
 const ENGINE_MODULE = engineModule(new URL(import.meta.url.endsWith('.ts') ? '../engine/shard-replicator.ts' : '../engine/shard-replicator.js', import.meta.url));
@@ -78,10 +82,13 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   if (unreadable) ctx.log.log('warning', `${unreadable}: the shard workers loaded before the switch to cyrus, but one that dies cannot restart; install syncmux where cyrus can read it`);
   fs.mkdirSync(ctx.channelDir, { recursive: true });
   openGate(true);
+  const auditing = once ? null : auditSettings(ctx.config, ctx.channel);
+  const audit = auditing ? new BackgroundAudit(ctx.config, ctx.channel, ctx.channelDir, auditing, ctx.log) : null;
   const status = (): DaemonStatus => ({
     pid: process.pid, startedMs, updatedMs: Date.now(), channel: ctx.channel, shards,
     splitter: splitStats, shardStats: pool.snapshot(), restarts: Array.from({ length: shards }, (_, i) => pool.restarts(i)),
     shardErrors: Array.from({ length: shards }, (_, i) => pool.lastError(i)),
+    ...(audit ? { verify: audit.status() } : {}),
   });
   const statusTimer = setInterval(statusWriter(ctx.channelDir, status), 1000);
   // `syncmux wait`: the socket API, in watch mode only (once mode ends by itself).
@@ -109,6 +116,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
     await pool.stop(10_000);
     throw err;
   } finally {
+    await audit?.stop();
     await waitServer?.close();
     clearInterval(statusTimer);
     writeStatus(ctx.channelDir, status());

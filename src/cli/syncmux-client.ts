@@ -15,6 +15,7 @@ import { connectionCount, DEFAULT_TOTAL_CONNECTIONS, EnginePool } from '../engin
 import type { ReplicatorContext } from '../engine/replicator.js';
 import { EndpointError } from '../protocol/endpoint.js';
 import { parseClientOptions, usageError, type ClientOptions } from './client-options.js';
+import { clientInfoRequest } from './client-help.js';
 import { EXIT, runObjects, runRolling } from './client-modes.js';
 import { openLogger, type Logger } from './logger.js';
 import { becomeCyrus } from './privileges.js';
@@ -22,6 +23,11 @@ import { becomeCyrus } from './privileges.js';
 const PROGRAM = 'sync_client';
 
 async function main(argv: string[]): Promise<number> {
+  const info = clientInfoRequest(argv);
+  if (info) {
+    process.stdout.write(info);
+    return EXIT.OK;
+  }
   const parsed = parseClientOptions(argv);
   const programName = path.basename(process.argv[1] ?? 'syncmux-client').replace(/\.[jt]s$/, '');
   if (!parsed.ok) {
@@ -43,6 +49,10 @@ async function main(argv: string[]): Promise<number> {
 
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, () => stop.abort(new Error(sig)));
+  // Under cyrmaster (a cyrus.conf DAEMON entry) SIGHUP means "reread the config": as stock, stop
+  // gracefully and exit 0, and cyrmaster starts us again with the new config.
+  let hangUp = false;
+  if (process.env.CYRUS_ISDAEMON) process.on('SIGHUP', () => ((hangUp = true), stop.abort(new Error('SIGHUP'))));
 
   let engine: Engine;
   let context: ReplicatorContext;
@@ -78,7 +88,8 @@ async function main(argv: string[]): Promise<number> {
   const closeAll = () => pool.close();
   stop.signal.addEventListener('abort', () => void closeAll(), { once: true });
   try {
-    return await run(o, config, engine, pool, connections, log, stop.signal, () => (connected = true));
+    const code = await run(o, config, engine, pool, connections, log, stop.signal, () => (connected = true));
+    return hangUp && code === EXIT.TEMPFAIL ? EXIT.OK : code;
   } finally {
     await closeAll();
   }

@@ -11,6 +11,7 @@ import { RESYNC_PREFIX, SKIP_PREFIX } from '../shard/index.js';
 import type { Logger } from './logger.js';
 import { prometheusText } from './metrics.js';
 import { readStatus, runDaemon, statusLagMs, watchFailed } from './run-daemon.js';
+import { verifyCommand } from './verify-command.js';
 import { waitCommand } from './wait-client.js';
 
 export interface CommandContext {
@@ -44,6 +45,8 @@ export function shardsOf(ctx: CommandContext): number {
 export function stopSignal(): AbortSignal {
   const controller = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => controller.abort(new Error(sig)));
+  // cyrmaster passes its SIGHUP (reread cyrus.conf) on to DAEMON entries: a clean stop, and it restarts us.
+  if (process.env.CYRUS_ISDAEMON) process.once('SIGHUP', () => controller.abort(new Error('SIGHUP')));
   return controller.signal;
 }
 
@@ -86,6 +89,11 @@ const status: Command = async (ctx) => {
   s.shardErrors?.forEach((error, i) => {
     if (error) process.stdout.write(`shard ${i} FAILING: ${error}\n`);
   });
+  if (s.verify) {
+    const v = s.verify;
+    process.stdout.write(`verify: cycle ${v.cycles + 1}, ${v.checkedInCycle} of ${v.subjectsInCycle} checked, ${v.divergingCount} diverging user(s)${v.lastError ? `, FAILING: ${v.lastError}` : ''}\n`);
+    for (const d of v.diverging) process.stdout.write(`  ${d.first}${d.divergences > 1 ? ` (+${d.divergences - 1} more)` : ''}\n`);
+  }
   const skipped = fs.readdirSync(ctx.channelDir).filter((f) => f.startsWith(SKIP_PREFIX)).map((f) => f.slice(SKIP_PREFIX.length));
   if (skipped.length) process.stdout.write(`skipped users: ${skipped.join(' ')}\n`);
   return alive ? 0 : 3;
@@ -131,4 +139,5 @@ export const commands: Record<string, Command> = {
   unskip: touchCommand(SKIP_PREFIX, true),
   resync: touchCommand(RESYNC_PREFIX, false),
   wait: waitCommand,
+  verify: verifyCommand,
 };

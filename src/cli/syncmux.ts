@@ -4,6 +4,8 @@
  *   split  -C <imapd.conf> -n <channel> --shards N [--once]   split the channel log into shard logs
  *   run    -C <imapd.conf> -n <channel> --shards N [--once]   splitter + N shard workers in one process
  *   status | metrics | resync --user U | skip --user U | unskip --user U | wait --user U [--timeout MS]
+ *   verify --user U | --all [--json] [--repair]                 read-only audit, exit 1 on divergence
+ *   --help, --version, <command> --help
  * Every subcommand reads imapd.conf like Cyrus and runs as the cyrus user.
  */
 import './runtime.js';
@@ -11,23 +13,49 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../cyrus/config.js';
 import { becomeCyrus } from './privileges.js';
 import { openLogger } from './logger.js';
+import { packageVersion } from './version.js';
 import { channelDirOf, commands, stopSignal, LOADS_WORKERS, type CommandContext } from './syncmux-commands.js';
 
-const USAGE = `usage: syncmux <command> -C <imapd.conf> [-n <channel>] [options]
+const COMMANDS: ReadonlyArray<readonly [string, string, string]> = [
+  ['split', '--shards N [--once]', 'split the channel log into N shard logs'],
+  ['run', '--shards N [--once]', 'splitter and N shard workers in one process'],
+  ['status', '', 'shard backlogs, retries, skipped users'],
+  ['metrics', '', 'the same in Prometheus text format'],
+  ['resync', '--user U', 'ask for a full resync of one user'],
+  ['skip', '--user U', 'stop replicating one user (lines are parked, not lost)'],
+  ['unskip', '--user U', 'resume a skipped user'],
+  ['wait', '--user U [--timeout MS]', 'wait until everything logged for U so far is on the replica'],
+  ['verify', '--user U | --all [--json] [--repair]', 'read-only audit of the replica; exit 1 on any divergence'],
+];
+
+const commandLine = ([name, args, what]: readonly [string, string, string]) => `  ${`${name} ${args}`.padEnd(46)} ${what}\n`;
+
+const USAGE = `usage: syncmux <command> -C <imapd.conf> [-n <channel>] [-v] [options]
+       syncmux --help | --version | <command> --help
 commands:
-  split   --shards N [--once]      split the channel log into N shard logs
-  run     --shards N [--once]      splitter and N shard workers in one process
-  status                           shard backlogs, retries, skipped users
-  metrics                          the same in Prometheus text format
-  resync  --user U                 ask for a full resync of one user
-  skip    --user U                 stop replicating one user (lines are parked, not lost)
-  unskip  --user U                 resume a skipped user
-  wait    --user U [--timeout MS]  wait until everything logged for U so far is on the replica
+${COMMANDS.map(commandLine).join('')}See syncmux(8).
 `;
+
+/** --help, -h, help, --version (alone), or `<command> --help`: the text to print with exit 0, else null. */
+function infoRequest(argv: string[]): string | null {
+  const [first, second] = argv;
+  if (argv.length === 1 && (first === '--help' || first === '-h' || first === 'help')) return USAGE;
+  if (argv.length === 1 && first === '--version') return `syncmux ${packageVersion()}\n`;
+  const entry = COMMANDS.find((c) => c[0] === first);
+  if (entry && argv.length === 2 && (second === '--help' || second === '-h')) {
+    return `usage: syncmux ${entry[0]} -C <imapd.conf> [-n <channel>] [-v] ${entry[1]}\n${commandLine(entry)}See syncmux(8).\n`;
+  }
+  return null;
+}
 
 async function main(argv: string[]): Promise<number> {
   // First, so that a SIGTERM while starting up is a clean stop, not a kill.
   const signal = stopSignal();
+  const info = infoRequest(argv);
+  if (info) {
+    process.stdout.write(info);
+    return 0;
+  }
   const [command, ...rest] = argv;
   const handler = command ? commands[command] : undefined;
   if (!handler) {
@@ -45,6 +73,9 @@ async function main(argv: string[]): Promise<number> {
         once: { type: 'boolean' },
         user: { type: 'string', short: 'u' },
         timeout: { type: 'string' },
+        all: { type: 'boolean' },
+        json: { type: 'boolean' },
+        repair: { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
       },
       strict: true,

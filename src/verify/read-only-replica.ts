@@ -1,0 +1,41 @@
+/**
+ * A replica connection for auditing that can only read: it is opened like
+ * the engine's (same endpoint, SASL, TLS, COMPRESS) but without the engine's
+ * session set-up (no APPLY CAPABILITIES, no APPLY FORCE), and any APPLY sent
+ * through it is refused locally before it reaches the wire, so a bug in an
+ * audit can never change the replica.
+ */
+import type { CyrusConfig } from '../cyrus/config.js';
+import { resolveEndpoint } from '../protocol/endpoint.js';
+import { connectWithRetry } from '../protocol/reconnect.js';
+import { ReplicaClient } from '../protocol/replica-client.js';
+import type { SyncConnection } from '../protocol/connection.js';
+
+export class WriteRefusedError extends Error {
+  override name = 'WriteRefusedError';
+}
+
+/** Wraps `send` so that only GET, NOOP and EXIT pass (RESTART would discard nothing of ours, but is no read either). */
+export function guardReadOnly(connection: SyncConnection): SyncConnection {
+  const send = connection.send.bind(connection);
+  connection.send = ((verb, item) => {
+    if (verb !== 'GET' && verb !== 'NOOP' && verb !== 'EXIT') {
+      return Promise.reject(new WriteRefusedError(`a read-only audit must not send ${verb}`));
+    }
+    return send(verb, item);
+  }) as SyncConnection['send'];
+  return connection;
+}
+
+export interface ReadOnlyReplicaOptions {
+  trace?: (direction: '>' | '<', line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Connects once (no retry loop: an audit that cannot reach the replica reports it and ends). */
+export async function openReadOnlyReplica(config: CyrusConfig, channel: string | null, o: ReadOnlyReplicaOptions = {}): Promise<ReplicaClient> {
+  const endpoint = resolveEndpoint(config, channel);
+  if (o.trace) endpoint.trace = o.trace;
+  const connection = await connectWithRetry(endpoint, { once: true, signal: o.signal });
+  return new ReplicaClient(guardReadOnly(connection));
+}
