@@ -154,6 +154,14 @@ export async function runRolling(o: ClientOptions, engine: Engine, replicator: R
     return result.failed.length ? EXIT.FAIL : EXIT.OK;
   }
   const runFile = runFileOf(r.logFile);
+  // Lines `syncmux run` left in its own files would be stranded: a log reader never sees them.
+  const stranded = o.shard === undefined ? strandedDaemonFiles(path.dirname(r.logFile)) : [];
+  if (stranded.length) {
+    const message = `${stranded.join(', ')} in ${path.dirname(r.logFile)} hold lines syncmux run has not replicated; run \`syncmux handback\` first, which puts them into log-run`;
+    log.log('err', message);
+    process.stderr.write(`Fatal error: ${message}\n`);
+    return EXIT.FAIL;
+  }
   // One watch for the life of the loop: a new one per idle wait cost two syscalls and a handle per pass.
   const logName = path.basename(r.logFile);
   const waker = new Waker(path.dirname(r.logFile), (name) => name === logName, Math.max(100, r.repeatSeconds * 1000), r.signal, (error) =>
@@ -185,6 +193,25 @@ export async function runRolling(o: ClientOptions, engine: Engine, replicator: R
     }
   } finally {
     waker.close();
+  }
+}
+
+/** The daemon's files that hold lines (shard logs, retry journals): what `syncmux handback` empties. */
+export function strandedDaemonFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => /^(log|log-run|retry)\.\d+$/.test(n) && fileSize(path.join(dir, n)) > 0).sort();
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
   }
 }
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { syncChannel, type CyrusConfig } from '../cyrus/config.js';
 import { runSplitter, splitOnce, type SplitStats } from '../synclog/index.js';
 import { RESYNC_PREFIX, SKIP_PREFIX } from '../shard/index.js';
+import { handBack, HandbackError } from '../shard/handback.js';
 import type { Logger } from './logger.js';
 import { prometheusText } from './metrics.js';
 import { readStatus, runDaemon, statusLagMs, watchFailed } from './run-daemon.js';
@@ -68,6 +69,21 @@ const split: Command = async (ctx) => {
   ctx.log.log('info', `split: ${describe(stats)}`);
   process.stdout.write(`${describe(stats)}\n`);
   return 0;
+};
+
+/** `syncmux handback`: after `run` stopped, every line it holds goes into log-run for a log reader. */
+const handbackCommand: Command = async (ctx) => {
+  try {
+    const result = await handBack(ctx.channelDir);
+    const what = result.from.length ? ` from ${result.from.join(', ')}` : '';
+    ctx.log.log('notice', `handback: ${result.lines} line(s) into log-run${what}`);
+    process.stdout.write(`${result.lines} line(s) into ${path.join(ctx.channelDir, 'log-run')}${what}; sync_client -r or syncmux-client -r takes it first\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof HandbackError)) throw err;
+    process.stderr.write(`syncmux handback: ${err.message}\n`);
+    return 1;
+  }
 };
 
 const run: Command = (ctx) => runDaemon(ctx, shardsOf(ctx), !!ctx.values.once, ctx.signal);
@@ -140,4 +156,5 @@ export const commands: Record<string, Command> = {
   resync: touchCommand(RESYNC_PREFIX, false),
   wait: waitCommand,
   verify: verifyCommand,
+  handback: handbackCommand,
 };

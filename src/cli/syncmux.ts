@@ -26,6 +26,7 @@ const COMMANDS: ReadonlyArray<readonly [string, string, string]> = [
   ['unskip', '--user U', 'resume a skipped user'],
   ['wait', '--user U [--timeout MS]', 'wait until everything logged for U so far is on the replica'],
   ['verify', '--user U | --all [--json] [--repair]', 'read-only audit of the replica; exit 1 on any divergence'],
+  ['handback', '', 'put every line the stopped daemon holds into log-run, for sync_client -r'],
 ];
 
 const commandLine = ([name, args, what]: readonly [string, string, string]) => `  ${`${name} ${args}`.padEnd(46)} ${what}\n`;

@@ -51,7 +51,7 @@ export function ensureShardCount(files: ChannelFiles, shards: number): void {
     throw new ShardCountError(
       `refusing to split ${files.dir} into ${shards} shards: ${pending.join(', ')} still hold lines written with ` +
         `${was}, and changing the count now would reorder users' events. Let the shard workers drain ` +
-        `those files (or run with shards=${recorded ?? '<the old count>'}), then restart with the new count.`,
+        `those files (or run with shards=${recorded ?? '<the old count>'}), or stop it and run \`syncmux handback\`, then restart with the new count.`,
     );
   }
   writeFileDurable(files.shardCount, `${shards}\n`);

@@ -15,7 +15,7 @@ import { skip } from '../support/skip.js';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const man = (name: string) => path.join(root, 'packaging/man', `${name}.8`);
 const version = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
-const COMMANDS = ['split', 'run', 'status', 'metrics', 'resync', 'skip', 'unskip', 'wait', 'verify'];
+const COMMANDS = ['split', 'run', 'status', 'metrics', 'resync', 'skip', 'unskip', 'wait', 'verify', 'handback'];
 
 function cli(file: string, args: string[]) {
   const argv = file.endsWith('.ts') ? ['--import', 'tsx', file, ...args] : [file, ...args];
