@@ -21,6 +21,7 @@ import { PassRequests } from '../synclog/watch.js';
 import { engineModule } from '../shard/worker-bundle.js';
 import { auditSettings, BackgroundAudit, type AuditStatus } from '../verify/background-audit.js';
 import { startWaitServer } from './wait-server.js';
+import { RateLimit } from '../engine/rate-limit.js';
 import { describeUnreadable } from './privileges.js';
 import type { CommandContext } from './syncmux-commands.js';
 
@@ -58,7 +59,11 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
     replicatorModule: ENGINE_MODULE,
     configFile: ctx.configFile,
     channel: ctx.channel,
-    ...(process.env.SYNCMUX_TRACE_DIR ? { engine: { traceDir: process.env.SYNCMUX_TRACE_DIR } } : {}),
+    engine: {
+      ...(process.env.SYNCMUX_TRACE_DIR ? { traceDir: process.env.SYNCMUX_TRACE_DIR } : {}),
+      // One upload cap for the whole daemon, however many shards share it.
+      capBuffers: { bytes: RateLimit.buffer(), messages: RateLimit.buffer() },
+    },
     settings: { route },
     mode: once ? 'once' : 'watch',
     onEvent: (e) => {

@@ -103,7 +103,7 @@ export class EnginePool<M extends PoolMember = Engine> implements Replicator {
   /** `first` is the engine already in use (connected, say); `count - 1` more are made like it. */
   static around(first: Engine, ctx: ReplicatorContext, count: number): EnginePool {
     const more = Array.from({ length: Math.max(0, count - 1) }, () =>
-      new Engine({ ...ctx, engine: { ...ctx.engine, sharedCache: first.cache, sharedUploads: first.uploads, quietConnectWaits: true } }));
+      new Engine({ ...ctx, engine: { ...ctx.engine, sharedCache: first.cache, sharedUploads: first.uploads, capBuffers: first.capBuffers, quietConnectWaits: true } }));
     return new EnginePool([first, ...more], ctx.log);
   }
 

@@ -23,6 +23,7 @@ import type { Replicator, ReplicatorContext, UserBatch, UserOutcome } from './re
 import { ReplicaSession } from './session.js';
 import { SyncCache } from './sync-cache.js';
 import { UploadPipelining } from './upload-pipelining.js';
+import { RateLimit, type UploadCaps } from './rate-limit.js';
 import { UserLockedError } from './sync-lock.js';
 
 /** Replica NOs that the engine handles as part of a healthy flow. */
@@ -33,6 +34,24 @@ const EXPECTED_NO = /^(IMAP_MAILBOX_NONEXISTENT|IMAP_SYNC_CHANGED)\b/;
 function cacheFile(config: CyrusConfig, ctx: ReplicatorContext): string {
   const dir = ctx.channel ? `${config.configDirectory}/sync/${ctx.channel}` : `${config.configDirectory}/sync`;
   return `${dir}/syncmux-cache.${ctx.shard}`;
+}
+
+/** syncmux_max_bytes_per_second / syncmux_max_messages_per_second, or null when neither is set. */
+function uploadCaps(setting: (key: string) => string | undefined, buffers: { bytes: SharedArrayBuffer; messages: SharedArrayBuffer }): UploadCaps | null {
+  const rate = (key: string): number | null => {
+    const value = setting(key);
+    if (value === undefined || value.trim() === '' || value.trim() === '0') return null;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${key} must be a number of units per second, not '${value}'`);
+    return n;
+  };
+  const bytes = rate('syncmux_max_bytes_per_second');
+  const messages = rate('syncmux_max_messages_per_second');
+  if (bytes === null && messages === null) return null;
+  return {
+    bytes: bytes === null ? null : new RateLimit(buffers.bytes, bytes),
+    messages: messages === null ? null : new RateLimit(buffers.messages, messages),
+  };
 }
 
 /** Connection losses tolerated while one batch is retried, before it goes to the retry log. */
@@ -51,6 +70,8 @@ export class Engine implements Replicator {
   readonly endpoint: Endpoint;
   readonly cache: SyncCache | null;
   readonly uploads: UploadPipelining;
+  readonly capBuffers: { readonly bytes: SharedArrayBuffer; readonly messages: SharedArrayBuffer };
+  private readonly caps: UploadCaps | null;
   private readonly reserveThreshold: number;
   private readonly flushTimer: NodeJS.Timeout | null;
   /** Connections in a row that broke under a batch, the last of them, and the wait schedule for the next. */
@@ -66,6 +87,8 @@ export class Engine implements Replicator {
     this.uploads = ctx.engine?.sharedUploads ?? new UploadPipelining();
     this.endpoint.authLog = (level, message) => ctx.log(level, message);
     const setting = (key: string) => channelSetting(this.config, ctx.channel, key);
+    this.capBuffers = ctx.engine?.capBuffers ?? { bytes: RateLimit.buffer(), messages: RateLimit.buffer() };
+    this.caps = uploadCaps(setting, this.capBuffers);
     this.reserveThreshold = Number(setting('syncmux_reserve_threshold') ?? 65536);
     const cacheSetting = setting('syncmux_sync_cache') ?? 'yes';
     this.cache = ctx.engine?.sharedCache !== undefined
@@ -175,7 +198,7 @@ export class Engine implements Replicator {
         nonBlocking: !!e.nonBlocking,
         reserveThreshold: this.reserveThreshold,
         confirmUploads: !!e.confirmUploads,
-      }, this.ctx.log, this.cache, this.uploads);
+      }, this.ctx.log, this.cache, this.uploads, this.caps);
       this.attempted(null);
       return this.session;
     } catch (err) {

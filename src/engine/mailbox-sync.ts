@@ -21,6 +21,7 @@ import { decodeReplicaMailbox, isUnchanged, replicaStateAfterApply, type Replica
 import { NeedsCyrusClientError } from './copyback.js';
 import type { ReplicaSession } from './session.js';
 import { SUSPEND_MS } from './upload-pipelining.js';
+import { takeUploads } from './rate-limit.js';
 
 /** Files per APPLY MESSAGE, as stock. */
 const FILES_PER_MESSAGE = 1024;
@@ -207,6 +208,7 @@ async function updateOnce(
     // the connection is dropped before the MAILBOX that needs it is written;
     // if the replica may fail to store one, we wait for its answer (upload-pipelining.ts).
     const confirm = session.options.confirmUploads || !session.uploads.mayPipeline();
+    await takeUploads(session.caps, files.map((f) => f.size));
     const uploads = sendUploads(session, files, !confirm);
     for (const f of files) session.markStaged(partition, f.guidHex);
     if (uploads.length && confirm) {

@@ -77,6 +77,8 @@ export interface EngineOptions {
   quietConnectWaits?: boolean;
   /** Use this sync cache instead of opening the shard's own (engines of one pool share one). */
   sharedCache?: SyncCache | null;
+  /** The shared state of syncmux_max_bytes/messages_per_second: every engine of a process (all threads) passes the same buffers. */
+  capBuffers?: { readonly bytes: SharedArrayBuffer; readonly messages: SharedArrayBuffer };
   /** Whether uploads may share a flight with their APPLY MAILBOX; engines of one pool share one. */
   sharedUploads?: UploadPipelining;
   /** -v -v: protocol trace (credentials redacted). */

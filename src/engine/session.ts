@@ -15,6 +15,7 @@ import type { ReplicaClient } from '../protocol/replica-client.js';
 import type { ReplicatorContext } from './replicator.js';
 import type { SyncCache } from './sync-cache.js';
 import { UploadPipelining } from './upload-pipelining.js';
+import type { UploadCaps } from './rate-limit.js';
 
 export type Log = ReplicatorContext['log'];
 
@@ -50,6 +51,8 @@ export class ReplicaSession {
     readonly log: Log,
     readonly cache: SyncCache | null = null,
     readonly uploads: UploadPipelining = new UploadPipelining(),
+    /** syncmux_max_bytes/messages_per_second, shared by the process; null when uncapped. */
+    readonly caps: UploadCaps | null = null,
   ) {}
 
   /** mailboxes.db lookups (Mboxlist.query) through this session's memo; fn must only read. */

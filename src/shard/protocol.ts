@@ -17,7 +17,11 @@ export interface WorkerConfig {
   readonly configFile: string;
   readonly channel: string | null;
   /** Engine settings the CLI read from its environment (e.g. the trace directory); structured-cloneable. */
-  readonly engine?: { readonly traceDir?: string };
+  readonly engine?: {
+    readonly traceDir?: string;
+    /** Shared by every worker: one process-wide upload cap (syncmux_max_*_per_second). */
+    readonly capBuffers?: { readonly bytes: SharedArrayBuffer; readonly messages: SharedArrayBuffer };
+  };
   readonly settings: RunnerSettings;
   /** `watch` runs until shutdown; `once` does what is there and exits 0. */
   readonly mode: 'watch' | 'once';
