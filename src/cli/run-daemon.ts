@@ -88,6 +88,10 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   const waitServer = once ? null : await startWaitServer({
     channelDir: ctx.channelDir, shards, route, splitNow: () => requests.request(), stats: (i) => pool.stats.read(i), wakeShard: (i) => pool.wake(i),
   }, ctx.log);
+  // Workers stop now, whatever the splitter is doing (a once run's shards would otherwise go on).
+  const stopPool = () => void pool.stop(stopGraceMs(ctx.config.syncTimeout));
+  if (signal.aborted) stopPool();
+  else signal.addEventListener('abort', stopPool, { once: true });
   ctx.log.log('notice', `syncmux running: channel ${ctx.channel ?? '(default)'}, ${shards} shard(s)`);
   try {
     const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats, requests, onWatchFailed: watchFailed(ctx) };
@@ -102,10 +106,10 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
       }
     } else {
       await runSplitter(split);
-      await pool.stop(10_000);
+      await pool.stop(stopGraceMs(ctx.config.syncTimeout));
     }
   } catch (err) {
-    await pool.stop(10_000);
+    await pool.stop(stopGraceMs(ctx.config.syncTimeout));
     throw err;
   } finally {
     await waitServer?.close();
@@ -114,6 +118,16 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   }
   ctx.log.log('notice', 'syncmux stopped');
   return signal.aborted ? 75 : 0;
+}
+
+/**
+ * How long a stop lets batches already on the wire finish: up to 10 s, and
+ * within half of sync_timeout, the bound stock's own stop has (the pool
+ * terminates a worker 1 s after its grace). Cutting a batch short loses
+ * nothing: its lines stay in log-run.<i> or the retry journal.
+ */
+export function stopGraceMs(syncTimeoutSeconds: number): number {
+  return Math.min(10_000, Math.max(1000, (syncTimeoutSeconds * 1000) / 2));
 }
 
 /** Waits until every worker loaded its code; the reason when one could not, or null. A stop signal ends the wait. */

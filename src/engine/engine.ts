@@ -39,7 +39,8 @@ export class Engine implements Replicator {
   private readonly attemptListeners = new Set<() => void>();
   /** Whether a failed attempt is reported (stderr/syslog); a pool silences all but one voice. */
   reportConnectWaits: () => boolean;
-  private readonly closing = new AbortController();
+  /** Aborted by stopConnecting() or close(): connect waits end, a live connection goes on. */
+  private readonly noMoreConnects = new AbortController();
   readonly config: CyrusConfig;
   readonly endpoint: Endpoint;
   readonly cache: SyncCache | null;
@@ -127,7 +128,7 @@ export class Engine implements Replicator {
     const connection = await connectWithRetry(this.endpoint, {
       once: typeof e.connectOnce === 'function' ? e.connectOnce() : e.connectOnce,
       firstRetrySeconds: e.firstRetrySeconds,
-      signal: this.closing.signal,
+      signal: this.noMoreConnects.signal,
       onWait: (message, _s, cause) => {
         this.attempted(cause.message);
         if (!this.reportConnectWaits()) return;
@@ -215,10 +216,15 @@ export class Engine implements Replicator {
     return { ok: false, retryable: true, error: result.detail };
   }
 
+  /** The worker is stopping: waiting for the replica ends now (those batches fail as unreachable); batches on a live connection go on. */
+  stopConnecting(): void {
+    this.noMoreConnects.abort(new Error('stopping'));
+  }
+
   async close(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushCache();
-    this.closing.abort(new Error('engine closing'));
+    this.noMoreConnects.abort(new Error('engine closing'));
     const session = this.session;
     this.session = null;
     if (session) await session.replica.connection.close();

@@ -36,6 +36,12 @@ export interface Replicator {
    * batch does not wait for the handshake. Failures surface on replicate().
    */
   warmUp?(): void;
+  /**
+   * Optional: the worker is stopping. Stop waiting for the replica (batches
+   * waiting for a connection end as unreachable, their lines stay queued);
+   * batches on a live connection may finish within the grace period.
+   */
+  stopConnecting?(): void;
   /** Called when the worker stops; sends EXIT and closes the connection. */
   close(): Promise<void>;
 }

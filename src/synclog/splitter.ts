@@ -48,6 +48,13 @@ export interface SplitOptions {
   readonly onBatch?: (stats: SplitStats) => void;
 }
 
+/**
+ * How long the addon's hand-off may wait for writers on a libuv pool thread
+ * (Cyrus writers hold the lock for microseconds); a longer wait continues on
+ * the event loop, where it holds no pool thread and a stop ends it.
+ */
+const HANDOFF_POOL_WAIT_MS = 200;
+
 export class SplitterBusyError extends Error {
   override readonly name = 'SplitterBusyError';
 }
@@ -119,17 +126,25 @@ export class ChannelSplitter {
     if (this.stopRequested()) return 'stopped';
     if (fs.existsSync(this.files.run)) return this.drainRun();
     removeStaleCheckpoint(this.files);
-    const state = await handOffLog(this.files.log, this.files.run, this.lockTimeoutMs);
+    let state: Awaited<ReturnType<typeof handOffLog>>;
+    try {
+      state = await handOffLog(this.files.log, this.files.run, HANDOFF_POOL_WAIT_MS);
+    } catch (error) {
+      // The rename stands; a writer still holds the old inode: wait it out on the event loop, where a stop can end the wait.
+      if ((error as NodeJS.ErrnoException).code !== 'ETIMEDOUT' || !fs.existsSync(this.files.run)) throw error;
+      await this.waitOutWriters();
+      return this.splitRun();
+    }
     if (state === 'empty') return 'empty';
     if (state === 'reprocess') return this.drainRun();
     return this.splitRun();
   }
 
-  /** Cyrus's reader takes and drops the lock: a writer that opened log before the rename finishes first. */
+  /** Cyrus's reader takes and drops the lock: a writer that opened log before the rename finishes first. Throws ECANCELED on a stop. */
   private async waitOutWriters(): Promise<void> {
     const run = new LockFile(this.files.run, { write: true });
     try {
-      await lockPolling(run, 'exclusive', this.lockTimeoutMs);
+      await lockPolling(run, 'exclusive', this.lockTimeoutMs, this.options.signal);
       run.unlock();
     } finally {
       run.close();
@@ -198,6 +213,9 @@ export async function splitOnce(options: SplitOptions): Promise<SplitStats> {
   try {
     if ((await splitter.drainRun()) !== 'stopped') await splitter.takeLog();
     return splitter.stats;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ECANCELED' && splitter.stopRequested()) return splitter.stats;
+    throw error;
   } finally {
     splitter.close();
   }

@@ -77,6 +77,8 @@ export async function runSplitter(options: WatchOptions): Promise<SplitStats> {
         if (outcome !== 'stopped') outcome = await splitter.takeLog();
         if (outcome !== 'stopped') requests?.end(pass);
       } catch (error) {
+        // A stop that cut a lock wait short: what is done stays done, the rest resumes on restart.
+        if ((error as NodeJS.ErrnoException).code === 'ECANCELED' && splitter.stopRequested()) break;
         if ((error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw error;
         options.onRetry?.(error as Error);
         outcome = 'empty';
