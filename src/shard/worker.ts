@@ -103,7 +103,7 @@ async function runShardWorker(replicator: Replicator, closeReplicator: () => Pro
     const work = config.mode === 'once' ? shardRunner.runOnce() : shardRunner.run();
     work.catch(() => {}); // observed below; this only keeps an early rejection from counting as unhandled
     if ((await Promise.race([work.then(() => 'done' as const), graceExpired()])) === 'grace') {
-      log('warning', `shard ${config.shard}: batches still in flight after ${graceMs} ms; closing the replicator`);
+      log('warning', `batches still in flight after ${graceMs} ms; closing the replicator`);
       await closeReplicator();
     }
     await work;

@@ -4,6 +4,7 @@
  * or tool would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { sleep } from './daemon.js';
 
@@ -39,4 +40,62 @@ export async function holdLock(file: string): Promise<{ release: () => Promise<v
       await Promise.race([gone, sleep(5000).then(() => child.kill('SIGKILL'))]);
     },
   };
+}
+
+/**
+ * A loopback TCP proxy to the replica that can stall: once stall() is
+ * called it stops passing bytes either way (a replica that hangs mid-
+ * upload), counting what the client sends meanwhile.
+ */
+export class StallProxy {
+  private stalled = false;
+  /** Client bytes still passed on before the stall begins. */
+  private passBeforeStall = Infinity;
+  /** Bytes the client sent since the stall began. */
+  bytesHeld = 0;
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(private readonly server: net.Server, readonly port: number) {}
+
+  static async start(targetPort: number): Promise<StallProxy> {
+    let proxy: StallProxy | null = null;
+    const server = net.createServer((client) => proxy!.handle(client, targetPort));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    proxy = new StallProxy(server, (server.address() as net.AddressInfo).port);
+    return proxy;
+  }
+
+  /** Stops passing bytes once the client has sent `afterBytes` more (0: now). */
+  stall(afterBytes = 0): void {
+    this.passBeforeStall = afterBytes;
+    this.stalled = afterBytes === 0;
+  }
+
+  private handle(client: net.Socket, port: number): void {
+    const upstream = net.connect({ port, host: '127.0.0.1' });
+    this.sockets.add(client).add(upstream);
+    client.on('data', (c: Buffer) => {
+      if (!this.stalled && this.passBeforeStall !== Infinity) {
+        const pass = Math.min(c.length, this.passBeforeStall);
+        this.passBeforeStall -= pass;
+        upstream.write(c.subarray(0, pass));
+        c = c.subarray(pass);
+        this.stalled = this.passBeforeStall === 0;
+      }
+      if (this.stalled) this.bytesHeld += c.length;
+      else upstream.write(c);
+    });
+    upstream.on('data', (c: Buffer) => void (this.stalled || client.write(c)));
+    const destroy = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', destroy).on('close', destroy);
+    upstream.on('error', destroy).on('close', destroy);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
 }
