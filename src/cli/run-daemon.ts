@@ -20,6 +20,7 @@ import { PassRequests } from '../synclog/watch.js';
 import { engineModule } from '../shard/worker-bundle.js';
 import { startWaitServer } from './wait-server.js';
 import { describeUnreadable } from './privileges.js';
+import { stopGraceMs } from './stopping.js';
 import type { CommandContext } from './syncmux-commands.js';
 
 export const STATUS_FILE = 'syncmux.status';
@@ -118,16 +119,6 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   }
   ctx.log.log('notice', 'syncmux stopped');
   return signal.aborted ? 75 : 0;
-}
-
-/**
- * How long a stop lets batches already on the wire finish: up to 10 s, and
- * within half of sync_timeout, the bound stock's own stop has (the pool
- * terminates a worker 1 s after its grace). Cutting a batch short loses
- * nothing: its lines stay in log-run.<i> or the retry journal.
- */
-export function stopGraceMs(syncTimeoutSeconds: number): number {
-  return Math.min(10_000, Math.max(1000, (syncTimeoutSeconds * 1000) / 2));
 }
 
 /** Waits until every worker loaded its code; the reason when one could not, or null. A stop signal ends the wait. */

@@ -18,10 +18,14 @@ import { parseClientOptions, usageError, type ClientOptions } from './client-opt
 import { EXIT, runObjects, runRolling } from './client-modes.js';
 import { openLogger, type Logger } from './logger.js';
 import { becomeCyrus } from './privileges.js';
+import { afterStopGrace, sleepUnlessStopped, stopGraceMs } from './stopping.js';
 
 const PROGRAM = 'sync_client';
 
 async function main(argv: string[]): Promise<number> {
+  // First, so that a stop while starting up is a clean exit 75, not a kill.
+  const stop = new AbortController();
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, () => stop.abort(new Error(sig)));
   const parsed = parseClientOptions(argv);
   const programName = path.basename(process.argv[1] ?? 'syncmux-client').replace(/\.[jt]s$/, '');
   if (!parsed.ok) {
@@ -39,10 +43,8 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.CONFIG;
   }
   const log = openLogger(PROGRAM, config, { verbose: o.verbose, verboseLogging: o.verboseLogging });
-  if (o.startDelay > 0) await new Promise((r) => setTimeout(r, o.startDelay * 1000));
-
-  const stop = new AbortController();
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, () => stop.abort(new Error(sig)));
+  if (o.startDelay > 0) await sleepUnlessStopped(o.startDelay * 1000, stop.signal);
+  if (stop.signal.aborted) return EXIT.TEMPFAIL;
 
   let engine: Engine;
   let context: ReplicatorContext;
@@ -77,11 +79,13 @@ async function main(argv: string[]): Promise<number> {
   const closeAll = () => pool.close();
   stop.signal.addEventListener('abort', () => void closeAll(), { once: true });
   try {
-    return await run(o, config, engine, pool, connections, log, stop.signal, () => (connected = true));
+    const work = run(o, config, engine, pool, connections, log, stop.signal, () => (connected = true));
+    return await Promise.race([work, afterStopGrace(stop.signal, stopGraceMs(config.syncTimeout), EXIT.TEMPFAIL)]);
   } finally {
     await closeAll();
   }
 }
+
 
 /**
  * syncmux_client_connections (default 8): replica connections every mode

@@ -16,7 +16,8 @@
  * appear twice (in order) in its shard logs.
  */
 import fs from 'node:fs';
-import { fsyncDir, handOffLog, LockFile, lockPolling } from '../native/index.js';
+import { fsyncDir, LockFile } from '../native/index.js';
+import { handOffLogAbortable, waitOutWriters } from './hand-off.js';
 import { BatchSplitter, MAX_LINE_BYTES } from './batch-splitter.js';
 import { channelFiles, type ChannelFiles } from './channel.js';
 import { unlinkIfExists } from './durable-file.js';
@@ -47,13 +48,6 @@ export interface SplitOptions {
   /** Called after each durable batch, e.g. to export the counters. */
   readonly onBatch?: (stats: SplitStats) => void;
 }
-
-/**
- * How long the addon's hand-off may wait for writers on a libuv pool thread
- * (Cyrus writers hold the lock for microseconds); a longer wait continues on
- * the event loop, where it holds no pool thread and a stop ends it.
- */
-const HANDOFF_POOL_WAIT_MS = 200;
 
 export class SplitterBusyError extends Error {
   override readonly name = 'SplitterBusyError';
@@ -126,29 +120,15 @@ export class ChannelSplitter {
     if (this.stopRequested()) return 'stopped';
     if (fs.existsSync(this.files.run)) return this.drainRun();
     removeStaleCheckpoint(this.files);
-    let state: Awaited<ReturnType<typeof handOffLog>>;
-    try {
-      state = await handOffLog(this.files.log, this.files.run, HANDOFF_POOL_WAIT_MS);
-    } catch (error) {
-      // The rename stands; a writer still holds the old inode: wait it out on the event loop, where a stop can end the wait.
-      if ((error as NodeJS.ErrnoException).code !== 'ETIMEDOUT' || !fs.existsSync(this.files.run)) throw error;
-      await this.waitOutWriters();
-      return this.splitRun();
-    }
+    const state = await handOffLogAbortable(this.files.log, this.files.run, this.lockTimeoutMs, this.options.signal);
     if (state === 'empty') return 'empty';
     if (state === 'reprocess') return this.drainRun();
     return this.splitRun();
   }
 
   /** Cyrus's reader takes and drops the lock: a writer that opened log before the rename finishes first. Throws ECANCELED on a stop. */
-  private async waitOutWriters(): Promise<void> {
-    const run = new LockFile(this.files.run, { write: true });
-    try {
-      await lockPolling(run, 'exclusive', this.lockTimeoutMs, this.options.signal);
-      run.unlock();
-    } finally {
-      run.close();
-    }
+  private waitOutWriters(): Promise<void> {
+    return waitOutWriters(this.files.run, this.lockTimeoutMs, this.options.signal);
   }
 
   private async splitRun(): Promise<PassOutcome> {
