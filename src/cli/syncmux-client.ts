@@ -17,7 +17,7 @@ import { EndpointError } from '../protocol/endpoint.js';
 import { parseClientOptions, usageError, type ClientOptions } from './client-options.js';
 import { EXIT, runObjects, runRolling } from './client-modes.js';
 import { openLogger, type Logger } from './logger.js';
-import { becomeCyrus } from './privileges.js';
+import { becomeCyrus, PrivilegeError, useCyrusUmask } from './privileges.js';
 import { afterStopGrace, sleepUnlessStopped, stopGraceMs } from './stopping.js';
 
 const PROGRAM = 'sync_client';
@@ -26,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
   // First, so that a stop while starting up is a clean exit 75, not a kill.
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, () => stop.abort(new Error(sig)));
+  useCyrusUmask();
   const parsed = parseClientOptions(argv);
   const programName = path.basename(process.argv[1] ?? 'syncmux-client').replace(/\.[jt]s$/, '');
   if (!parsed.ok) {
@@ -137,6 +138,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`Fatal error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(EXIT.SOFTWARE);
+    process.exit(err instanceof PrivilegeError ? EXIT.USAGE : EXIT.SOFTWARE);
   },
 );

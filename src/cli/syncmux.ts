@@ -9,7 +9,7 @@
 import './runtime.js';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../cyrus/config.js';
-import { becomeCyrus } from './privileges.js';
+import { becomeCyrus, PrivilegeError, useCyrusUmask } from './privileges.js';
 import { openLogger } from './logger.js';
 import { channelDirOf, commands, stopSignal, LOADS_WORKERS, type CommandContext } from './syncmux-commands.js';
 
@@ -28,6 +28,7 @@ commands:
 async function main(argv: string[]): Promise<number> {
   // First, so that a SIGTERM while starting up is a clean stop, not a kill.
   const signal = stopSignal();
+  useCyrusUmask();
   const [command, ...rest] = argv;
   const handler = command ? commands[command] : undefined;
   if (!handler) {
@@ -75,6 +76,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`syncmux: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(70);
+    process.exit(err instanceof PrivilegeError ? 64 : 70);
   },
 );
