@@ -95,7 +95,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   else signal.addEventListener('abort', stopPool, { once: true });
   ctx.log.log('notice', `syncmux running: channel ${ctx.channel ?? '(default)'}, ${shards} shard(s)`);
   try {
-    const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats, requests, onWatchFailed: watchFailed(ctx) };
+    const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats, requests, onWatchFailed: watchFailed(ctx), onStorageError: storageTrouble(ctx) };
     if (once) {
       await splitOnce(split);
       const codes = await pool.done;
@@ -158,6 +158,14 @@ const VOLATILE = new Set(['updatedMs', 'caughtUpMs']);
 /** The splitter's fs.watch failed: say so, since every change now waits for its poll. */
 export function watchFailed(ctx: CommandContext): (error: Error) => void {
   return (error) => ctx.log.log('warning', `cannot watch ${ctx.channelDir} (${error.message}); the sync log is picked up by polling every second`);
+}
+
+/** The channel directory cannot be written: one LOG_ERR when it starts, one notice when it ends. */
+export function storageTrouble(ctx: CommandContext): (error: Error | null) => void {
+  return (error) => {
+    if (error) ctx.log.log('err', `cannot write in ${ctx.channelDir} (${error.message}): not taking the sync log until it can, retrying; nothing is lost, Cyrus keeps appending to log`);
+    else ctx.log.log('notice', `can write in ${ctx.channelDir} again: taking the sync log again`);
+  };
 }
 
 function writeStatus(dir: string, status: DaemonStatus): void {
