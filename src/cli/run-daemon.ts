@@ -64,6 +64,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
       else if (e.type === 'restart') ctx.log.log(e.attempt > 1 ? 'info' : 'warning', `shard ${e.shard} restarting (attempt ${e.attempt}) in ${e.delayMs} ms`);
     },
   });
+  ctx.log.log('info', `syncmux starting: loading ${shards} shard worker(s)`);
   const failedToLoad = await loadWorkers(pool, signal);
   if (failedToLoad !== null) {
     openGate(false);

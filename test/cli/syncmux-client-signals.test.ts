@@ -32,7 +32,7 @@ function uidOf(pid: number): number {
 
 type Client = ReturnType<typeof startClient> & { output: () => string };
 
-async function withClient(state: string, args: (lab: CyrusLab) => string[], setUp: (lab: CyrusLab) => Promise<(() => Promise<void>) | void>, bringUp: (lab: CyrusLab, c: Client) => Promise<void>): Promise<void> {
+async function withClient(state: string, args: (lab: CyrusLab) => string[], setUp: (lab: CyrusLab) => Promise<(() => Promise<void>) | void>, bringUp: (lab: CyrusLab, c: Client) => Promise<void>, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   const lab = await CyrusLab.start({ masterExtra: [`sync_timeout: ${SYNC_TIMEOUT}`] });
   let client: Client | null = null;
   let cleanUp: (() => Promise<void>) | void = undefined;
@@ -44,7 +44,7 @@ async function withClient(state: string, args: (lab: CyrusLab) => string[], setU
     client = { ...started, output: () => text };
     await bringUp(lab, client);
     const exited = client.done.then((r) => r.status ?? r.signal);
-    const { code, ms } = await stopTimed(client.child, exited);
+    const { code, ms } = await stopTimed(client.child, exited, signal);
     timings.push(`${state}: ${ms} ms`);
     process.stdout.write(`  stop while ${state}: exit ${code} after ${ms} ms\n`);
     assert.is(code, 75, `${state}\n${client.output().slice(-3000)}`);
@@ -78,6 +78,18 @@ test('SIGTERM while reconnecting to a stopped replica', async () => {
     await waitFor('a reconnect wait', () => /retrying in 15 seconds/.test(c.output()), 10_000);
     await sleep(1000);
   });
+});
+
+test('SIGQUIT and SIGINT while reconnecting (-u)', async () => {
+  if (reason) return skip('client signals', reason);
+  for (const signal of ['SIGQUIT', 'SIGINT'] as const) {
+    await withClient(`reconnecting, -u (${signal})`, () => ['-u', 'csig5'], async (lab) => {
+      await createUser(lab, 'csig5');
+      await lab.stopInstance(lab.replica);
+    }, async (_lab, c) => {
+      await waitFor('a reconnect wait', () => /retrying in 15 seconds/.test(c.output()), 10_000);
+    }, signal);
+  }
 });
 
 test('SIGTERM while waiting for the log lock (-R)', async () => {

@@ -33,14 +33,14 @@ function pointAt(lab: CyrusLab, port: number): void {
   fs.writeFileSync(conf, text);
 }
 
-async function withDaemon(state: string, labExtra: string[], setUp: (lab: CyrusLab) => Promise<void>, bringUp: (lab: CyrusLab, d: Daemon) => Promise<void>, shards = 2): Promise<void> {
+async function withDaemon(state: string, labExtra: string[], setUp: (lab: CyrusLab) => Promise<void>, bringUp: (lab: CyrusLab, d: Daemon) => Promise<void>, shards = 2, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   const lab = await CyrusLab.start({ masterExtra: [`sync_timeout: ${SYNC_TIMEOUT}`, ...labExtra] });
   let daemon: Daemon | null = null;
   try {
     await setUp(lab);
     daemon = startDaemon(lab, shards);
     await bringUp(lab, daemon);
-    const { code, ms } = await stopTimed(daemon.child, daemon.exited);
+    const { code, ms } = await stopTimed(daemon.child, daemon.exited, signal);
     timings.push(`${state}: ${ms} ms`);
     process.stdout.write(`  stop while ${state}: exit ${code} after ${ms} ms\n`);
     if (process.env.SYNCMUX_SIGNALS_VERBOSE) process.stdout.write(daemon.output().slice(-3000) + (fs.existsSync(lab.syncLogDir()) ? fs.readdirSync(lab.syncLogDir()).join(" ") : "") + "\n");
@@ -58,9 +58,9 @@ async function withDaemon(state: string, labExtra: string[], setUp: (lab: CyrusL
 
 test('SIGTERM while starting', async () => {
   if (reason) return skip('signals', reason);
-  // Its workers take about 2 s to load (under tsx); at 1.2 s the daemon's own code runs and they load.
+  // Its workers take about 2 s to load under tsx.
   await withDaemon('starting', [], async () => {}, async (_lab, d) => {
-    await sleep(1200);
+    await waitFor('the start', () => /syncmux starting/.test(d.output()), 20_000, 5);
     assert.not.match(d.output(), /syncmux running/, 'the daemon was already up');
   });
 });
@@ -106,6 +106,24 @@ test('SIGTERM while reconnecting to a stopped replica', async () => {
     await waitFor('a reconnect wait', () => /retrying in/.test(d.output()), 10_000);
     await sleep(2500);
   });
+});
+
+test('SIGINT while a worker waits for mailboxes.db', async () => {
+  if (reason) return skip('signals', reason);
+  let holder: { release: () => Promise<void> } | null = null;
+  try {
+    await withDaemon('waiting for mailboxes.db (SIGINT)', [], async (lab) => {
+      await createUser(lab, 'sig5');
+      await deliver(lab, 'sig5', 1);
+      holder = await holdLock(path.join(lab.master.paths.configDirectory, 'mailboxes.db'));
+    }, async (lab) => {
+      // The splitter has handed the line to its shard, whose worker now waits for the lock.
+      await waitFor('the shard to take its log', () => fs.readdirSync(lab.syncLogDir()).some((n) => /^log-run\.\d$/.test(n)), 10_000);
+      await sleep(1000);
+    }, 1, 'SIGINT');
+  } finally {
+    await (holder as { release: () => Promise<void> } | null)?.release();
+  }
 });
 
 test('SIGTERM mid-upload behind a replica that stalled', async () => {
