@@ -11,8 +11,9 @@ import { mailboxOwner } from '../cyrus/names.js';
 import type { Engine } from '../engine/engine.js';
 import type { Replicator } from '../engine/replicator.js';
 import { replicateFile, type PassResult } from '../engine/log-pass.js';
-import { appendLog, handOffLog } from '../native/index.js';
+import { appendLog } from '../native/index.js';
 import type { SyncLogLine } from '../synclog/index.js';
+import { handOffLogAbortable } from '../synclog/hand-off.js';
 import { Waker } from '../synclog/waker.js';
 import type { ClientOptions } from './client-options.js';
 import type { Logger } from './logger.js';
@@ -176,7 +177,7 @@ export async function runRolling(o: ClientOptions, engine: Engine, replicator: R
         return EXIT.OK;
       }
       waker.clear(); // what is appended from here on wakes the next wait
-      const state = fs.existsSync(runFile) ? 'reprocess' : await handOffLog(r.logFile, runFile, 30_000);
+      const state = fs.existsSync(runFile) ? 'reprocess' : await handOffLogAbortable(r.logFile, runFile, 30_000, r.signal);
       if (state === 'reprocess') log.log('notice', `Reprocessing sync log file ${runFile}`);
       if (state === 'empty') {
         if (o.once) return EXIT.OK;
@@ -184,6 +185,8 @@ export async function runRolling(o: ClientOptions, engine: Engine, replicator: R
         continue;
       }
       const failed = await processRun(engine, replicator, log, runFile, r.logFile);
+      // A stop fails the batches still in flight (re-queued above); that is the stop's exit, not a lost replica's.
+      if (r.signal.aborted) return EXIT.TEMPFAIL;
       if (o.once) return EXIT.OK;
       if (failed.some((f) => f.unreachable)) {
         // As stock's do_daemon: after a failed pass with the replica gone, exit 0 (a supervisor restarts it).
@@ -191,6 +194,9 @@ export async function runRolling(o: ClientOptions, engine: Engine, replicator: R
         return EXIT.OK;
       }
     }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ECANCELED' && r.signal.aborted) return EXIT.TEMPFAIL;
+    throw error;
   } finally {
     waker.close();
   }

@@ -9,15 +9,34 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lookupSystemUser } from '../cyrus/system-user.js';
 
+/** We are root and cannot become the cyrus user: the CLIs exit 64 with this one line, as Cyrus's tools ("must run as the Cyrus user"). */
+export class PrivilegeError extends Error {
+  override readonly name = 'PrivilegeError';
+}
+
 export function becomeCyrus(user = process.env.CYRUS_USER ?? 'cyrus'): void {
   if (process.getuid?.() !== 0) return;
   const ids = lookupSystemUser(user);
-  if (!ids) throw new Error(`cannot find the ${user} user to run as`);
+  if (!ids) throw new PrivilegeError(`must run as the Cyrus user: there is no user ${JSON.stringify(user)}; refusing to run as root`);
   const { uid, gid } = ids;
-  (process as NodeJS.Process & { initgroups?: (user: string, group: number) => void }).initgroups?.(user, gid);
-  process.setgid?.(gid);
-  process.setuid?.(uid);
-  if (uid !== 0 && process.getuid?.() === 0) throw new Error(`cannot switch to the ${user} user; refusing to run as root`);
+  try {
+    (process as NodeJS.Process & { initgroups?: (user: string, group: number) => void }).initgroups?.(user, gid);
+    process.setgid?.(gid);
+    process.setuid?.(uid);
+  } catch (error) {
+    throw new PrivilegeError(`must run as the Cyrus user: cannot switch to ${user} (${(error as Error).message}); refusing to run as root`);
+  }
+  // CYRUS_USER=root is an explicit choice (tests without a cyrus user); anything else must leave root.
+  if (uid !== 0 && process.getuid?.() === 0) throw new PrivilegeError(`must run as the Cyrus user: cannot switch to ${user}; refusing to run as root`);
+}
+
+/**
+ * Cyrus's own file modes: its services run with umask 077, so the sync log
+ * is 0600 in a 0700 channel directory. Everything we create there (shard
+ * logs, retry journal, quarantine, status, locks, cache) gets the same.
+ */
+export function useCyrusUmask(): void {
+  process.umask(0o077);
 }
 
 /**

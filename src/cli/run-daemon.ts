@@ -23,6 +23,7 @@ import { auditSettings, BackgroundAudit, type AuditStatus } from '../verify/back
 import { startWaitServer } from './wait-server.js';
 import { RateLimit } from '../engine/rate-limit.js';
 import { describeUnreadable } from './privileges.js';
+import { stopGraceMs } from './stopping.js';
 import type { CommandContext } from './syncmux-commands.js';
 
 export const STATUS_FILE = 'syncmux.status';
@@ -73,6 +74,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
       else if (e.type === 'restart') ctx.log.log(e.attempt > 1 ? 'info' : 'warning', `shard ${e.shard} restarting (attempt ${e.attempt}) in ${e.delayMs} ms`);
     },
   });
+  ctx.log.log('info', `syncmux starting: loading ${shards} shard worker(s)`);
   const failedToLoad = await loadWorkers(pool, signal);
   if (failedToLoad !== null) {
     openGate(false);
@@ -101,9 +103,14 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   const waitServer = once ? null : await startWaitServer({
     channelDir: ctx.channelDir, shards, route, splitNow: () => requests.request(), stats: (i) => pool.stats.read(i), wakeShard: (i) => pool.wake(i),
   }, ctx.log);
+  // Workers stop now, whatever the splitter is doing (a once run's shards would otherwise go on).
+  const stopPool = () => void pool.stop(stopGraceMs(ctx.config.syncTimeout));
+  if (signal.aborted) stopPool();
+  else signal.addEventListener('abort', stopPool, { once: true });
   ctx.log.log('notice', `syncmux running: channel ${ctx.channel ?? '(default)'}, ${shards} shard(s)`);
   try {
-    const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats, requests, onWatchFailed: watchFailed(ctx) };
+    const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats, requests, onWatchFailed: watchFailed(ctx), onStorageError: storageTrouble(ctx),
+      onRetry: (error: Error) => ctx.log.log('warning', `taking the sync log over in ${ctx.channelDir}: ${error.message}; trying again`) };
     if (once) {
       await splitOnce(split);
       const codes = await pool.done;
@@ -115,10 +122,10 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
       }
     } else {
       await runSplitter(split);
-      await pool.stop(10_000);
+      await pool.stop(stopGraceMs(ctx.config.syncTimeout));
     }
   } catch (err) {
-    await pool.stop(10_000);
+    await pool.stop(stopGraceMs(ctx.config.syncTimeout));
     throw err;
   } finally {
     await audit?.stop();
@@ -167,6 +174,14 @@ const VOLATILE = new Set(['updatedMs', 'caughtUpMs']);
 /** The splitter's fs.watch failed: say so, since every change now waits for its poll. */
 export function watchFailed(ctx: CommandContext): (error: Error) => void {
   return (error) => ctx.log.log('warning', `cannot watch ${ctx.channelDir} (${error.message}); the sync log is picked up by polling every second`);
+}
+
+/** The channel directory cannot be written: one LOG_ERR when it starts, one notice when it ends. */
+export function storageTrouble(ctx: CommandContext): (error: Error | null) => void {
+  return (error) => {
+    if (error) ctx.log.log('err', `cannot write in ${ctx.channelDir} (${error.message}): not taking the sync log until it can, retrying; nothing is lost, Cyrus keeps appending to log`);
+    else ctx.log.log('notice', `can write in ${ctx.channelDir} again: taking the sync log again`);
+  };
 }
 
 function writeStatus(dir: string, status: DaemonStatus): void {

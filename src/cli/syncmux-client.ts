@@ -18,7 +18,8 @@ import { parseClientOptions, usageError, type ClientOptions } from './client-opt
 import { clientInfoRequest } from './client-help.js';
 import { EXIT, runObjects, runRolling } from './client-modes.js';
 import { openLogger, type Logger } from './logger.js';
-import { becomeCyrus } from './privileges.js';
+import { becomeCyrus, PrivilegeError, useCyrusUmask } from './privileges.js';
+import { afterStopGrace, sleepUnlessStopped, stopGraceMs } from './stopping.js';
 
 const PROGRAM = 'sync_client';
 
@@ -28,6 +29,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(info);
     return EXIT.OK;
   }
+  // First, so that a stop while starting up is a clean exit 75, not a kill.
+  const stop = new AbortController();
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, () => stop.abort(new Error(sig)));
+  useCyrusUmask();
   const parsed = parseClientOptions(argv);
   const programName = path.basename(process.argv[1] ?? 'syncmux-client').replace(/\.[jt]s$/, '');
   if (!parsed.ok) {
@@ -45,10 +50,9 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.CONFIG;
   }
   const log = openLogger(PROGRAM, config, { verbose: o.verbose, verboseLogging: o.verboseLogging });
-  if (o.startDelay > 0) await new Promise((r) => setTimeout(r, o.startDelay * 1000));
+  if (o.startDelay > 0) await sleepUnlessStopped(o.startDelay * 1000, stop.signal);
+  if (stop.signal.aborted) return EXIT.TEMPFAIL;
 
-  const stop = new AbortController();
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, () => stop.abort(new Error(sig)));
   // Under cyrmaster (a cyrus.conf DAEMON entry) SIGHUP means "reread the config": as stock, stop
   // gracefully and exit 0, and cyrmaster starts us again with the new config.
   let hangUp = false;
@@ -88,12 +92,14 @@ async function main(argv: string[]): Promise<number> {
   const closeAll = () => pool.close();
   stop.signal.addEventListener('abort', () => void closeAll(), { once: true });
   try {
-    const code = await run(o, config, engine, pool, connections, log, stop.signal, () => (connected = true));
+    const work = run(o, config, engine, pool, connections, log, stop.signal, () => (connected = true));
+    const code = await Promise.race([work, afterStopGrace(stop.signal, stopGraceMs(config.syncTimeout), EXIT.TEMPFAIL)]);
     return hangUp && code === EXIT.TEMPFAIL ? EXIT.OK : code;
   } finally {
     await closeAll();
   }
 }
+
 
 /**
  * syncmux_client_connections (default 8): replica connections every mode
@@ -145,6 +151,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`Fatal error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(EXIT.SOFTWARE);
+    process.exit(err instanceof PrivilegeError ? EXIT.USAGE : EXIT.SOFTWARE);
   },
 );

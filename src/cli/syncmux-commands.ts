@@ -11,7 +11,7 @@ import { RESYNC_PREFIX, SKIP_PREFIX } from '../shard/index.js';
 import { handBack, HandbackError } from '../shard/handback.js';
 import type { Logger } from './logger.js';
 import { prometheusText } from './metrics.js';
-import { readStatus, runDaemon, statusLagMs, watchFailed } from './run-daemon.js';
+import { readStatus, runDaemon, statusLagMs, storageTrouble, watchFailed } from './run-daemon.js';
 import { verifyCommand } from './verify-command.js';
 import { waitCommand } from './wait-client.js';
 
@@ -64,6 +64,7 @@ const split: Command = async (ctx) => {
     shutdownFile: syncChannel(ctx.config, ctx.channel).shutdownFile ?? undefined,
     signal: ctx.signal,
     onWatchFailed: watchFailed(ctx),
+    onStorageError: storageTrouble(ctx),
   };
   const stats = ctx.values.once ? await splitOnce(options) : await runSplitter(options);
   ctx.log.log('info', `split: ${describe(stats)}`);

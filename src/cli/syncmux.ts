@@ -11,7 +11,7 @@
 import './runtime.js';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../cyrus/config.js';
-import { becomeCyrus } from './privileges.js';
+import { becomeCyrus, PrivilegeError, useCyrusUmask } from './privileges.js';
 import { openLogger } from './logger.js';
 import { packageVersion } from './version.js';
 import { channelDirOf, commands, stopSignal, LOADS_WORKERS, type CommandContext } from './syncmux-commands.js';
@@ -57,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(info);
     return 0;
   }
+  useCyrusUmask();
   const [command, ...rest] = argv;
   const handler = command ? commands[command] : undefined;
   if (!handler) {
@@ -107,6 +108,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`syncmux: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(70);
+    process.exit(err instanceof PrivilegeError ? 64 : 70);
   },
 );

@@ -52,6 +52,7 @@ export async function startWaitServer(ctx: WaitContext, log: Logger): Promise<Wa
     fs.chmodSync(staging, 0o660);
     chownToCyrus(staging);
     fs.renameSync(staging, file);
+    letGroupReachSocket(ctx.channelDir);
     return {
       close: () => {
         for (const socket of connections) socket.destroy();
@@ -65,6 +66,18 @@ export async function startWaitServer(ctx: WaitContext, log: Logger): Promise<Wa
     log.log('err', `wait API on ${file} not available: ${(error as Error).message}`);
     return null;
   }
+}
+
+/**
+ * `syncmux wait` is for cyrus and its group (mail on Debian: an MTA hook
+ * runs as the MTA's user in that group). The socket is 0660; the channel
+ * directory, 0700 as Cyrus makes it, gains group search only (0710): the
+ * group reaches the socket by name and nothing else (every file there is
+ * 0600 and the directory cannot be listed).
+ */
+function letGroupReachSocket(dir: string): void {
+  const st = fs.statSync(dir);
+  if (st.uid === process.geteuid?.() && (st.mode & 0o010) === 0) fs.chmodSync(dir, (st.mode & 0o7777) | 0o010);
 }
 
 function serve(socket: net.Socket, ctx: WaitContext, log: Logger): void {

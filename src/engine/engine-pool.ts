@@ -64,6 +64,7 @@ export interface PoolMember {
   onConnectAttempt(listener: () => void): void;
   replicate(batch: UserBatch): Promise<UserOutcome>;
   warmUp(): void;
+  stopConnecting?(): void;
   close(): Promise<void>;
 }
 
@@ -216,6 +217,13 @@ export class EnginePool<M extends PoolMember = Engine> implements Replicator {
   warmUp(): void {
     this.warm = true;
     for (const engine of this.engines) engine.warmUp();
+  }
+
+  /** Stopping: no member waits for the replica any more; batches waiting for one fail as unreachable. */
+  stopConnecting(): void {
+    this.closed = true;
+    for (const engine of this.engines) engine.stopConnecting?.();
+    this.pump();
   }
 
   async close(): Promise<void> {

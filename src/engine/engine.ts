@@ -65,7 +65,8 @@ export class Engine implements Replicator {
   private readonly attemptListeners = new Set<() => void>();
   /** Whether a failed attempt is reported (stderr/syslog); a pool silences all but one voice. */
   reportConnectWaits: () => boolean;
-  private readonly closing = new AbortController();
+  /** Aborted by stopConnecting() or close(): connect waits end, a live connection goes on. */
+  private readonly noMoreConnects = new AbortController();
   readonly config: CyrusConfig;
   readonly endpoint: Endpoint;
   readonly cache: SyncCache | null;
@@ -164,7 +165,7 @@ export class Engine implements Replicator {
     const connection = await connectWithRetry(this.endpoint, {
       once: typeof e.connectOnce === 'function' ? e.connectOnce() : e.connectOnce,
       firstRetrySeconds: e.firstRetrySeconds,
-      signal: this.closing.signal,
+      signal: this.noMoreConnects.signal,
       onWait: (message, _s, cause) => {
         this.attempted(cause.message);
         if (!this.reportConnectWaits()) return;
@@ -258,7 +259,7 @@ export class Engine implements Replicator {
     if (this.reportConnectWaits()) {
       this.ctx.log('warning', `connection to server '${this.endpoint.serverName}' broke ${this.breaks} times in a row (last: ${this.lastBroken?.cause}); reconnecting in ${seconds} seconds`);
     }
-    await abortableSleep(seconds * 1000, this.closing.signal);
+    await abortableSleep(seconds * 1000, this.noMoreConnects.signal);
   }
 
   private async failure(batch: UserBatch, err: unknown): Promise<UserOutcome> {
@@ -285,10 +286,15 @@ export class Engine implements Replicator {
     return { ok: false, retryable: true, error: result.detail };
   }
 
+  /** The worker is stopping: waiting for the replica ends now (those batches fail as unreachable); batches on a live connection go on. */
+  stopConnecting(): void {
+    this.noMoreConnects.abort(new Error('stopping'));
+  }
+
   async close(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushCache();
-    this.closing.abort(new Error('engine closing'));
+    this.noMoreConnects.abort(new Error('engine closing'));
     const session = this.session;
     this.session = null;
     if (session) await session.replica.connection.close();

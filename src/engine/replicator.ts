@@ -39,6 +39,12 @@ export interface Replicator {
   warmUp?(): void;
   /** Until when uploads wait for their answer before APPLY MAILBOX (epoch ms), 0 when they share its flight: for status. */
   confirmingUploadsUntil?(): number;
+  /**
+   * Optional: the worker is stopping. Stop waiting for the replica (batches
+   * waiting for a connection end as unreachable, their lines stay queued);
+   * batches on a live connection may finish within the grace period.
+   */
+  stopConnecting?(): void;
   /** Called when the worker stops; sends EXIT and closes the connection. */
   close(): Promise<void>;
 }

@@ -27,6 +27,8 @@ export interface DeliveryContext {
   readonly log: LogFn;
   /** Told whenever a key in the journal may be tried at `dueMs`. */
   readonly onRetryDue: (dueMs: number) => void;
+  /** True once the worker is stopping: a batch that then never reached the replica is no failure of its user. */
+  readonly stopping?: () => boolean;
 }
 
 export class Delivery {
@@ -96,6 +98,11 @@ export class Delivery {
   }
 
   private failed(key: string, attempts: number, outcome: Extract<UserOutcome, { ok: false }>): { attempts: number; dueMs: number } {
+    if (outcome.unreachable && this.context.stopping?.()) {
+      // Cut short by the stop: kept in the journal, due at once on the next start, no attempt counted.
+      this.context.log('info', `user ${JSON.stringify(key)}: not replicated before the stop; kept in the retry journal`);
+      return { attempts: attempts - 1, dueMs: 0 };
+    }
     const delay = this.context.backoff.delayMs(attempts, outcome.retryable);
     const priority = !outcome.retryable ? 'err' : attempts === 1 ? 'warning' : 'info';
     this.context.log(priority, `user ${JSON.stringify(key)} failed (attempt ${attempts}${outcome.retryable ? '' : ', not retryable'}): ${outcome.error}; next try in ${Math.round(delay / 1000)} s`);

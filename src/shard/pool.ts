@@ -158,7 +158,9 @@ export class ShardPool {
         this.finish(shard, slot.lastCode);
       }
       const worker = slot.worker;
-      if (worker && !slot.killTimer) {
+      // Still loading its code, it has touched nothing: no need to wait for it.
+      if (worker && !slot.loaded) void worker.terminate();
+      else if (worker && !slot.killTimer) {
         this.send(worker, { t: 'shutdown', graceMs });
         slot.killTimer = setTimeout(() => void worker.terminate(), graceMs + 1000);
       }

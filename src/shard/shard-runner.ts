@@ -80,6 +80,7 @@ export class ShardRunner {
       stats: this.stats,
       log: this.log,
       onRetryDue: (dueMs) => this.retries.due(dueMs),
+      stopping: () => this.stopping,
     });
     this.retries = new RetryDriver({
       journal,

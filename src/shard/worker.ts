@@ -26,6 +26,7 @@ const stop = new AbortController();
 let runner: ShardRunner | null = null;
 let graceMs = 0;
 let startWork: () => void = () => {};
+let stopConnecting: () => void = () => {};
 const started = new Promise<void>((resolve) => (startWork = resolve));
 
 port.on('message', (message: ToWorker) => {
@@ -37,6 +38,7 @@ port.on('message', (message: ToWorker) => {
     graceMs = message.graceMs;
     stop.abort();
     cancelPending(); // lock waits (hand-off, barriers' peers) end now, not at their timeout
+    stopConnecting(); // and so do waits for an unreachable replica
     startWork();
   }
 });
@@ -71,6 +73,8 @@ async function main(): Promise<void> {
   let closing: Promise<void> | null = null;
   const closeReplicator = (): Promise<void> =>
     (closing ??= replicator.close().catch((error: unknown) => log('warning', `closing the replicator: ${String(error)}`)));
+  stopConnecting = () => replicator.stopConnecting?.();
+  if (stop.signal.aborted) stopConnecting();
   try {
     replicator.warmUp?.();
     post({ t: 'ready' });
@@ -100,7 +104,7 @@ async function runShardWorker(replicator: Replicator, closeReplicator: () => Pro
     const work = config.mode === 'once' ? shardRunner.runOnce() : shardRunner.run();
     work.catch(() => {}); // observed below; this only keeps an early rejection from counting as unhandled
     if ((await Promise.race([work.then(() => 'done' as const), graceExpired()])) === 'grace') {
-      log('warning', `shard ${config.shard}: batches still in flight after ${graceMs} ms; closing the replicator`);
+      log('warning', `batches still in flight after ${graceMs} ms; closing the replicator`);
       await closeReplicator();
     }
     await work;

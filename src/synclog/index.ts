@@ -38,3 +38,4 @@ export { RunStateError } from './run-state.js';
 export { ChannelSplitter, splitOnce, SplitterBusyError, type PassOutcome, type SplitOptions } from './splitter.js';
 export { runSplitter, type WatchOptions } from './watch.js';
 export { newSplitStats, type SplitStats } from './stats.js';
+export { handOffLogAbortable, waitOutWriters } from './hand-off.js';

@@ -16,7 +16,8 @@
  * appear twice (in order) in its shard logs.
  */
 import fs from 'node:fs';
-import { fsyncDir, handOffLog, LockFile, lockPolling } from '../native/index.js';
+import { fsyncDir, LockFile } from '../native/index.js';
+import { handOffLogAbortable, waitOutWriters } from './hand-off.js';
 import { BatchSplitter, MAX_LINE_BYTES } from './batch-splitter.js';
 import { channelFiles, type ChannelFiles } from './channel.js';
 import { unlinkIfExists } from './durable-file.js';
@@ -119,21 +120,15 @@ export class ChannelSplitter {
     if (this.stopRequested()) return 'stopped';
     if (fs.existsSync(this.files.run)) return this.drainRun();
     removeStaleCheckpoint(this.files);
-    const state = await handOffLog(this.files.log, this.files.run, this.lockTimeoutMs);
+    const state = await handOffLogAbortable(this.files.log, this.files.run, this.lockTimeoutMs, this.options.signal);
     if (state === 'empty') return 'empty';
     if (state === 'reprocess') return this.drainRun();
     return this.splitRun();
   }
 
-  /** Cyrus's reader takes and drops the lock: a writer that opened log before the rename finishes first. */
-  private async waitOutWriters(): Promise<void> {
-    const run = new LockFile(this.files.run, { write: true });
-    try {
-      await lockPolling(run, 'exclusive', this.lockTimeoutMs);
-      run.unlock();
-    } finally {
-      run.close();
-    }
+  /** Cyrus's reader takes and drops the lock: a writer that opened log before the rename finishes first. Throws ECANCELED on a stop. */
+  private waitOutWriters(): Promise<void> {
+    return waitOutWriters(this.files.run, this.lockTimeoutMs, this.options.signal);
   }
 
   private async splitRun(): Promise<PassOutcome> {
@@ -199,6 +194,9 @@ export async function splitOnce(options: SplitOptions): Promise<SplitStats> {
   try {
     if ((await splitter.drainRun()) !== 'stopped') await splitter.takeLog();
     return splitter.stats;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ECANCELED' && splitter.stopRequested()) return splitter.stats;
+    throw error;
   } finally {
     splitter.close();
   }

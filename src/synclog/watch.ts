@@ -3,7 +3,9 @@
  * events for `log` in the channel directory, with a poll as a fallback
  * (inotify can miss events, e.g. on network filesystems), so a new line is
  * picked up within milliseconds. Ends on the abort signal or the shutdown
- * file, between batches.
+ * file, between batches. A disk that cannot be written (full, quota, EIO)
+ * does not end it: it waits, keeps log-run, takes no new `log`, and
+ * resumes by itself (onStorageError tells when it starts and ends).
  */
 import { ChannelSplitter, type PassOutcome, type SplitOptions } from './splitter.js';
 import type { SplitStats } from './stats.js';
@@ -18,6 +20,22 @@ export interface WatchOptions extends SplitOptions {
   readonly onRetry?: (error: Error) => void;
   /** Lets the owner ask for a pass now and learn when it is done (`syncmux wait`). */
   readonly requests?: PassRequests;
+  /**
+   * The channel directory cannot be written (disk full, quota, I/O error):
+   * called with the error once when it starts, with null once a pass
+   * succeeds again. Meanwhile the splitter retries with a backoff and takes
+   * no new `log`: log-run and its checkpoint keep what it already took.
+   */
+  readonly onStorageError?: (error: Error | null) => void;
+}
+
+/** Errors that say the disk, not the data, is the problem: wait and retry instead of stopping. */
+const STORAGE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS']);
+const STORAGE_RETRY_FIRST_MS = 500;
+const STORAGE_RETRY_MAX_MS = 10_000;
+
+export function isStorageError(error: unknown): boolean {
+  return STORAGE_ERRORS.has((error as NodeJS.ErrnoException | null)?.code ?? '');
 }
 
 /**
@@ -67,16 +85,30 @@ export async function runSplitter(options: WatchOptions): Promise<SplitStats> {
   const waker = new Waker(options.channelDir, (name) => name === 'log', options.pollMs ?? 1000, options.signal, options.onWatchFailed);
   const requests = options.requests;
   if (requests) requests.wake = () => waker.fire();
+  let storageRetryMs = 0; // > 0 while the channel directory cannot be written
   try {
     while (!splitter.stopRequested()) {
       waker.clear(); // whatever happened before this line, the pass below sees
       const pass = requests?.begin() ?? 0;
       let outcome: PassOutcome;
       try {
+        // A leftover log-run is always split first, so no new `log` is taken while one is pending.
         outcome = await splitter.drainRun();
         if (outcome !== 'stopped') outcome = await splitter.takeLog();
         if (outcome !== 'stopped') requests?.end(pass);
+        if (storageRetryMs > 0) {
+          storageRetryMs = 0;
+          options.onStorageError?.(null);
+        }
       } catch (error) {
+        // A stop that cut a lock wait short: what is done stays done, the rest resumes on restart.
+        if ((error as NodeJS.ErrnoException).code === 'ECANCELED' && splitter.stopRequested()) break;
+        if (isStorageError(error)) {
+          if (storageRetryMs === 0) options.onStorageError?.(error as Error);
+          storageRetryMs = Math.min(STORAGE_RETRY_MAX_MS, storageRetryMs === 0 ? STORAGE_RETRY_FIRST_MS : storageRetryMs * 2);
+          await sleepUnlessAborted(storageRetryMs, options.signal);
+          continue;
+        }
         if ((error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw error;
         options.onRetry?.(error as Error);
         outcome = 'empty';
@@ -89,4 +121,17 @@ export async function runSplitter(options: WatchOptions): Promise<SplitStats> {
     waker.close();
     splitter.close();
   }
+}
+
+function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

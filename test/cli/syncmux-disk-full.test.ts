@@ -1,0 +1,100 @@
+/**
+ * `syncmux run` on a full disk: the master's channel directory is a small
+ * tmpfs made for the test. With a user failing (so its shard rewrites the
+ * retry journal) and Cyrus's log holding new lines, the disk is filled and
+ * the daemon started: it takes log over, cannot write the shard logs, says
+ * so in one LOG_ERR line, keeps log-run and the journal, and stays up. Once
+ * space returns it resumes by itself; at the end master == replica and
+ * stock sync_client -u finds nothing to send.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CyrusLab } from '../../lab/cyrus-lab.js';
+import { compareLab } from '../../lab/compare.js';
+import { createUser, deliver } from '../../lab/lab-ops.js';
+import { lookupSystemUser } from '../../src/cyrus/system-user.js';
+import { shardOf } from '../../src/native/index.js';
+import { cyrusSkipReason } from '../support/cyrus.js';
+import { assertReplicaCaughtUp, sleep, startDaemon, stopDaemon, waitChannelDrained, waitFor, type Daemon } from '../support/daemon.js';
+import { skip } from '../support/skip.js';
+
+const reason = cyrusSkipReason();
+const SHARDS = 2;
+const CANDIDATES = Array.from({ length: 16 }, (_, i) => `full${i}`);
+
+/** Fills the filesystem of `dir` as cyrus (so nothing root-owned lands there); returns the filler's path. */
+function fill(dir: string, cyrus: { uid: number; gid: number }): string {
+  const filler = path.join(dir, 'filler');
+  spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'], { uid: cyrus.uid, gid: cyrus.gid, stdio: 'ignore' });
+  return filler;
+}
+
+test('a full disk stops the splitter taking log, loses nothing, and it resumes by itself', async () => {
+  if (reason) return skip('disk full', reason);
+  if (process.getuid?.() !== 0) return skip('disk full', 'mounting a tmpfs needs root');
+  const cyrus = lookupSystemUser('cyrus')!;
+  const failing = CANDIDATES.find((u) => shardOf(u, SHARDS) === 0)!;
+  const healthy = CANDIDATES.find((u) => shardOf(u, SHARDS) === 1)!;
+  const lab = await CyrusLab.start();
+  const dir = lab.syncLogDir();
+  let mounted = false;
+  let daemon: Daemon | null = null;
+  let inbox: string | null = null;
+  let inboxMode = 0;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=512k,mode=0700,uid=${cyrus.uid},gid=${cyrus.gid}`, 'tmpfs', dir]);
+    mounted = true;
+    for (const u of [failing, healthy]) {
+      await createUser(lab, u);
+      await deliver(lab, u, 1);
+    }
+    daemon = startDaemon(lab, SHARDS);
+    await waitChannelDrained(lab);
+
+    // The failing user's replica mailbox cannot be read: its lines go to the retry journal.
+    inbox = lab.tool(lab.replica, 'mbpath', [`user/${failing}`]).stdout.trim();
+    inboxMode = fs.statSync(inbox).mode & 0o7777;
+    fs.chmodSync(inbox, 0);
+    await deliver(lab, failing, 2, { start: 1 });
+    await waitFor('the retry journal', () => fs.existsSync(path.join(dir, 'retry.0')) && fs.statSync(path.join(dir, 'retry.0')).size > 0, 30_000);
+    assert.is(await stopDaemon(daemon), 75, daemon.output());
+
+    // New lines in Cyrus's log, then a full disk, then the daemon.
+    await deliver(lab, failing, 2, { start: 3 });
+    await deliver(lab, healthy, 3, { start: 1 });
+    const filler = fill(dir, cyrus);
+    daemon = startDaemon(lab, SHARDS);
+    const d = daemon;
+    await waitFor('the report', () => /cannot write in/.test(d.output()), 20_000);
+    await sleep(4000); // several retries
+    assert.is(d.child.exitCode, null, `the daemon stays up\n${d.output()}`);
+    const reports = d.output().split('\n').filter((l) => /cannot write in/.test(l));
+    assert.is(reports.length, 1, d.output());
+    assert.match(reports[0]!, /ENOSPC/);
+    assert.ok(fs.existsSync(path.join(dir, 'log-run')), 'what was taken stays in log-run');
+    assert.ok(fs.statSync(path.join(dir, 'retry.0')).size > 0, 'the retry journal is kept');
+
+    fs.rmSync(filler);
+    await waitFor('the resumption', () => /can write in .* again/.test(d.output()), 20_000);
+    fs.chmodSync(inbox, inboxMode);
+    inbox = null;
+    await waitChannelDrained(lab);
+    await waitFor('the replica to catch up', async () => (await compareLab(lab)).equal, 30_000, 500);
+    await assertReplicaCaughtUp(lab, d, [failing, healthy], 'after the disk was full');
+    assert.is(await stopDaemon(d), 75, d.output());
+    if (process.env.SYNCMUX_TEST_VERBOSE) process.stdout.write(d.output());
+    daemon = null;
+  } finally {
+    if (daemon) await stopDaemon(daemon);
+    if (inbox) fs.chmodSync(inbox, inboxMode);
+    await lab.stop();
+    if (mounted) execFileSync('umount', [dir]);
+    await lab.destroy();
+  }
+});
+
+test.run();
