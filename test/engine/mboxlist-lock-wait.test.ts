@@ -1,0 +1,60 @@
+/**
+ * While Cyrus holds mailboxes.db (a checkpoint, ctl_mboxlist, a big rename),
+ * replication waits for it without blocking the event loop: with another
+ * process holding the lock exclusively for 3 s, a user's replication waits,
+ * the event loop's delay stays low (p99 under 20 ms), the connection
+ * survives, and the user is replicated once the lock is released.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import path from 'node:path';
+import { CyrusLab } from '../../lab/cyrus-lab.js';
+import { compareLab } from '../../lab/compare.js';
+import { createUser, deliver } from '../../lab/lab-ops.js';
+import { cyrusSkipReason } from '../support/cyrus.js';
+import { holdLock } from '../support/signals.js';
+import { skip } from '../support/skip.js';
+import { engineFor } from './support.js';
+
+const NAME = 'a mailboxes.db lock held for 3 s stalls the user, not the event loop';
+
+test(NAME, async () => {
+  const reason = cyrusSkipReason();
+  if (reason) return skip(NAME, reason);
+  const lab = await CyrusLab.start();
+  const first = engineFor(lab);
+  await createUser(lab, 'alice');
+  await first.drain();
+  await first.engine.close();
+  // A new engine: nothing of mailboxes.db is in its memo, so the pass must read it under the lock.
+  const eut = engineFor(lab);
+  try {
+    await deliver(lab, 'alice', 3);
+    const session = await eut.engine.connect();
+    const lock = await holdLock(path.join(lab.master.paths.configDirectory, 'mailboxes.db'));
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    const started = Date.now();
+    const pass = eut.drain();
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    await new Promise((r) => setTimeout(r, 3000));
+    await lock.release();
+    const result = await pass;
+    clearInterval(ticker);
+    delay.disable();
+    const p99 = delay.percentile(99) / 1e6;
+    assert.ok(Date.now() - started >= 2900, 'the pass waited for the lock');
+    assert.equal(result.failed, []);
+    assert.ok(p99 < 20, `event loop delay p99 ${p99.toFixed(1)} ms`);
+    assert.ok(ticks >= 200, `timers ran ${ticks} times in 3 s`);
+    assert.ok((await eut.engine.connect()) === session, 'the same connection survived the wait');
+    assert.equal((await compareLab(lab, ['alice'])).differences, []);
+  } finally {
+    await eut.engine.close();
+    await lab.destroy();
+  }
+});
+
+test.run();
