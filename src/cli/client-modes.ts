@@ -17,8 +17,8 @@ import { handOffLogAbortable } from '../synclog/hand-off.js';
 import { Waker } from '../synclog/waker.js';
 import type { ClientOptions } from './client-options.js';
 import type { Logger } from './logger.js';
+import { EXIT } from './exit-codes.js';
 
-export const EXIT = { OK: 0, FAIL: 1, USAGE: 64, SOFTWARE: 70, TEMPFAIL: 75, CONFIG: 78 } as const;
 
 const bin = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
 

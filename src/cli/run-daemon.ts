@@ -25,6 +25,7 @@ import { RateLimit } from '../engine/rate-limit.js';
 import { describeUnreadable } from './privileges.js';
 import { stopGraceMs } from './stopping.js';
 import type { CommandContext } from './syncmux-commands.js';
+import { EXIT } from './exit-codes.js';
 
 export const STATUS_FILE = 'syncmux.status';
 
@@ -79,10 +80,10 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   if (failedToLoad !== null) {
     openGate(false);
     await pool.stop(0);
-    if (signal.aborted) return 75;
+    if (signal.aborted) return EXIT.TEMPFAIL;
     ctx.log.log('err', failedToLoad);
     process.stderr.write(`syncmux run: ${failedToLoad}\n`);
-    return 1;
+    return EXIT.FAIL;
   }
   ctx.becomeCyrus();
   const unreadable = describeUnreadable(new URL(import.meta.url));
@@ -118,7 +119,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
       if (failed.length && !signal.aborted) {
         ctx.log.log('err', `run --once: ${failed.join('; ')}`);
         process.stderr.write(`syncmux run: ${failed.join('; ')}\n`);
-        return 1;
+        return EXIT.FAIL;
       }
     } else {
       await runSplitter(split);
@@ -134,7 +135,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
     writeStatus(ctx.channelDir, status());
   }
   ctx.log.log('notice', 'syncmux stopped');
-  return signal.aborted ? 75 : 0;
+  return signal.aborted ? EXIT.TEMPFAIL : EXIT.OK;
 }
 
 /** Waits until every worker loaded its code; the reason when one could not, or null. A stop signal ends the wait. */

@@ -14,9 +14,11 @@ import { Engine } from '../engine/engine.js';
 import { connectionCount, DEFAULT_TOTAL_CONNECTIONS, EnginePool } from '../engine/engine-pool.js';
 import type { ReplicatorContext } from '../engine/replicator.js';
 import { EndpointError } from '../protocol/endpoint.js';
+import { exitCodeOf } from './exit-codes.js';
 import { parseClientOptions, usageError, type ClientOptions } from './client-options.js';
 import { clientInfoRequest } from './client-help.js';
-import { EXIT, runObjects, runRolling } from './client-modes.js';
+import { runObjects, runRolling } from './client-modes.js';
+import { EXIT } from './exit-codes.js';
 import { openLogger, type Logger } from './logger.js';
 import { becomeCyrus, PrivilegeError, useCyrusUmask } from './privileges.js';
 import { afterStopGrace, sleepUnlessStopped, stopGraceMs } from './stopping.js';
@@ -81,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof EndpointError) {
       process.stderr.write(`Fatal error: ${err.message}\n`);
-      return err.exitCode;
+      return exitCodeOf(err);
     }
     throw err;
   }

@@ -14,6 +14,7 @@ import { prometheusText } from './metrics.js';
 import { readStatus, runDaemon, statusLagMs, storageTrouble, watchFailed } from './run-daemon.js';
 import { verifyCommand } from './verify-command.js';
 import { waitCommand } from './wait-client.js';
+import { EXIT } from './exit-codes.js';
 
 export interface CommandContext {
   config: CyrusConfig;
@@ -69,7 +70,7 @@ const split: Command = async (ctx) => {
   const stats = ctx.values.once ? await splitOnce(options) : await runSplitter(options);
   ctx.log.log('info', `split: ${describe(stats)}`);
   process.stdout.write(`${describe(stats)}\n`);
-  return 0;
+  return EXIT.OK;
 };
 
 /** `syncmux handback`: after `run` stopped, every line it holds goes into log-run for a log reader. */
@@ -79,11 +80,11 @@ const handbackCommand: Command = async (ctx) => {
     const what = result.from.length ? ` from ${result.from.join(', ')}` : '';
     ctx.log.log('notice', `handback: ${result.lines} line(s) into log-run${what}`);
     process.stdout.write(`${result.lines} line(s) into ${path.join(ctx.channelDir, 'log-run')}${what}; sync_client -r or syncmux-client -r takes it first\n`);
-    return 0;
+    return EXIT.OK;
   } catch (err) {
     if (!(err instanceof HandbackError)) throw err;
     process.stderr.write(`syncmux handback: ${err.message}\n`);
-    return 1;
+    return EXIT.FAIL;
   }
 };
 
@@ -93,7 +94,7 @@ const status: Command = async (ctx) => {
   const s = readStatus(ctx.channelDir);
   if (!s) {
     process.stderr.write(`no status in ${ctx.channelDir} (is syncmux run running?)\n`);
-    return 1;
+    return EXIT.FAIL;
   }
   const age = Date.now() - s.updatedMs;
   const alive = isAlive(s.pid) && age < 10_000;
@@ -113,14 +114,14 @@ const status: Command = async (ctx) => {
   }
   const skipped = fs.readdirSync(ctx.channelDir).filter((f) => f.startsWith(SKIP_PREFIX)).map((f) => f.slice(SKIP_PREFIX.length));
   if (skipped.length) process.stdout.write(`skipped users: ${skipped.join(' ')}\n`);
-  return alive ? 0 : 3;
+  return alive ? EXIT.OK : EXIT.DAEMON_STALE;
 };
 
 const metrics: Command = async (ctx) => {
   const s = readStatus(ctx.channelDir);
-  if (!s) return 1;
+  if (!s) return EXIT.FAIL;
   process.stdout.write(prometheusText(s));
-  return 0;
+  return EXIT.OK;
 };
 
 function touchCommand(prefix: string, remove: boolean): Command {
@@ -128,13 +129,13 @@ function touchCommand(prefix: string, remove: boolean): Command {
     const user = ctx.values.user;
     if (typeof user !== 'string' || !user || user.includes('/')) {
       process.stderr.write('--user <userid> is required\n');
-      return 64;
+      return EXIT.USAGE;
     }
     const file = path.join(ctx.channelDir, `${prefix}${user}`);
     if (remove) fs.rmSync(file, { force: true });
     else fs.writeFileSync(file, '');
     ctx.log.log('notice', `${remove ? 'removed' : 'created'} ${file}`);
-    return 0;
+    return EXIT.OK;
   };
 }
 

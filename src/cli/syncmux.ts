@@ -15,6 +15,7 @@ import { becomeCyrus, PrivilegeError, useCyrusUmask } from './privileges.js';
 import { openLogger } from './logger.js';
 import { packageVersion } from './version.js';
 import { channelDirOf, commands, stopSignal, LOADS_WORKERS, type CommandContext } from './syncmux-commands.js';
+import { EXIT } from './exit-codes.js';
 
 const COMMANDS: ReadonlyArray<readonly [string, string, string]> = [
   ['split', '--shards N [--once]', 'split the channel log into N shard logs'],
@@ -55,14 +56,14 @@ async function main(argv: string[]): Promise<number> {
   const info = infoRequest(argv);
   if (info) {
     process.stdout.write(info);
-    return 0;
+    return EXIT.OK;
   }
   useCyrusUmask();
   const [command, ...rest] = argv;
   const handler = command ? commands[command] : undefined;
   if (!handler) {
     process.stderr.write(USAGE);
-    return 64;
+    return EXIT.USAGE;
   }
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -84,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     }));
   } catch (err) {
     process.stderr.write(`syncmux ${command}: ${(err as Error).message}\n${USAGE}`);
-    return 64;
+    return EXIT.USAGE;
   }
   // `run` loads its shard workers' code first: a clone under /root is not readable by cyrus.
   if (!LOADS_WORKERS.has(command!)) becomeCyrus();
@@ -108,6 +109,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`syncmux: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(err instanceof PrivilegeError ? 64 : 70);
+    process.exit(err instanceof PrivilegeError ? EXIT.USAGE : EXIT.SOFTWARE);
   },
 );

@@ -9,6 +9,7 @@
  * one JSON document instead of text. It never sends APPLY.
  */
 import { EndpointError } from '../protocol/endpoint.js';
+import { EXIT, exitCodeOf } from './exit-codes.js';
 import type { ReplicaClient } from '../protocol/replica-client.js';
 import { formatDivergence, type Divergence } from '../verify/divergence.js';
 import { openReadOnlyReplica } from '../verify/read-only-replica.js';
@@ -24,7 +25,7 @@ export async function verifyCommand(ctx: CommandContext): Promise<number> {
   const named = typeof user === 'string';
   if (named === !!all || (named && (!user || user.includes('/')))) {
     process.stderr.write('syncmux verify: give exactly one of --user <userid> or --all\n');
-    return 64;
+    return EXIT.USAGE;
   }
   const subjects = named ? [{ user }] : allSubjects(ctx.config);
   let replica: ReplicaClient;
@@ -33,22 +34,22 @@ export async function verifyCommand(ctx: CommandContext): Promise<number> {
   } catch (err) {
     if (err instanceof EndpointError) {
       process.stderr.write(`syncmux verify: ${err.message}\n`);
-      return err.exitCode;
+      return exitCodeOf(err);
     }
     process.stderr.write(`syncmux verify: cannot connect to the replica: ${(err as Error).message}\n`);
-    return 75;
+    return EXIT.TEMPFAIL;
   }
   const found: Divergence[] = [];
   try {
     for (const subject of subjects) {
-      if (ctx.signal.aborted) return 75;
+      if (ctx.signal.aborted) return EXIT.TEMPFAIL;
       const divergences = await auditSettled({ config: ctx.config, replica }, subject, RECHECK_AFTER_MS, ctx.signal);
-      if (ctx.signal.aborted) return 75;
+      if (ctx.signal.aborted) return EXIT.TEMPFAIL;
       found.push(...divergences);
       if (!json) for (const d of divergences) process.stdout.write(`${formatDivergence(d)}\n`);
     }
   } catch (err) {
-    if (ctx.signal.aborted) return 75;
+    if (ctx.signal.aborted) return EXIT.TEMPFAIL;
     process.stderr.write(`syncmux verify: ${(err as Error).message}\n`);
     return replica.connection.failure ? 75 : 70;
   } finally {

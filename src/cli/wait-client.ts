@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Command } from './syncmux-commands.js';
 import { SOCKET_FILE } from './wait-server.js';
+import { EXIT } from './exit-codes.js';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -19,28 +20,28 @@ export const waitCommand: Command = async (ctx) => {
   const user = ctx.values.user;
   if (typeof user !== 'string' || user === '' || /[\0\r\n]/.test(user)) {
     process.stderr.write('syncmux wait: --user <userid> is required\n');
-    return 64;
+    return EXIT.USAGE;
   }
   const timeoutMs = ctx.values.timeout === undefined ? DEFAULT_TIMEOUT_MS : Number(ctx.values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 86_400_000) {
     process.stderr.write(`syncmux wait: --timeout must be milliseconds from 0 to 86400000, got ${String(ctx.values.timeout)}\n`);
-    return 64;
+    return EXIT.USAGE;
   }
   const socket = path.join(ctx.channelDir, SOCKET_FILE);
   const outcome = await askDaemon(socket, user, timeoutMs);
   switch (outcome.kind) {
     case 'ok':
       process.stdout.write(`ok ${outcome.ms}\n`);
-      return 0;
+      return EXIT.OK;
     case 'timeout':
       process.stdout.write(`timeout after ${outcome.ms}\n`);
-      return 1;
+      return EXIT.FAIL;
     case 'down':
       process.stderr.write(`syncmux wait: syncmux run is not running for channel ${ctx.channel ?? '(default)'}: ${outcome.message}\n`);
-      return 2;
+      return EXIT.DAEMON_DOWN;
     default:
       process.stderr.write(`syncmux wait: ${outcome.message}\n`);
-      return 70;
+      return EXIT.SOFTWARE;
   }
 };
 

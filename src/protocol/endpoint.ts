@@ -21,8 +21,9 @@ import { Secret } from '../cyrus/secret.js';
 import type { ConnectOptions } from './connection.js';
 
 export class EndpointError extends Error {
-  /** sysexits code stock uses for the same condition. */
-  constructor(message: string, readonly exitCode: number) {
+  override readonly name = 'EndpointError';
+  /** `no-host`: sync_host is missing (stock exits 70); `config`: a setting cannot be used (78). */
+  constructor(message: string, readonly kind: 'no-host' | 'config') {
     super(message);
   }
 }
@@ -39,7 +40,7 @@ export interface Endpoint extends ConnectOptions {
 export function resolveEndpoint(config: CyrusConfig, channel: string | null, serverOverride?: string): Endpoint {
   const sync = syncChannel(config, channel);
   const server = serverOverride ?? sync.host;
-  if (!server) throw new EndpointError('sync_host not defined', 70);
+  if (!server) throw new EndpointError('sync_host not defined', 'no-host');
   const parsed = parseServer(server);
   const tryImap = sync.tryImap;
   const port = parsed.port ?? sync.port;
@@ -85,7 +86,7 @@ export function resolveEndpoint(config: CyrusConfig, channel: string | null, ser
 function compressLevel(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return zlib.constants.Z_DEFAULT_COMPRESSION;
   const level = Number(value);
-  if (!Number.isInteger(level) || level < 0 || level > 9) throw new EndpointError(`syncmux_compress_level must be 0-9, not '${value}'`, 78);
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw new EndpointError(`syncmux_compress_level must be 0-9, not '${value}'`, 'config');
   return level;
 }
 
@@ -114,7 +115,7 @@ export function resolvePort(port: string | null, tryImap: boolean): number {
   if (known) return known;
   if (service === 'csync') return 2005;
   if (service === 'imap') return 143;
-  throw new EndpointError(`unknown sync_port service '${service}'`, 78);
+  throw new EndpointError(`unknown sync_port service '${service}'`, 'config');
 }
 
 function lookupService(name: string): number | null {

@@ -42,7 +42,7 @@ test('compression level out of range is a configuration error (EX_CONFIG)', () =
       assert.unreachable(`accepted ${bad}`);
     } catch (err) {
       assert.instance(err, EndpointError);
-      assert.is((err as EndpointError).exitCode, 78);
+      assert.is((err as EndpointError).kind, 'config');
       assert.match((err as Error).message, 'syncmux_compress_level');
     }
   }
