@@ -101,7 +101,9 @@ realTest('rolling: replicates as changes arrive, exits 0 on the shutdown file an
   const r = await rolling.done;
   assert.is(r.status, 0, r.stderr);
   const again = startClient(['-C', conf(), '-n', lab!.channel, '-R']);
-  await new Promise((r) => setTimeout(r, 1500));
+  // Running for sure (not still loading, which a busy machine can stretch past any fixed wait): it replicated.
+  await deliver(lab!, 'bob', 1, { start: 60 });
+  await waitDrained(lab!, 60_000);
   again.child.kill('SIGTERM');
   assert.is((await again.done).status, 75);
 });
