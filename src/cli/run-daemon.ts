@@ -63,6 +63,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
     channel: ctx.channel,
     engine: {
       ...(process.env.SYNCMUX_TRACE_DIR ? { traceDir: process.env.SYNCMUX_TRACE_DIR } : {}),
+      ...(process.env.CYRUS_PREFIX ? { cyrusPrefix: process.env.CYRUS_PREFIX } : {}),
       // One upload cap for the whole daemon, however many shards share it.
       capBuffers: { bytes: RateLimit.buffer(), messages: RateLimit.buffer() },
     },

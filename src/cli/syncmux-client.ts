@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
   becomeCyrus();
   let config: CyrusConfig;
   try {
-    config = loadConfig(o.configFile ?? '/etc/imapd.conf', { ident: PROGRAM });
+    config = loadConfig(o.configFile ?? '/etc/imapd.conf', { ident: PROGRAM, cyrusPrefix: process.env.CYRUS_PREFIX });
   } catch (err) {
     process.stderr.write(`Fatal error: ${(err as Error).message}\n`);
     return EXIT.CONFIG;
@@ -77,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
         trace: o.verbose >= 2 ? (d, line) => process.stderr.write(`${d === '>' ? '>' : '<'}${Math.floor(Date.now() / 1000)}${d === '>' ? '>' : '<'}${line}\n`) : undefined,
         onConnectWait: (message) => process.stderr.write(`${message}\n`),
         ...(process.env.SYNCMUX_TRACE_DIR ? { traceDir: process.env.SYNCMUX_TRACE_DIR } : {}),
+        ...(process.env.CYRUS_PREFIX ? { cyrusPrefix: process.env.CYRUS_PREFIX } : {}),
       },
     };
     engine = new Engine(context);

@@ -90,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
   // `run` loads its shard workers' code first: a clone under /root is not readable by cyrus.
   if (!LOADS_WORKERS.has(command!)) becomeCyrus();
   const configFile = (values.config as string | undefined) ?? '/etc/imapd.conf';
-  const config = loadConfig(configFile, { ident: 'syncmux' });
+  const config = loadConfig(configFile, { ident: 'syncmux', cyrusPrefix: process.env.CYRUS_PREFIX });
   const channel = (values.channel as string | undefined) ?? null;
   const ctx: CommandContext = {
     config,

@@ -123,7 +123,7 @@ export function parseConfText(text: string, file: string, raw: RawConfig, includ
 
 /** Reads imapd.conf and everything it includes. */
 export function readImapdConf(file: string, options: ReadConfOptions = {}): RawConfig {
-  const prefix = options.cyrusPrefix ?? process.env.CYRUS_PREFIX;
+  const prefix = options.cyrusPrefix;
   const readFile =
     options.readFile ??
     ((f: string): string => {

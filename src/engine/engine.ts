@@ -81,7 +81,7 @@ export class Engine implements Replicator {
   private breakDelays: (() => number) | null = null;
 
   constructor(private readonly ctx: ReplicatorContext) {
-    this.config = loadConfig(ctx.configFile);
+    this.config = loadConfig(ctx.configFile, { cyrusPrefix: ctx.engine?.cyrusPrefix });
     this.endpoint = resolveEndpoint(this.config, ctx.channel, ctx.engine?.serverOverride);
     if (ctx.engine?.trace) this.endpoint.trace = ctx.engine.trace;
     else if (ctx.engine?.traceDir) this.endpoint.trace = fileTrace(ctx.engine.traceDir, ctx.shard);

@@ -91,6 +91,8 @@ export interface EngineOptions {
   trace?: (direction: '>' | '<', line: string) => void;
   /** Write each connection's protocol trace into this directory (set from SYNCMUX_TRACE_DIR by the CLI). */
   traceDir?: string;
+  /** Cyrus's CYRUS_PREFIX (read by the CLI) for reading imapd.conf. */
+  cyrusPrefix?: string;
   /** Where to report connect retries (stock prints them on stderr). */
   onConnectWait?: (message: string) => void;
 }

@@ -19,6 +19,8 @@ export interface WorkerConfig {
   /** Engine settings the CLI read from its environment (e.g. the trace directory); structured-cloneable. */
   readonly engine?: {
     readonly traceDir?: string;
+    /** Cyrus's CYRUS_PREFIX, read by the CLI: where imapd.conf and its includes are looked up first. */
+    readonly cyrusPrefix?: string;
     /** Shared by every worker: one process-wide upload cap (syncmux_max_*_per_second). */
     readonly capBuffers?: { readonly bytes: SharedArrayBuffer; readonly messages: SharedArrayBuffer };
   };
