@@ -56,7 +56,23 @@ test('files of syncmux run are cyrus-owned 0600, the socket 0660, the directory 
     await waitChannelDrained(lab);
     // A line the splitter quarantines, and a user the replica refuses (its mailbox unreadable
     // there), whose lines go to the retry journal.
-    execFileSync('sh', ['-c', `printf 'NOT A SYNC LOG LINE\\n' >> ${path.join(dir, 'log')}`], { uid: cyrus.uid, gid: cyrus.gid });
+    // Written as Cyrus's writer does (lock, then check the path still names the file), or the
+    // splitter could take the new, still empty log between the open and the write.
+    const writer = [
+      'import fcntl, os, sys',
+      'while True:',
+      '    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)',
+      '    fcntl.lockf(fd, fcntl.LOCK_EX)',
+      '    try:',
+      '        same = os.fstat(fd).st_ino == os.stat(sys.argv[1]).st_ino',
+      '    except FileNotFoundError:',
+      '        same = False',
+      '    if same:',
+      '        os.write(fd, b"NOT A SYNC LOG LINE\\n")',
+      '        break',
+      '    os.close(fd)',
+    ].join('\n');
+    execFileSync('python3', ['-c', writer, path.join(dir, 'log')], { uid: cyrus.uid, gid: cyrus.gid });
     const replicaInbox = lab.tool(lab.replica, 'mbpath', ['user/perm1']).stdout.trim();
     const inboxMode = fs.statSync(replicaInbox).mode & 0o7777;
     fs.chmodSync(replicaInbox, 0);
