@@ -140,6 +140,8 @@ export interface RollingOptions {
   logFile: string;
   shutdownFile: string | null;
   repeatSeconds: number;
+  /** syncmux_coalesce_ms: a pass begins this long after the event that woke it. */
+  coalesceMs: number;
   signal: AbortSignal;
 }
 
@@ -167,7 +169,7 @@ export async function runRolling(o: ClientOptions, engine: Engine, replicator: R
   const logName = path.basename(r.logFile);
   const waker = new Waker(path.dirname(r.logFile), (name) => name === logName, Math.max(100, r.repeatSeconds * 1000), r.signal, (error) =>
     log.log('warning', `cannot watch ${path.dirname(r.logFile)} (${error.message}); the sync log is picked up by polling every ${r.repeatSeconds} s`),
-  );
+  r.coalesceMs);
   try {
     for (;;) {
       if (r.signal.aborted) return EXIT.TEMPFAIL;

@@ -112,6 +112,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   ctx.log.log('notice', `syncmux running: channel ${ctx.channel ?? '(default)'}, ${shards} shard(s)`);
   try {
     const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats, requests, onWatchFailed: watchFailed(ctx), onStorageError: storageTrouble(ctx),
+      coalesceMs: syncChannel(ctx.config, ctx.channel).coalesceMs,
       onRetry: (error: Error) => ctx.log.log('warning', `taking the sync log over in ${ctx.channelDir}: ${error.message}; trying again`) };
     if (once) {
       await splitOnce(split);

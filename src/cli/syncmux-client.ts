@@ -128,6 +128,7 @@ async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, pool: 
     logFile,
     shutdownFile: o.shutdownFile ?? channel.shutdownFile,
     repeatSeconds: o.minDelta || channel.repeatInterval,
+    coalesceMs: channel.coalesceMs,
     signal,
   });
 }

@@ -98,7 +98,15 @@ export interface SyncChannelConfig {
   readonly cacheDbPath: string | null;
   /** <configdirectory>/sync[/<channel>]/log */
   readonly logFile: string;
+  /**
+   * syncmux_coalesce_ms (default 10, 0-1000): how long after the first line
+   * logged while idle a pass begins, so that it also carries the lines Cyrus
+   * logs with it (a delivery's APPEND and MAILBOX come some ms apart).
+   */
+  readonly coalesceMs: number;
 }
+
+export const DEFAULT_COALESCE_MS = 10;
 
 export interface LoadConfigOptions extends ReadConfOptions {
   /** config_ident; default 'sync_client'. Pass null to disable service overrides. */
@@ -311,6 +319,7 @@ export function syncChannel(config: CyrusConfig, channel: string | null): SyncCh
   if (chanRepeat !== undefined) repeat = parseDuration(chanRepeat, 's');
   if (repeat === null || repeat === -1) repeat = o.duration('sync_repeat_interval', '1s', 's');
 
+  const coalesce = cAtoi(channelSetting(config, channel, 'syncmux_coalesce_ms') ?? String(DEFAULT_COALESCE_MS));
   const password = str('sync_password');
   return Object.freeze({
     channel,
@@ -324,6 +333,7 @@ export function syncChannel(config: CyrusConfig, channel: string | null): SyncCh
     repeatInterval: repeat,
     cacheDbPath: str('sync_cache_db_path'),
     logFile: channel ? `${config.configDirectory}/sync/${channel}/log` : `${config.configDirectory}/sync/log`,
+    coalesceMs: Math.min(1000, Math.max(0, coalesce)),
   });
 }
 

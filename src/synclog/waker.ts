@@ -2,14 +2,25 @@
  * The idle wait of the log consumers (the splitter on `log`, each shard
  * runner on its shard log and touch files): resolves on an fs.watch event
  * for a file the caller cares about, on abort, or after pollMs as a fallback
- * for filesystems where inotify misses events. No fixed sleep sits on the
- * hot path: a consumer waits only when a pass found nothing to do.
+ * for filesystems where inotify misses events. A consumer waits only when
+ * a pass found nothing to do.
+ *
+ * With a settle time, a wait ended by a file event lasts until settleMs after
+ * that event, so a pass carries what the writers log in the next few
+ * milliseconds instead of one line: Cyrus logs a delivery as two lines some
+ * ms apart (APPEND at the append, MAILBOX at the commit), and one pass per
+ * line doubled what each message cost the master's CPU. Measured from the
+ * event, not from the wait: lines that came while a longer pass ran are
+ * taken at once. An explicit fire() (a `syncmux wait`, a stop) never settles.
  */
 import fs from 'node:fs';
 
 export class Waker {
   private fired = false;
+  /** performance.now() of the first file event since clear(), or null if none (or only fire()). */
+  private eventAt: number | null = null;
   private wake: (() => void) | null = null;
+  private settling = false;
   private readonly watcher: fs.FSWatcher | null;
   private readonly onAbort = (): void => this.fire();
 
@@ -24,9 +35,10 @@ export class Waker {
     private readonly pollMs: number,
     private readonly signal?: AbortSignal,
     onWatchFailed?: (error: Error) => void,
+    private readonly settleMs = 0,
   ) {
     this.watcher = watchDirectory(dir, (name) => {
-      if (name === null || interesting(name)) this.fire();
+      if (name === null || interesting(name)) this.onEvent();
     }, onWatchFailed ?? (() => {}));
     signal?.addEventListener('abort', this.onAbort);
   }
@@ -34,24 +46,44 @@ export class Waker {
   /** Forget earlier events: whatever happened before this call, the caller is about to look at. */
   clear(): void {
     this.fired = false;
+    this.eventAt = null;
   }
 
   async wait(): Promise<void> {
-    if (this.fired || this.signal?.aborted) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.pollMs);
+    if (!this.fired && !this.signal?.aborted) await this.sleep(this.pollMs);
+    this.wake = null;
+    if (this.eventAt === null || this.settleMs <= 0 || this.signal?.aborted) return;
+    const left = this.eventAt + this.settleMs - performance.now();
+    if (left < 1) return;
+    this.settling = true;
+    await this.sleep(left);
+    this.settling = false;
+    this.wake = null;
+  }
+
+  /** Ends a wait now, without settling. */
+  fire(): void {
+    this.fired = true;
+    this.eventAt = null;
+    this.wake?.();
+  }
+
+  private onEvent(): void {
+    if (!this.fired) this.eventAt = performance.now();
+    this.fired = true;
+    if (!this.settling) this.wake?.();
+  }
+
+  /** Resolves after ms, or at once on fire()/abort/close. An event during a settle does not cut it short. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
       function done(): void {
         clearTimeout(timer);
         resolve();
       }
       this.wake = done;
     });
-    this.wake = null;
-  }
-
-  fire(): void {
-    this.fired = true;
-    this.wake?.();
   }
 
   close(): void {

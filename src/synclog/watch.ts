@@ -16,6 +16,8 @@ export interface WatchOptions extends SplitOptions {
   readonly pollMs?: number;
   /** Called once if fs.watch on the channel directory fails: only the poll wakes the splitter then. */
   readonly onWatchFailed?: (error: Error) => void;
+  /** A pass woken by a file event begins this long after the event (syncmux_coalesce_ms; see Waker). Default 0. */
+  readonly coalesceMs?: number;
   /** Called when a lock wait timed out; the pass is retried after a poll interval. */
   readonly onRetry?: (error: Error) => void;
   /** Lets the owner ask for a pass now and learn when it is done (`syncmux wait`). */
@@ -82,7 +84,7 @@ export class PassRequests {
 
 export async function runSplitter(options: WatchOptions): Promise<SplitStats> {
   const splitter = ChannelSplitter.open(options);
-  const waker = new Waker(options.channelDir, (name) => name === 'log', options.pollMs ?? 1000, options.signal, options.onWatchFailed);
+  const waker = new Waker(options.channelDir, (name) => name === 'log', options.pollMs ?? 1000, options.signal, options.onWatchFailed, options.coalesceMs ?? 0);
   const requests = options.requests;
   if (requests) requests.wake = () => waker.fire();
   let storageRetryMs = 0; // > 0 while the channel directory cannot be written

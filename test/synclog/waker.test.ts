@@ -36,6 +36,41 @@ test('an event for an interesting name wakes the wait; other names do not', asyn
   }
 });
 
+test('with a settle time, a pass begins that long after the event that woke it; fire() does not settle', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-waker-'));
+  const waker = new Waker(dir, (name) => name === 'log', 600_000, undefined, undefined, 300);
+  try {
+    const waiting = waker.wait();
+    fs.writeFileSync(path.join(dir, 'log'), 'APPEND user.tom\n');
+    const began = performance.now();
+    await within(10_000, 'the settled wake-up', waiting);
+    // The event reaches the watcher a little after the write: measured from the write, allow a few ms.
+    assert.ok(performance.now() - began >= 280, `woke ${Math.round(performance.now() - began)} ms after the event`);
+
+    // Lines that came while a pass ran: the settle counts from their event, not from the wait.
+    waker.clear();
+    fs.appendFileSync(path.join(dir, 'log'), 'MAILBOX user.tom\n');
+    await new Promise((r) => setTimeout(r, 400));
+    const late = performance.now();
+    await within(10_000, 'the wait after a long pass', waker.wait());
+    assert.ok(performance.now() - late < 250, 'an event older than the settle time is taken at once');
+
+    const slow = new Waker(dir, (name) => name === 'log', 600_000, undefined, undefined, 600_000);
+    try {
+      const waitingSlow = slow.wait();
+      fs.appendFileSync(path.join(dir, 'log'), 'APPEND user.ann\n');
+      await new Promise((r) => setTimeout(r, 100));
+      slow.fire();
+      await within(10_000, 'fire() ending a settle of 10 min', waitingSlow);
+    } finally {
+      slow.close();
+    }
+  } finally {
+    waker.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a directory that cannot be watched is reported once, and the poll still wakes the wait', async () => {
   const missing = path.join(os.tmpdir(), `syncmux-waker-missing-${process.pid}`);
   const failures: Error[] = [];
