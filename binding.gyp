@@ -7,7 +7,8 @@
       "native/locks.cc",
       "native/logfile.cc",
       "native/sasl.cc",
-      "native/syslog.cc"
+      "native/syslog.cc",
+      "native/zlib.cc"
     ],
     "libraries": ["-ldl"],
     "include_dirs": ["<!(node -p \"require('path').join(require('path').dirname(require.resolve('xxhash-addon/package.json')), 'xxHash')\")"],

@@ -21,6 +21,7 @@ void InitLocks(Napi::Env env, Napi::Object exports);
 void InitLogFile(Napi::Env env, Napi::Object exports);
 void InitSyslog(Napi::Env env, Napi::Object exports);
 void InitSasl(Napi::Env env, Napi::Object exports);
+void InitZlib(Napi::Env env, Napi::Object exports);
 
 EnvState& State(Napi::Env env) { return *env.GetInstanceData<EnvState>(); }
 
@@ -106,6 +107,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLogFile(env, exports);
   InitSyslog(env, exports);
   InitSasl(env, exports);
+  InitZlib(env, exports);
   exports.Set("cancelPending", Napi::Function::New(env, CancelPending, "cancelPending"));
   return exports;
 }

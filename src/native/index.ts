@@ -65,11 +65,25 @@ interface Addon {
   openlog(ident: string, facility: number): void;
   syslog(priority: number, message: string): void;
   saslUnavailableReason(): string | null;
+  RawDeflate: new (level?: number) => RawZlibStream;
+  RawInflate: new () => RawZlibStream;
   SaslClient: new (
     service: string, serverFqdn: string, localIpPort: string, remoteIpPort: string,
     authname: string | null, realm: string | null, password: Buffer | null, flags: number,
     minSsf: number, maxSsf: number, maxBufSize: number, externalSsf: number, externalAuthId: string | null,
   ) => NativeSaslClient;
+}
+
+/**
+ * A raw (windowBits -15) zlib stream; every push ends in a Z_SYNC_FLUSH, so
+ * its output can go on the wire as it is. One push at a time: pushAsync
+ * (on the libuv pool, for large inputs) must call back before the next.
+ * Errors carry code 'EZLIB'.
+ */
+export interface RawZlibStream {
+  push(input: Buffer): Buffer;
+  pushAsync(input: Buffer, callback: (error: Error | null, output?: Buffer) => void): void;
+  close(): void;
 }
 
 /** One libsasl2 step's outcome: code is SASL_OK (0), SASL_CONTINUE (1) or an error (< 0, or SASL_INTERACT 2). */
@@ -123,6 +137,8 @@ export const fsyncDir = addon.fsyncDir;
 /** Makes every pending lock wait started on this thread fail with ECANCELED. */
 export const cancelPending = addon.cancelPending;
 export const openlog = addon.openlog;
+export const RawDeflate = addon.RawDeflate;
+export const RawInflate = addon.RawInflate;
 export const syslog = addon.syslog;
 
 export const SASL_OK = 0;

@@ -1,7 +1,7 @@
 /**
  * The replica connection's byte layer: a TCP socket, optionally upgraded to
  * TLS (STARTTLS) and optionally wrapped in raw DEFLATE (COMPRESS, RFC 4978
- * style: windowBits -15, one sync flush per burst of writes). It offers line
+ * style: windowBits -15, one sync flush per burst of writes, deflate-link.ts). It offers line
  * reads for the handshake and then hands every plaintext byte to one
  * receiver (the response parser). It knows nothing of DLIST.
  *
@@ -18,6 +18,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
+import { DeflateLink, InflateLink } from './deflate-link.js';
 
 /** An established SASL security layer (src/native SaslClient). */
 export interface SecurityLayer {
@@ -52,8 +53,8 @@ export class ByteChannel {
   private receiver: ((chunk: Buffer) => void) | null = null;
   private closedError: ChannelClosedError | null = null;
   private closeListeners: Array<(err: ChannelClosedError) => void> = [];
-  private inflate: zlib.InflateRaw | null = null;
-  private deflate: zlib.DeflateRaw | null = null;
+  private inflate: InflateLink | null = null;
+  private deflate: DeflateLink | null = null;
   private outgoing: Buffer[] = [];
   private outgoingBytes = 0;
   private layer: SecurityLayer | null = null;
@@ -68,8 +69,16 @@ export class ByteChannel {
       }
       if (chunk.length === 0) return;
     }
-    if (this.inflate) this.inflate.write(chunk);
-    else this.deliver(chunk);
+    if (!this.inflate) return this.deliver(chunk);
+    let plain: Buffer;
+    try {
+      plain = this.inflate.push(chunk);
+    } catch (err) {
+      this.fail(new ChannelClosedError(`inflate: ${(err as Error).message}`, 'error'));
+      this.socket.destroy();
+      return;
+    }
+    if (plain.length > 0) this.deliver(plain);
   };
 
   /** Writes to the socket through the security layer, if any. */
@@ -204,7 +213,7 @@ export class ByteChannel {
   writeAsync(data: Buffer | string): Promise<void> {
     if (this.closedError) return Promise.reject(this.closedError);
     if (this.enqueue(data)) return Promise.resolve();
-    const target: NodeJS.WritableStream = this.deflate ?? this.socket;
+    const target: NodeJS.EventEmitter = this.deflate ?? this.socket;
     return new Promise((resolve, reject) => {
       // Each wait's close listener goes once it drained: a long upload waits thousands of times.
       const onClose = () => reject(this.closedError ?? new ChannelClosedError('closed', 'closed'));
@@ -239,15 +248,12 @@ export class ByteChannel {
     this.outgoing = [];
     this.outgoingBytes = 0;
     if (!this.deflate) return this.toSocket(data);
-    this.deflateUnflushed = true;
-    this.scheduleFlush();
-    return this.deflate.write(data);
+    return this.deflate.write(data); // deflated and sync-flushed as one piece
   }
 
   private flushScheduled = false;
-  private deflateUnflushed = false;
 
-  /** At the end of the turn: hand over what is queued, and one Z_SYNC_FLUSH for all of it. */
+  /** At the end of the turn: hand over what is queued, as one write (and one Z_SYNC_FLUSH). */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -255,10 +261,6 @@ export class ByteChannel {
       this.flushScheduled = false;
       if (this.closedError) return;
       this.drainOutgoing();
-      if (this.deflate && this.deflateUnflushed) {
-        this.deflateUnflushed = false;
-        this.deflate.flush(zlib.constants.Z_SYNC_FLUSH);
-      }
     });
   }
 
@@ -292,14 +294,11 @@ export class ByteChannel {
    */
   startCompression(level: number = zlib.constants.Z_DEFAULT_COMPRESSION): void {
     this.drainOutgoing(); // what was written before the switch goes out uncompressed
-    const inflate = zlib.createInflateRaw();
-    const deflate = zlib.createDeflateRaw({ level });
-    inflate.on('data', (chunk: Buffer) => this.deliver(chunk));
-    inflate.on('error', (err) => this.fail(new ChannelClosedError(`inflate: ${err.message}`, 'error')));
-    deflate.on('data', (chunk: Buffer) => this.toSocket(chunk));
-    deflate.on('error', (err) => this.fail(new ChannelClosedError(`deflate: ${err.message}`, 'error')));
-    this.inflate = inflate;
-    this.deflate = deflate;
+    this.inflate = new InflateLink();
+    this.deflate = new DeflateLink(level, (data) => this.toSocket(data), (err) => {
+      this.fail(new ChannelClosedError(`deflate: ${err.message}`, 'error'));
+      this.socket.destroy();
+    });
   }
 
   /**
@@ -343,7 +342,7 @@ export class ByteChannel {
   close(): void {
     this.layer?.dispose();
     this.socket.destroy();
-    this.inflate?.destroy();
-    this.deflate?.destroy();
+    this.inflate?.close();
+    this.deflate?.close();
   }
 }
