@@ -56,6 +56,8 @@ export class ShardRunner {
   private readonly resyncing = new Set<string>();
   private fatal: unknown = null;
   private lastControlRefresh = 0;
+  /** A skip-/resync- or shutdown file event came since the last refresh. */
+  private controlChanged = true;
   private onceMode = false;
   private readonly onExternalAbort = (): void => this.stop();
   private waker: Waker | null = null;
@@ -168,7 +170,9 @@ export class ShardRunner {
     try {
       while (!this.stopping) {
         waker.clear();
-        this.refreshControl(true);
+        // The directory is read again when a control file changed, else at most every CONTROL_REFRESH_MS:
+        // a readdir per pass was a good part of a steady-state message's cost.
+        this.refreshControl(this.controlChanged);
         if (this.stopping) break;
         const outcome = await this.pass();
         this.options.onPassEnd?.();
@@ -231,6 +235,7 @@ export class ShardRunner {
     const now = Date.now();
     if (!force && now - this.lastControlRefresh < CONTROL_REFRESH_MS) return;
     this.lastControlRefresh = now;
+    this.controlChanged = false;
     const shutdownFile = this.options.shutdownFile;
     if (shutdownFile && fs.existsSync(shutdownFile)) {
       this.log('notice', `shutdown file ${shutdownFile} found: stopping shard ${this.options.shard}`);
@@ -263,12 +268,10 @@ export class ShardRunner {
   }
 
   private interesting(name: string): boolean {
-    return (
-      name === path.basename(this.files.log) ||
-      name.startsWith(SKIP_PREFIX) ||
-      name.startsWith(RESYNC_PREFIX) ||
-      (!!this.options.shutdownFile && name === path.basename(this.options.shutdownFile))
-    );
+    if (name === path.basename(this.files.log)) return true;
+    const control = name.startsWith(SKIP_PREFIX) || name.startsWith(RESYNC_PREFIX) || (!!this.options.shutdownFile && name === path.basename(this.options.shutdownFile));
+    if (control) this.controlChanged = true;
+    return control;
   }
 
   /** Waits for everything started to finish (all of it confirmed or journaled). */
