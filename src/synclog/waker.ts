@@ -95,8 +95,9 @@ export class Waker {
 
 function watchDirectory(dir: string, onEvent: (name: string | null) => void, onFailed: (error: Error) => void): fs.FSWatcher | null {
   try {
-    const watcher = fs.watch(dir, { persistent: false, encoding: 'buffer' }, (_event, name) =>
-      onEvent(name === null ? null : Buffer.from(name).toString('latin1')),
+    // Every event in the directory comes here (the writers' appends, our own renames): keep it cheap.
+    const watcher = fs.watch(dir, { persistent: false, encoding: 'buffer' }, (_event, name: Buffer | null) =>
+      onEvent(name === null ? null : name.toString('latin1')),
     );
     watcher.on('error', (error) => {
       watcher.close(); // fall back to polling
