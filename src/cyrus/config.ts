@@ -99,9 +99,10 @@ export interface SyncChannelConfig {
   /** <configdirectory>/sync[/<channel>]/log */
   readonly logFile: string;
   /**
-   * syncmux_coalesce_ms (default 10, 0-1000): how long after the first line
-   * logged while idle a pass begins, so that it also carries the lines Cyrus
-   * logs with it (a delivery's APPEND and MAILBOX come some ms apart).
+   * syncmux_coalesce_ms (default 10, 0-1000): under load, how long after
+   * the line that woke it a pass begins, so that it also carries the lines
+   * Cyrus logs with it (a delivery's APPEND and MAILBOX come some ms apart).
+   * See Waker.
    */
   readonly coalesceMs: number;
 }

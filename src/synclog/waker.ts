@@ -5,15 +5,21 @@
  * for filesystems where inotify misses events. A consumer waits only when
  * a pass found nothing to do.
  *
- * With a settle time, a wait ended by a file event lasts until settleMs after
- * that event, so a pass carries what the writers log in the next few
- * milliseconds instead of one line: Cyrus logs a delivery as two lines some
- * ms apart (APPEND at the append, MAILBOX at the commit), and one pass per
- * line doubled what each message cost the master's CPU. Measured from the
- * event, not from the wait: lines that came while a longer pass ran are
- * taken at once. An explicit fire() (a `syncmux wait`, a stop) never settles.
+ * With a settle time, a consumer under load lets the next pass begin
+ * settleMs after the event that woke it, so that the pass carries what the
+ * writers log meanwhile instead of one line: Cyrus logs a delivery as two
+ * lines some ms apart (APPEND, then MAILBOX at the commit), and one pass per
+ * line doubled what each message cost the master's CPU. "Under load" means
+ * the previous wait ended less than BUSY_FACTOR × settleMs before the event:
+ * a lone change after a quiet spell still goes out at once, which keeps the
+ * latency of a quiet server. The settle is measured from the event, so lines
+ * that came while a longer pass ran are taken at once, and an explicit
+ * fire() (a `syncmux wait`, a stop) never settles.
  */
 import fs from 'node:fs';
+
+/** Events closer than this many settle times to the previous wake-up count as load. */
+export const BUSY_FACTOR = 5;
 
 export class Waker {
   private fired = false;
@@ -21,6 +27,8 @@ export class Waker {
   private eventAt: number | null = null;
   private wake: (() => void) | null = null;
   private settling = false;
+  /** performance.now() when the last wait() returned: about when the last pass began. */
+  private lastWokeAt = -Infinity;
   private readonly watcher: fs.FSWatcher | null;
   private readonly onAbort = (): void => this.fire();
 
@@ -52,7 +60,13 @@ export class Waker {
   async wait(): Promise<void> {
     if (!this.fired && !this.signal?.aborted) await this.sleep(this.pollMs);
     this.wake = null;
+    await this.settle();
+    this.lastWokeAt = performance.now();
+  }
+
+  private async settle(): Promise<void> {
     if (this.eventAt === null || this.settleMs <= 0 || this.signal?.aborted) return;
+    if (this.eventAt - this.lastWokeAt >= BUSY_FACTOR * this.settleMs) return; // quiet until now: at once
     const left = this.eventAt + this.settleMs - performance.now();
     if (left < 1) return;
     this.settling = true;
