@@ -67,7 +67,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
       // One upload cap for the whole daemon, however many shards share it.
       capBuffers: { bytes: RateLimit.buffer(), messages: RateLimit.buffer() },
     },
-    settings: { route },
+    settings: { route, wokenBySplitter: !once },
     mode: once ? 'once' : 'watch',
     onEvent: (e) => {
       if (e.type === 'log') ctx.log.log(e.priority, `shard ${e.shard}: ${e.message}`);
@@ -112,7 +112,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   ctx.log.log('notice', `syncmux running: channel ${ctx.channel ?? '(default)'}, ${shards} shard(s)`);
   try {
     const split = { channelDir: ctx.channelDir, shards, route, shutdownFile, signal, stats: splitStats, requests, onWatchFailed: watchFailed(ctx), onStorageError: storageTrouble(ctx),
-      coalesceMs: syncChannel(ctx.config, ctx.channel).coalesceMs,
+      coalesceMs: syncChannel(ctx.config, ctx.channel).coalesceMs, onShardAppended: (shard: number) => pool.wake(shard),
       onRetry: (error: Error) => ctx.log.log('warning', `taking the sync log over in ${ctx.channelDir}: ${error.message}; trying again`) };
     if (once) {
       await splitOnce(split);

@@ -28,6 +28,14 @@ export interface RunnerSettings {
    * filesystems that miss events, and costs every idle shard a wakeup.
    */
   readonly pollMs?: number;
+  /**
+   * Watch mode: the splitter in this process wakes the runner after each
+   * append to its log (`syncmux run`), so it watches no directory. Every
+   * event of the busy channel directory (the writers' appends, the
+   * splitter's and every shard's renames) woke every shard's thread; now
+   * skip-/resync- files are read on the next wake-up, within pollMs.
+   */
+  readonly wokenBySplitter?: boolean;
   /** How often a barrier wait looks at the other shards. Default 20 ms. */
   readonly barrierPollMs?: number;
   /**
@@ -67,6 +75,7 @@ export interface ResolvedSettings {
   readonly retryBatchLines: number;
   readonly retryConcurrency: number;
   readonly pollMs: number;
+  readonly watchDirectory: boolean;
   readonly barrierPollMs: number;
   readonly barrierTimeoutMs: number | null;
   readonly lockTimeoutMs: number;
@@ -81,6 +90,7 @@ export function resolveSettings(settings: RunnerSettings): ResolvedSettings {
     retryBatchLines: Math.max(1, settings.retryBatchLines ?? 10_000),
     retryConcurrency: Math.max(1, Math.min(concurrency, settings.retryConcurrency ?? Math.ceil(concurrency / 2))),
     pollMs: Math.max(1, settings.pollMs ?? 1000),
+    watchDirectory: !settings.wokenBySplitter,
     barrierPollMs: Math.max(1, settings.barrierPollMs ?? 20),
     barrierTimeoutMs: settings.barrierTimeoutMs ?? null,
     lockTimeoutMs: settings.lockTimeoutMs ?? 60_000,

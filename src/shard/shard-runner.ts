@@ -164,7 +164,7 @@ export class ShardRunner {
   }
 
   async run(): Promise<ShardStats> {
-    const waker = new Waker(this.options.channelDir, (name) => this.interesting(name), this.settings.pollMs, this.stopController.signal, (error) =>
+    const waker = new Waker(this.settings.watchDirectory ? this.options.channelDir : null, (name) => this.interesting(name), this.settings.pollMs, this.stopController.signal, (error) =>
       this.log('warning', `shard ${this.options.shard}: cannot watch ${this.options.channelDir} (${error.message}); new lines are picked up by polling every ${this.settings.pollMs} ms`));
     this.waker = waker;
     try {

@@ -26,13 +26,16 @@ export class ShardOutputs {
   /**
    * Appends every non-empty shard buffer to its file; `extra` joins the same
    * parallel flush (the quarantine). Resolves with the number of appends
-   * once all are durable; rejects if any failed.
+   * once all are durable; rejects if any failed. `appended` hears of each
+   * shard whose append is durable.
    */
-  async flush(pathOf: (shard: number) => string, timeoutMs: number, extra?: { path: string; data: Buffer }): Promise<number> {
+  async flush(pathOf: (shard: number) => string, timeoutMs: number, extra?: { path: string; data: Buffer }, appended?: (shard: number) => void): Promise<number> {
     const pending: Promise<number>[] = [];
     for (let shard = 0; shard < this.shards; shard++) {
       const sink = this.sinks[shard]!;
-      if (sink.length > 0) pending.push(appendLog(pathOf(shard), sink.view(), { sync: true, timeoutMs }));
+      if (sink.length === 0) continue;
+      const append = appendLog(pathOf(shard), sink.view(), { sync: true, timeoutMs });
+      pending.push(appended ? append.then((n) => (appended(shard), n)) : append);
     }
     if (extra && extra.data.length > 0) pending.push(appendLog(extra.path, extra.data, { sync: true, timeoutMs }));
     // Wait for every append to settle, so none is still running when we report.

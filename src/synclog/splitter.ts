@@ -47,6 +47,8 @@ export interface SplitOptions {
   readonly stats?: SplitStats;
   /** Called after each durable batch, e.g. to export the counters. */
   readonly onBatch?: (stats: SplitStats) => void;
+  /** After lines reached a shard's log durably: `syncmux run` wakes that shard's worker. */
+  readonly onShardAppended?: (shard: number) => void;
 }
 
 export class SplitterBusyError extends Error {
@@ -159,7 +161,7 @@ export class ChannelSplitter {
         if (this.stopRequested()) return 'stopped';
         this.batcher.split(batch, stats, barrierRunSource);
         const quarantine = { path: files.quarantine, data: this.batcher.quarantine.records.view() };
-        const appends = await this.batcher.outputs.flush(files.shardLog, this.lockTimeoutMs, quarantine);
+        const appends = await this.batcher.outputs.flush(files.shardLog, this.lockTimeoutMs, quarantine, this.options.onShardAppended);
         stats.appends += appends;
         stats.fsyncs += appends;
         stats.batches++;

@@ -37,15 +37,16 @@ export class Waker {
    * out of watches): from then on only the poll wakes this consumer, which
    * an admin should know, since every change then waits up to pollMs.
    */
+  /** dir null: no watch, only the poll and fire() wake this consumer. */
   constructor(
-    dir: string,
+    dir: string | null,
     interesting: (name: string) => boolean,
     private readonly pollMs: number,
     private readonly signal?: AbortSignal,
     onWatchFailed?: (error: Error) => void,
     private readonly settleMs = 0,
   ) {
-    this.watcher = watchDirectory(dir, (name) => {
+    this.watcher = dir === null ? null : watchDirectory(dir, (name) => {
       if (name === null || interesting(name)) this.onEvent();
     }, onWatchFailed ?? (() => {}));
     signal?.addEventListener('abort', this.onAbort);
