@@ -13,6 +13,10 @@
  *    supervisor restarts it when the replica is back: that start is the
  *    clock's start) and the clock stops when the log is drained.
  *
+ * SEED_DELAYS ("0,5") puts a proxy adding that many ms each way in front
+ * of the replica's sync port for the seed rows: stock's serial stream pays
+ * every round trip, which is where a seed over a WAN spends its time.
+ *
  * Client CPU is all the client's threads (the shell's `times` for a client
  * that exits, /proc for a running one). The replica's floor for these
  * shapes is not measured here; see RESULTS.md.
@@ -26,6 +30,7 @@ import { createUser, deliver } from '../lab/lab-ops.js';
 import { cyrusUnavailableReason } from '../lab/install.js';
 import { cyrusEnv } from '../lab/cyrus-installs.js';
 import { CLIENTS } from './e2e/clients.js';
+import { DelayProxy } from './delay-proxy.js';
 import { burst } from './e2e/workloads.js';
 
 type Row = Record<string, string | number>;
@@ -62,12 +67,20 @@ const SEEDERS = [
   { name: 'syncmux-client -A', argv: (lab: CyrusLab) => [process.execPath, path.join(root, 'dist', 'bin', 'syncmux-client.js'), '-C', lab.master.paths.imapdConf, '-n', lab.channel, '-A'], env: () => process.env },
 ];
 
-async function seedRow(seeder: (typeof SEEDERS)[number]): Promise<Row> {
+/** Points the channel's sync_port at `port` (the proxy); clients read it at start. */
+function setSyncPort(lab: CyrusLab, port: number): void {
+  const file = lab.master.paths.imapdConf;
+  const text = fs.readFileSync(file, 'utf8').replace(new RegExp(`^${lab.channel}_sync_port: .*$`, 'm'), `${lab.channel}_sync_port: ${port}`);
+  fs.writeFileSync(file, text);
+}
+
+async function seedRow(seeder: (typeof SEEDERS)[number], delayMs: number): Promise<Row> {
   const users = Array.from({ length: num('SEED_USERS', 200) }, (_, i) => `seed${i}`);
   const perUser = num('SEED_MESSAGES', 50);
   const big = num('SEED_BIG', 2);
-  const row: Row = { shape: 'seed', client: seeder.name, users: users.length, messages: users.length * perUser + big };
+  const row: Row = { shape: `seed, ${delayMs} ms`, client: seeder.name, users: users.length, messages: users.length * perUser + big };
   const lab = await CyrusLab.start();
+  let proxy: DelayProxy | null = null;
   try {
     for (const u of users) await createUser(lab, u, ['Sent']);
     await Promise.all([0, 1, 2, 3].map(async (lane) => {
@@ -75,6 +88,10 @@ async function seedRow(seeder: (typeof SEEDERS)[number]): Promise<Row> {
     }));
     for (let i = 0; i < big; i++) await deliver(lab, users[i % users.length]!, 1, { size: num('SEED_BIG_MB', 10) * 1024 * 1024, start: 10_000 + i });
     fs.rmSync(`${lab.syncLogDir()}/log`, { force: true }); // a seed reads the store, not the log
+    if (delayMs > 0) {
+      proxy = await DelayProxy.start(lab.replica.ports.sync!, delayMs);
+      setSyncPort(lab, proxy.port);
+    }
     const run = await timed(seeder.argv(lab), seeder.env(lab));
     if (run.status !== 0) throw new Error(`${seeder.name} exited ${run.status}: ${run.output.slice(-500)}`);
     row.seconds = run.seconds.toFixed(2);
@@ -85,6 +102,7 @@ async function seedRow(seeder: (typeof SEEDERS)[number]): Promise<Row> {
   } catch (err) {
     row.error = (err as Error).message.slice(0, 300);
   } finally {
+    await proxy?.close();
     await lab.destroy();
   }
   return row;
@@ -135,10 +153,12 @@ async function main(): Promise<void> {
   const shapes = (process.env.SEED_SHAPES ?? 'seed,catch-up').split(',');
   const rows: Row[] = [];
   if (shapes.includes('seed')) {
-    for (const seeder of SEEDERS) {
-      const row = await seedRow(seeder);
-      console.error(JSON.stringify(row));
-      rows.push(row);
+    for (const delay of (process.env.SEED_DELAYS ?? '0,5').split(',').map(Number)) {
+      for (const seeder of SEEDERS) {
+        const row = await seedRow(seeder, delay);
+        console.error(JSON.stringify(row));
+        rows.push(row);
+      }
     }
   }
   if (shapes.includes('catch-up')) {
@@ -150,7 +170,7 @@ async function main(): Promise<void> {
     }
   }
   ratios(rows);
-  console.log(`\nseed and catch-up, ${new Date().toISOString()}, 0 ms delay\n`);
+  console.log(`\nseed and catch-up, ${new Date().toISOString()} (catch-up at 0 ms delay)\n`);
   console.log(table(rows));
 }
 
