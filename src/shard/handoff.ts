@@ -3,21 +3,21 @@
  * a leftover log-run.<i> is reprocessed first, after taking and dropping
  * its lock to wait out any writer; otherwise log.<i> is renamed to
  * log-run.<i> (handOffLog). A lock wait cut short by a stop
- * (cancelPending) or timed out is not an error: the next pass tries again.
+ * (the runner's signal) or timed out is not an error: the next pass tries again.
  */
 import fs from 'node:fs';
-import { handOffLog, LockFile, lockPolling } from '../native/index.js';
+import { handOffLogAbortable, waitOutWriters } from '../synclog/hand-off.js';
 import type { ShardFiles } from './files.js';
 import type { LogFn } from './log.js';
 
 /** True when log-run.<i> is there to be processed. */
-export async function takeShardLog(files: ShardFiles, timeoutMs: number, log: LogFn): Promise<boolean> {
+export async function takeShardLog(files: ShardFiles, timeoutMs: number, log: LogFn, signal?: AbortSignal): Promise<boolean> {
   try {
     if (fs.existsSync(files.run)) {
-      await waitOutWriters(files.run, timeoutMs);
+      await waitOutWriters(files.run, timeoutMs, signal);
       return true;
     }
-    return (await handOffLog(files.log, files.run, timeoutMs)) !== 'empty';
+    return (await handOffLogAbortable(files.log, files.run, timeoutMs, signal)) !== 'empty';
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ECANCELED') return false;
@@ -25,15 +25,5 @@ export async function takeShardLog(files: ShardFiles, timeoutMs: number, log: Lo
     // A rename that happened stands; the next pass reprocesses log-run.<i>.
     log('warning', `taking ${files.log} over: a writer held the lock too long; trying again`);
     return false;
-  }
-}
-
-async function waitOutWriters(run: string, timeoutMs: number): Promise<void> {
-  const lock = new LockFile(run, { write: true });
-  try {
-    await lockPolling(lock, 'exclusive', timeoutMs);
-    lock.unlock();
-  } finally {
-    lock.close();
   }
 }

@@ -202,7 +202,7 @@ export class ShardRunner {
   async pass(): Promise<ShardPassOutcome> {
     const { files } = this;
     const start = passStart(files); // for `syncmux wait`: see stats-caught-up.ts
-    if (!(await takeShardLog(files, this.settings.lockTimeoutMs, this.log))) {
+    if (!(await takeShardLog(files, this.settings.lockTimeoutMs, this.log, this.stopController.signal))) {
       noteNothingTaken(this.stats, files, start);
       return this.stopping ? 'stopped' : 'empty';
     }
