@@ -5,7 +5,16 @@
  * "Can not connect to server '<host>', retrying in N seconds". The daemon
  * starts the doubling at 1 s instead (a replica restart takes a second or
  * two, and its users would read stale mail for the rest of a 15 s wait).
- * Credential and TLS-policy failures are not retried: waiting cannot fix them.
+ *
+ * A failed authentication is retried too, as stock does (backend_connect
+ * returns no backend either way, seen against Debian's 3.6.1 with a wrong
+ * sync_password: "retrying in 15 seconds", "… 20 seconds", in -u as in -R
+ * mode): the fix is often on the replica (its sasldb, its mechanisms), and
+ * a client that exits instead has a supervisor respawn it in a tight loop.
+ * Each wait's report carries the cause, so the log says what to fix.
+ * `once` gives up at the first failure (the drop-in's rolling mode once it
+ * has been connected, as stock). syncmux_require_tls refusing a
+ * replica without STARTTLS is not retried: that is this side's setting.
  */
 import { SyncConnection } from './connection.js';
 import type { Endpoint } from './endpoint.js';
@@ -44,7 +53,7 @@ export async function connectWithRetry(endpoint: Endpoint, o: RetryOptions = {})
     } catch (err) {
       cause = err instanceof SyncProtocolError ? err : new SyncProtocolError('IMAP_AGAIN', String(err));
     }
-    if (!cause.transient || o.once) throw cause;
+    if (!(cause.transient || cause.code === 'IMAP_SASL_FAIL') || o.once) throw cause;
     const seconds = delays();
     o.onWait?.(`Can not connect to server '${endpoint.serverName}', retrying in ${seconds} seconds`, seconds, cause);
     await sleep(seconds * 1000, o.signal);
