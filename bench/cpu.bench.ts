@@ -14,10 +14,10 @@ import { CyrusLab } from '../lab/cyrus-lab.js';
 import { compareLab } from '../lab/compare.js';
 import { createUser } from '../lab/lab-ops.js';
 import { cyrusUnavailableReason } from '../lab/install.js';
+import { table, type Row } from './e2e/table.js';
 import { CLIENTS, type ClientSpec } from './e2e/clients.js';
 import { steadyCpu, type SteadyResult } from './e2e/steady.js';
 
-type Row = Record<string, string | number>;
 const env = (k: string, d: string) => process.env[k] ?? d;
 
 async function runRow(spec: ClientSpec, rate: number, userCount: number, seconds: number, size: number): Promise<Row> {
@@ -46,11 +46,6 @@ async function runRow(spec: ClientSpec, rate: number, userCount: number, seconds
   return row;
 }
 
-function table(rows: Row[]): string {
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
-  return [line(cols), line(cols.map(() => '---')), ...rows.map((r) => line(cols.map((c) => r[c] ?? '-')))].join('\n');
-}
 
 async function main(): Promise<void> {
   const reason = cyrusUnavailableReason();

@@ -28,21 +28,16 @@ import { CyrusLab, type LabOptions } from '../lab/cyrus-lab.js';
 import { compareLab } from '../lab/compare.js';
 import { createUser, deliver } from '../lab/lab-ops.js';
 import { cyrusUnavailableReason } from '../lab/install.js';
+import type { Row } from './e2e/table.js';
+import { setSyncPort } from './e2e/sync-port.js';
 import { CLIENTS, type ClientSpec } from './e2e/clients.js';
 import { DelayProxy } from './delay-proxy.js';
 import { burst, latency, percentile, type BurstResult } from './e2e/workloads.js';
 import { replicaFloor } from './e2e/floor.js';
 import { slowFsyncEnv } from './e2e/slow-fsync.js';
 
-type Row = Record<string, string | number>;
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 
-/** Points the channel's sync_port at `port` (the proxy); clients read it at start. */
-function setSyncPort(lab: CyrusLab, port: number): void {
-  const file = lab.master.paths.imapdConf;
-  const text = fs.readFileSync(file, 'utf8').replace(new RegExp(`^${lab.channel}_sync_port: .*$`, 'm'), `${lab.channel}_sync_port: ${port}`);
-  fs.writeFileSync(file, text);
-}
 
 /**
  * Finished labs are stopped but their files stay until the whole bench is

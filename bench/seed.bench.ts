@@ -29,11 +29,12 @@ import { compareLab } from '../lab/compare.js';
 import { createUser, deliver } from '../lab/lab-ops.js';
 import { cyrusUnavailableReason } from '../lab/install.js';
 import { cyrusEnv } from '../lab/cyrus-installs.js';
+import { table, type Row } from './e2e/table.js';
+import { setSyncPort } from './e2e/sync-port.js';
 import { CLIENTS } from './e2e/clients.js';
 import { DelayProxy } from './delay-proxy.js';
 import { burst } from './e2e/workloads.js';
 
-type Row = Record<string, string | number>;
 const num = (k: string, d: number) => Number(process.env[k] ?? d);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -67,12 +68,6 @@ const SEEDERS = [
   { name: 'syncmux-client -A', argv: (lab: CyrusLab) => [process.execPath, path.join(root, 'dist', 'bin', 'syncmux-client.js'), '-C', lab.master.paths.imapdConf, '-n', lab.channel, '-A'], env: () => process.env },
 ];
 
-/** Points the channel's sync_port at `port` (the proxy); clients read it at start. */
-function setSyncPort(lab: CyrusLab, port: number): void {
-  const file = lab.master.paths.imapdConf;
-  const text = fs.readFileSync(file, 'utf8').replace(new RegExp(`^${lab.channel}_sync_port: .*$`, 'm'), `${lab.channel}_sync_port: ${port}`);
-  fs.writeFileSync(file, text);
-}
 
 async function seedRow(seeder: (typeof SEEDERS)[number], delayMs: number): Promise<Row> {
   const users = Array.from({ length: num('SEED_USERS', 200) }, (_, i) => `seed${i}`);
@@ -133,11 +128,6 @@ async function catchUpRow(spec: (typeof CLIENTS)[number]): Promise<Row> {
   return row;
 }
 
-function table(rows: Row[]): string {
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
-  return [line(cols), line(cols.map(() => '---')), ...rows.map((r) => line(cols.map((c) => r[c] ?? '-')))].join('\n');
-}
 
 /** × stock for each row, against the stock row of the same shape. */
 function ratios(rows: Row[]): void {
