@@ -2,14 +2,20 @@
  * syncmux_max_bytes_per_second / syncmux_max_messages_per_second: a cap on
  * what the uploads of a whole process send, across all its connections and
  * (the daemon) all its worker threads, so that a catch-up after an outage
- * cannot fill a WAN link. Generic cell rate: one shared "next free" time
- * in a SharedArrayBuffer, advanced with compare-and-swap; a taker waits
- * until its start time. Up to one second of unused rate may be spent at
- * once; a take larger than a second's worth goes out whole and the takers
- * after it wait it off, so the average over a few seconds holds.
+ * cannot fill a WAN link. Generic cell rate: one shared theoretical
+ * arrival time (when everything taken so far would have gone out at the
+ * exact rate) in a SharedArrayBuffer, advanced with compare-and-swap. A
+ * take goes out once that time, its own cost included, is at most one
+ * second ahead of now: up to a second's worth may go at once, and over any
+ * window no more than the rate times the window plus that second goes
+ * out, however the takes are sized. A take larger than a second's worth
+ * waits for its excess even on an idle cap.
  */
+/** How far ahead of the exact rate takers may run: one second's worth at once. */
+const BURST_US = 1_000_000n;
+
 export class RateLimit {
-  private readonly next: BigInt64Array;
+  private readonly arrivalUs: BigInt64Array;
 
   /** `buffer` from RateLimit.buffer(), shared by every thread of the process. */
   constructor(
@@ -17,7 +23,7 @@ export class RateLimit {
     readonly perSecond: number,
   ) {
     if (!(perSecond > 0)) throw new RangeError(`rate must be positive, not ${perSecond}`);
-    this.next = new BigInt64Array(buffer);
+    this.arrivalUs = new BigInt64Array(buffer);
   }
 
   static buffer(): SharedArrayBuffer {
@@ -30,10 +36,10 @@ export class RateLimit {
     const costUs = BigInt(Math.ceil((amount / this.perSecond) * 1e6));
     for (;;) {
       const nowUs = BigInt(Math.round(performance.timeOrigin * 1000 + performance.now() * 1000));
-      const current = Atomics.load(this.next, 0);
-      const start = current > nowUs - 1_000_000n ? current : nowUs - 1_000_000n; // at most 1 s of unused rate
-      if (Atomics.compareExchange(this.next, 0, current, start + costUs) !== current) continue;
-      const waitMs = Number(start - nowUs) / 1000;
+      const current = Atomics.load(this.arrivalUs, 0);
+      const arrival = (current > nowUs ? current : nowUs) + costUs; // unused rate is not banked
+      if (Atomics.compareExchange(this.arrivalUs, 0, current, arrival) !== current) continue;
+      const waitMs = Number(arrival - BURST_US - nowUs) / 1000;
       if (waitMs > 0) await sleep(waitMs, signal);
       return;
     }
