@@ -1,5 +1,6 @@
 // Lint for syncmux: typescript-eslint's type-aware rules that catch what tsc
-// cannot (floating and misused promises), and type-only imports kept as such.
+// cannot (floating and misused promises), type-only imports kept as such,
+// and imports between src/ layers only through each layer's index.ts.
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -15,6 +16,19 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+    },
+  },
+  {
+    // A layer's public face is its index.ts: one layer never reaches into
+    // another's modules, so each can reorganise inside without breaking the rest.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          regex: '^(\\.\\./)+[a-z-]+/(?!index\\.js$)',
+          message: "Import another layer through its index.js.",
+        }],
+      }],
     },
   },
 );

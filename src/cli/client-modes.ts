@@ -6,15 +6,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Mboxlist } from '../cyrus/mboxlist.js';
-import { mailboxOwner } from '../cyrus/names.js';
-import type { Engine } from '../engine/engine.js';
-import type { Replicator } from '../engine/replicator.js';
-import { replicateFile, type PassResult } from '../engine/log-pass.js';
+import { Mboxlist } from '../cyrus/index.js';
+import { mailboxOwner } from '../cyrus/index.js';
+import type { Engine } from '../engine/index.js';
+import type { Replicator } from '../engine/index.js';
+import { replicateFile, type PassResult } from '../engine/index.js';
 import { appendLog } from '../native/index.js';
 import type { SyncLogLine } from '../synclog/index.js';
-import { handOffLogAbortable } from '../synclog/hand-off.js';
-import { Waker } from '../synclog/waker.js';
+import { handOffLogAbortable } from '../synclog/index.js';
+import { Waker } from '../synclog/index.js';
 import type { ClientOptions } from './client-options.js';
 import type { Logger } from './logger.js';
 import { EXIT } from './exit-codes.js';

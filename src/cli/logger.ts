@@ -5,7 +5,7 @@
  * verbose lines on stdout. Healthy paths log nothing at LOG_ERR.
  */
 import { openlog, syslog } from '../native/index.js';
-import type { CyrusConfig } from '../cyrus/config.js';
+import type { CyrusConfig } from '../cyrus/index.js';
 
 export type Priority = 'err' | 'warning' | 'notice' | 'info' | 'debug';
 

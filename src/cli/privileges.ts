@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lookupSystemUser } from '../cyrus/system-user.js';
+import { lookupSystemUser } from '../cyrus/index.js';
 
 /** We are root and cannot become the cyrus user: the CLIs exit 64 with this one line, as Cyrus's tools ("must run as the Cyrus user"). */
 export class PrivilegeError extends Error {

@@ -13,15 +13,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { syncChannel } from '../cyrus/config.js';
-import { chownToCyrus } from '../engine/cyrus-owner.js';
+import { syncChannel } from '../cyrus/index.js';
+import { chownToCyrus } from '../engine/index.js';
 import { ShardPool, mainLagMs, retryLagMs, type ShardStats } from '../shard/index.js';
 import { newSplitStats, runSplitter, splitOnce, type SplitStats } from '../synclog/index.js';
-import { PassRequests } from '../synclog/watch.js';
-import { engineModule } from '../shard/worker-bundle.js';
-import { auditSettings, BackgroundAudit, type AuditStatus } from '../verify/background-audit.js';
+import { PassRequests } from '../synclog/index.js';
+import { engineModule } from '../shard/index.js';
+import { auditSettings, BackgroundAudit, type AuditStatus } from '../verify/index.js';
 import { startWaitServer } from './wait-server.js';
-import { RateLimit } from '../engine/rate-limit.js';
+import { RateLimit } from '../engine/index.js';
 import { describeUnreadable } from './privileges.js';
 import { stopGraceMs } from './stopping.js';
 import type { CommandContext } from './syncmux-commands.js';

@@ -9,11 +9,11 @@
 import './runtime.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { channelSetting, loadConfig, syncChannel, type CyrusConfig } from '../cyrus/config.js';
-import { Engine } from '../engine/engine.js';
-import { connectionCount, DEFAULT_TOTAL_CONNECTIONS, EnginePool } from '../engine/engine-pool.js';
-import type { ReplicatorContext } from '../engine/replicator.js';
-import { EndpointError } from '../protocol/endpoint.js';
+import { channelSetting, loadConfig, syncChannel, type CyrusConfig } from '../cyrus/index.js';
+import { Engine } from '../engine/index.js';
+import { connectionCount, DEFAULT_TOTAL_CONNECTIONS, EnginePool } from '../engine/index.js';
+import type { ReplicatorContext } from '../engine/index.js';
+import { EndpointError } from '../protocol/index.js';
 import { exitCodeOf } from './exit-codes.js';
 import { parseClientOptions, usageError, type ClientOptions } from './client-options.js';
 import { clientInfoRequest } from './client-help.js';

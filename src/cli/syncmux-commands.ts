@@ -5,10 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { syncChannel, type CyrusConfig } from '../cyrus/config.js';
+import { syncChannel, type CyrusConfig } from '../cyrus/index.js';
 import { runSplitter, splitOnce, type SplitStats } from '../synclog/index.js';
 import { RESYNC_PREFIX, SKIP_PREFIX } from '../shard/index.js';
-import { handBack, HandbackError } from '../shard/handback.js';
+import { handBack, HandbackError } from '../shard/index.js';
 import type { Logger } from './logger.js';
 import { prometheusText } from './metrics.js';
 import { readStatus, runDaemon, statusLagMs, storageTrouble, watchFailed } from './run-daemon.js';

@@ -10,7 +10,7 @@
  */
 import './runtime.js';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../cyrus/config.js';
+import { loadConfig } from '../cyrus/index.js';
 import { becomeCyrus, PrivilegeError, useCyrusUmask } from './privileges.js';
 import { openLogger } from './logger.js';
 import { packageVersion } from './version.js';

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { chownToCyrus } from '../engine/cyrus-owner.js';
+import { chownToCyrus } from '../engine/index.js';
 import type { Logger } from './logger.js';
 import { waitForUser, type WaitContext } from './wait-user.js';
 

@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { channelSetting, type CyrusConfig } from '../cyrus/config.js';
+import { channelSetting, type CyrusConfig } from '../cyrus/index.js';
 
 /** This user needs Cyrus's own sync_client: the message says why. */
 export class NeedsCyrusClientError extends Error {

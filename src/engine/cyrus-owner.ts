@@ -4,7 +4,7 @@
  * the CLIs drop to cyrus first, this covers in-process use.
  */
 import fs from 'node:fs';
-import { lookupSystemUser } from '../cyrus/system-user.js';
+import { lookupSystemUser } from '../cyrus/index.js';
 
 let ids: { uid: number; gid: number } | null | undefined;
 

@@ -12,11 +12,11 @@
  * or hostile replica that greets fine is not hammered.
  */
 import fs from 'node:fs';
-import { channelSetting, loadConfig, type CyrusConfig } from '../cyrus/config.js';
-import { resolveEndpoint, type Endpoint } from '../protocol/endpoint.js';
-import { SyncProtocolError } from '../protocol/errors.js';
-import { abortableSleep, connectWithRetry, retryDelaysSeconds } from '../protocol/reconnect.js';
-import { ReplicaClient } from '../protocol/replica-client.js';
+import { channelSetting, loadConfig, type CyrusConfig } from '../cyrus/index.js';
+import { resolveEndpoint, type Endpoint } from '../protocol/index.js';
+import { SyncProtocolError } from '../protocol/index.js';
+import { abortableSleep, connectWithRetry, retryDelaysSeconds } from '../protocol/index.js';
+import { ReplicaClient } from '../protocol/index.js';
 import { copybackClient, NeedsCyrusClientError, runCopyback } from './copyback.js';
 import { executeBatch, isConnectionError } from './executor.js';
 import type { Replicator, ReplicatorContext, UserBatch, UserOutcome } from './replicator.js';

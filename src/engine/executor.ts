@@ -5,8 +5,8 @@
  * failed SEEN or SUB becomes META). Connection-level failures are not
  * promoted: they propagate so the caller can reconnect and retry.
  */
-import { mailboxOwner } from '../cyrus/names.js';
-import { isConnectionError } from '../protocol/errors.js';
+import { mailboxOwner } from '../cyrus/index.js';
+import { isConnectionError } from '../protocol/index.js';
 import type { SyncLogLine } from '../synclog/index.js';
 import { syncAnnotations, syncQuotaRoot, syncSeenItem, syncSubItem, syncUnmailbox, syncUnuser } from './item-sync.js';
 import { syncMailboxes } from './mailbox-sync.js';

@@ -5,7 +5,7 @@
  * every replica up to 3.12 still reads; a 3.10+ replica reports each limit
  * under both its RFC 9208 and its legacy name, and either is accepted. Pure.
  */
-import { QUOTA_RESOURCES, resourceNames, type QuotaEntry, type QuotaResource } from '../cyrus/quota.js';
+import { QUOTA_RESOURCES, resourceNames, type QuotaEntry, type QuotaResource } from '../cyrus/index.js';
 import type { Node } from '../dlist/index.js';
 
 export type QuotaLimits = Readonly<Record<QuotaResource, bigint | null>>;

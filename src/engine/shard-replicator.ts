@@ -8,7 +8,7 @@
  * Unlike the drop-in, whose waits Cassandane checks against stock's 15 s,
  * the daemon retries a lost replica after 1 s, doubling.
  */
-import { channelSetting } from '../cyrus/config.js';
+import { channelSetting } from '../cyrus/index.js';
 import { Engine } from './engine.js';
 import { connectionCount, DEFAULT_TOTAL_CONNECTIONS, EnginePool } from './engine-pool.js';
 import type { ReplicatorFactory } from './replicator.js';

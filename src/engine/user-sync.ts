@@ -11,16 +11,16 @@
  * the master) is handed to Cyrus's own sync_client (copyback.ts).
  */
 import fs from 'node:fs';
-import { type Mboxlist } from '../cyrus/mboxlist.js';
-import { userInbox } from '../cyrus/names.js';
-import { userSieveDir } from '../cyrus/paths.js';
-import { readQuota } from '../cyrus/quota.js';
-import { readSeenFile, seenPath } from '../cyrus/seen.js';
-import { sieveMailboxName } from '../cyrus/sieve.js';
-import { readSubscriptionsFile, subsPath } from '../cyrus/subs.js';
-import { takeMailboxSnapshot } from '../cyrus/snapshot.js';
+import { type Mboxlist } from '../cyrus/index.js';
+import { userInbox } from '../cyrus/index.js';
+import { userSieveDir } from '../cyrus/index.js';
+import { readQuota } from '../cyrus/index.js';
+import { readSeenFile, seenPath } from '../cyrus/index.js';
+import { sieveMailboxName } from '../cyrus/index.js';
+import { readSubscriptionsFile, subsPath } from '../cyrus/index.js';
+import { takeMailboxSnapshot } from '../cyrus/index.js';
 import type { Keyed } from '../dlist/index.js';
-import { SyncProtocolError } from '../protocol/errors.js';
+import { SyncProtocolError } from '../protocol/index.js';
 import { NeedsCyrusClientError } from './copyback.js';
 import { syncMailboxes } from './mailbox-sync.js';
 import { quotaFields, quotaDiffers, replicaQuotaLimits, type QuotaLimits } from './quota-dlist.js';

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import type { Secret } from '../cyrus/secret.js';
+import type { Secret } from '../cyrus/index.js';
 
 export type LockMode = 'shared' | 'exclusive';
 

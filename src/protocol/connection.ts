@@ -30,7 +30,7 @@ import { ByteChannel } from './byte-channel.js';
 import type { DlistError, FrameLimits } from '../dlist/index.js';
 import { noCode, printable, replicaFault, SyncProtocolError, type SyncErrorCode } from './errors.js';
 import { handshake, type AuthLog, type HandshakeResult } from './handshake.js';
-import type { Secret } from '../cyrus/secret.js';
+import type { Secret } from '../cyrus/index.js';
 
 export type Verb = 'GET' | 'APPLY' | 'RESTART' | 'NOOP' | 'EXIT';
 

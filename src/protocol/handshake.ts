@@ -31,7 +31,7 @@ import type tls from 'node:tls';
 import { type ByteChannel, ChannelClosedError, LineTooLongError } from './byte-channel.js';
 import { printable, replicaFault, SyncProtocolError } from './errors.js';
 import { authenticate, type AuthWire } from './sasl-auth.js';
-import type { Secret } from '../cyrus/secret.js';
+import type { Secret } from '../cyrus/index.js';
 
 export type Transport = 'csync' | 'imap';
 

@@ -10,7 +10,7 @@
  * or durably in the journal: the runner's licence to drop them from
  * log-run.<i>.
  */
-import type { Replicator, UserBatch, UserOutcome } from '../engine/replicator.js';
+import type { Replicator, UserBatch, UserOutcome } from '../engine/index.js';
 import type { SyncLogLine } from '../synclog/index.js';
 import type { Backoff } from './backoff.js';
 import type { ControlFiles } from './control-files.js';

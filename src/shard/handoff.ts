@@ -6,7 +6,7 @@
  * (the runner's signal) or timed out is not an error: the next pass tries again.
  */
 import fs from 'node:fs';
-import { handOffLogAbortable, waitOutWriters } from '../synclog/hand-off.js';
+import { handOffLogAbortable, waitOutWriters } from '../synclog/index.js';
 import type { ShardFiles } from './files.js';
 import type { LogFn } from './log.js';
 

@@ -15,3 +15,6 @@ export { BarrierTimeoutError } from './run-processor.js';
 export { runShard, runShardOnce, ShardBusyError, ShardRunner, type ShardPassOutcome } from './shard-runner.js';
 export { StatsBuffer } from './stats-buffer.js';
 export { mainLagMs, newShardStats, retryLagMs, STATS_FIELDS, type ShardStats } from './stats.js';
+export { HandbackError, handBack } from './handback.js';
+export { monotonicMs } from './stats-caught-up.js';
+export { engineModule } from './worker-bundle.js';

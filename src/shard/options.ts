@@ -3,7 +3,7 @@
  * replicator, signal, stats and log is plain data, so the pool can pass the
  * same settings to a worker through workerData.
  */
-import type { Replicator } from '../engine/replicator.js';
+import type { Replicator } from '../engine/index.js';
 import type { RouteOptions } from '../synclog/index.js';
 import type { BackoffOptions } from './backoff.js';
 import type { LogFn } from './log.js';

@@ -30,8 +30,8 @@ import {
   type RouteOptions,
   type SyncLogLine,
 } from '../synclog/index.js';
-import { LINE_END, LineReader, type LineBatch } from '../synclog/line-reader.js';
-import { QuarantineBuffer } from '../synclog/quarantine.js';
+import { LINE_END, LineReader, type LineBatch } from '../synclog/index.js';
+import { QuarantineBuffer } from '../synclog/index.js';
 import type { Delivery } from './delivery.js';
 import type { KeyedDispatcher } from './dispatcher.js';
 import { Gauge } from './gauge.js';

@@ -10,7 +10,7 @@
  * with exit code 1; the pool restarts it and the runner replays from disk.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Replicator, ReplicatorFactory } from '../engine/replicator.js';
+import type { Replicator, ReplicatorFactory } from '../engine/index.js';
 import { cancelPending } from '../native/index.js';
 import type { LogFn } from './log.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './protocol.js';

@@ -39,3 +39,10 @@ export { ChannelSplitter, splitOnce, SplitterBusyError, type PassOutcome, type S
 export { runSplitter, type WatchOptions } from './watch.js';
 export { newSplitStats, type SplitStats } from './stats.js';
 export { handOffLogAbortable, waitOutWriters } from './hand-off.js';
+export { SHARD_FILE_PATTERN } from './channel.js';
+export { unlinkIfExists } from './durable-file.js';
+export { LINE_END, LineReader, type LineBatch } from './line-reader.js';
+export { QuarantineBuffer } from './quarantine.js';
+export { recordedShardCount } from './shard-count.js';
+export { Waker } from './waker.js';
+export { PassRequests } from './watch.js';

@@ -13,8 +13,8 @@
  * resync is requested. Read-only, like the command: its connection refuses
  * APPLY.
  */
-import { channelSetting, type CyrusConfig } from '../cyrus/config.js';
-import type { ReplicaClient } from '../protocol/replica-client.js';
+import { channelSetting, type CyrusConfig } from '../cyrus/index.js';
+import type { ReplicaClient } from '../protocol/index.js';
 import { formatDivergence } from './divergence.js';
 import { openReadOnlyReplica } from './read-only-replica.js';
 import { queueResyncs } from './repair.js';

@@ -5,11 +5,11 @@
  * through it is refused locally before it reaches the wire, so a bug in an
  * audit can never change the replica.
  */
-import type { CyrusConfig } from '../cyrus/config.js';
-import { resolveEndpoint } from '../protocol/endpoint.js';
-import { connectWithRetry } from '../protocol/reconnect.js';
-import { ReplicaClient } from '../protocol/replica-client.js';
-import type { SyncConnection } from '../protocol/connection.js';
+import type { CyrusConfig } from '../cyrus/index.js';
+import { resolveEndpoint } from '../protocol/index.js';
+import { connectWithRetry } from '../protocol/index.js';
+import { ReplicaClient } from '../protocol/index.js';
+import type { SyncConnection } from '../protocol/index.js';
 
 export class WriteRefusedError extends Error {
   override name = 'WriteRefusedError';

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { chownToCyrus } from '../engine/cyrus-owner.js';
+import { chownToCyrus } from '../engine/index.js';
 import { RESYNC_PREFIX } from '../shard/index.js';
 import { SHARED } from './subjects.js';
 

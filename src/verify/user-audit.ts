@@ -11,21 +11,21 @@
  * #sieve mailbox in 3.6+: compared as a mailbox when the replica lists it,
  * else through the replica's SIEVE items (compareSieveScripts).
  */
-import { Mboxlist, type MbEntry } from '../cyrus/mboxlist.js';
-import type { CyrusConfig } from '../cyrus/config.js';
-import { syncMbType } from '../cyrus/mbtype.js';
-import { userInbox } from '../cyrus/names.js';
-import { readQuota } from '../cyrus/quota.js';
-import { readSeenFile, seenPath } from '../cyrus/seen.js';
-import { readSubscriptionsFile, subsPath } from '../cyrus/subs.js';
-import { FLAG, isExpunged } from '../cyrus/index-file.js';
-import { MailboxUnavailableError, takeMailboxSnapshot, type MailboxSnapshot } from '../cyrus/snapshot.js';
+import { Mboxlist, type MbEntry } from '../cyrus/index.js';
+import type { CyrusConfig } from '../cyrus/index.js';
+import { syncMbType } from '../cyrus/index.js';
+import { userInbox } from '../cyrus/index.js';
+import { readQuota } from '../cyrus/index.js';
+import { readSeenFile, seenPath } from '../cyrus/index.js';
+import { readSubscriptionsFile, subsPath } from '../cyrus/index.js';
+import { FLAG, isExpunged } from '../cyrus/index.js';
+import { MailboxUnavailableError, takeMailboxSnapshot, type MailboxSnapshot } from '../cyrus/index.js';
 import type { Keyed } from '../dlist/index.js';
-import { optionLetters, snapshotSyncCrcs } from '../engine/mailbox-dlist.js';
-import { quotaDiffers, replicaQuotaLimits, type QuotaLimits } from '../engine/quota-dlist.js';
-import { decodeReplicaMailbox, isUnchanged, type ReplicaMailbox } from '../engine/replica-mailbox.js';
-import { seenDiffers, type SeenState } from '../engine/seen-state.js';
-import type { ReplicaClient } from '../protocol/replica-client.js';
+import { optionLetters, snapshotSyncCrcs } from '../engine/index.js';
+import { quotaDiffers, replicaQuotaLimits, type QuotaLimits } from '../engine/index.js';
+import { decodeReplicaMailbox, isUnchanged, type ReplicaMailbox } from '../engine/index.js';
+import { seenDiffers, type SeenState } from '../engine/index.js';
+import type { ReplicaClient } from '../protocol/index.js';
 import type { Divergence } from './divergence.js';
 
 export interface AuditContext {
