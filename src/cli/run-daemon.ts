@@ -90,7 +90,9 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
   const unreadable = describeUnreadable(new URL(import.meta.url));
   if (unreadable) ctx.log.log('warning', `${unreadable}: the shard workers loaded before the switch to cyrus, but one that dies cannot restart; install syncmux where cyrus can read it`);
   fs.mkdirSync(ctx.channelDir, { recursive: true });
-  openGate(true);
+  // A once run's shards do what is in their logs and exit, so they start only after the split has
+  // written them; a watching run's shards start now and are woken as lines arrive.
+  if (!once) openGate(true);
   const auditing = once ? null : auditSettings(ctx.config, ctx.channel);
   const audit = auditing ? new BackgroundAudit(ctx.config, ctx.channel, ctx.channelDir, auditing, ctx.log) : null;
   const status = (): DaemonStatus => ({
@@ -116,6 +118,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
       onRetry: (error: Error) => ctx.log.log('warning', `taking the sync log over in ${ctx.channelDir}: ${error.message}; trying again`) };
     if (once) {
       await splitOnce(split);
+      openGate(true);
       const codes = await pool.done;
       const failed = codes.flatMap((code, shard) => (code === 0 ? [] : [`shard ${shard}: ${pool.lastError(shard) ?? `exit ${code}`}`]));
       if (failed.length && !signal.aborted) {
@@ -128,6 +131,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
       await pool.stop(stopGraceMs(ctx.config.syncTimeout));
     }
   } catch (err) {
+    openGate(false); // a once run's shards that never started go now
     await pool.stop(stopGraceMs(ctx.config.syncTimeout));
     throw err;
   } finally {
