@@ -94,6 +94,10 @@ async function main(): Promise<number> {
     console.log(`soak ${ok ? 'PASSED' : 'FAILED'}: ${MINUTES} min, ${SHARDS} shards, ${USERS} users, seed ${SEED}, ${events.events} activity events`);
     console.log(`faults injected and survived: ${faults.kills} kill -9 of the daemon, ${faults.replicaRestarts} replica restarts, ${faults.connectionDrops} connection drops`);
     console.log(`drained ${drained} (${((Date.now() - drainStart) / 1000).toFixed(1)} s); daemon exit ${String(code)}; master == replica ${compare.equal}${compare.equal ? '' : `: ${compare.differences.slice(0, 10).join('; ')}`}; stock -u still to apply: ${applies.length}`);
+    if (stock.status !== 0) {
+      const tail = `${stock.stdout}\n${stock.stderr}`.split('\n').filter((l) => l && !l.startsWith('>') && !l.startsWith('<')).slice(-10);
+      console.log(`stock sync_client -u exited ${String(stock.status)}:\n  ${tail.join('\n  ')}`);
+    }
     return ok ? 0 : 1;
   } finally {
     daemon?.child.kill('SIGKILL');
