@@ -23,6 +23,7 @@ export default tseslint.config(
     // another's modules, so each can reorganise inside without breaking the rest.
     files: ['src/**/*.ts'],
     rules: {
+      'no-duplicate-imports': 'error',
       'no-restricted-imports': ['error', {
         patterns: [{
           regex: '^(\\.\\./)+[a-z-]+/(?!index\\.js$)',

@@ -6,15 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Mboxlist } from '../cyrus/index.js';
-import { mailboxOwner } from '../cyrus/index.js';
-import type { Engine } from '../engine/index.js';
-import type { Replicator } from '../engine/index.js';
-import { replicateFile, type PassResult } from '../engine/index.js';
+import { Mboxlist, mailboxOwner } from '../cyrus/index.js';
+import { type Engine, type Replicator, replicateFile, type PassResult } from '../engine/index.js';
 import { appendLog } from '../native/index.js';
-import type { SyncLogLine } from '../synclog/index.js';
-import { handOffLogAbortable } from '../synclog/index.js';
-import { Waker } from '../synclog/index.js';
+import { type SyncLogLine, handOffLogAbortable, Waker } from '../synclog/index.js';
 import type { ClientOptions } from './client-options.js';
 import type { Logger } from './logger.js';
 import { EXIT } from './exit-codes.js';

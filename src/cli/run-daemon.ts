@@ -14,14 +14,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { syncChannel } from '../cyrus/index.js';
-import { chownToCyrus } from '../engine/index.js';
-import { ShardPool, mainLagMs, retryLagMs, type ShardStats } from '../shard/index.js';
-import { newSplitStats, runSplitter, splitOnce, type SplitStats } from '../synclog/index.js';
-import { PassRequests } from '../synclog/index.js';
-import { engineModule } from '../shard/index.js';
+import { chownToCyrus, RateLimit } from '../engine/index.js';
+import { ShardPool, mainLagMs, retryLagMs, type ShardStats, engineModule } from '../shard/index.js';
+import { newSplitStats, runSplitter, splitOnce, type SplitStats, PassRequests } from '../synclog/index.js';
 import { auditSettings, BackgroundAudit, type AuditStatus } from '../verify/index.js';
 import { startWaitServer } from './wait-server.js';
-import { RateLimit } from '../engine/index.js';
 import { describeUnreadable } from './privileges.js';
 import { stopGraceMs } from './stopping.js';
 import type { CommandContext } from './syncmux-commands.js';

@@ -8,13 +8,17 @@
  * each diverging user (what `syncmux resync --user U` does); --json prints
  * one JSON document instead of text. It never sends APPLY.
  */
-import { EndpointError } from '../protocol/index.js';
+import { EndpointError, type ReplicaClient } from '../protocol/index.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
-import type { ReplicaClient } from '../protocol/index.js';
-import { formatDivergence, type Divergence } from '../verify/index.js';
-import { openReadOnlyReplica } from '../verify/index.js';
-import { queueResyncs } from '../verify/index.js';
-import { allSubjects, auditSettled, SHARED } from '../verify/index.js';
+import {
+  formatDivergence,
+  type Divergence,
+  openReadOnlyReplica,
+  queueResyncs,
+  allSubjects,
+  auditSettled,
+  SHARED,
+} from '../verify/index.js';
 import type { CommandContext } from './syncmux-commands.js';
 
 /** A diverging user is audited again after this long: a change in flight on a live master is not a divergence. */

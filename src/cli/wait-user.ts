@@ -21,8 +21,7 @@
  */
 import path from 'node:path';
 import { routeLine, shardOfKey, type RouteOptions } from '../synclog/index.js';
-import type { ShardStats } from '../shard/index.js';
-import { monotonicMs } from '../shard/index.js';
+import { type ShardStats, monotonicMs } from '../shard/index.js';
 import { pendingLines } from './retry-peek.js';
 
 export interface WaitContext {

@@ -16,8 +16,7 @@
  */
 import { asBuffer, bytesToBinary, textToBinary } from './binary.js';
 import { isAtom } from './astring.js';
-import { DAtom, DFile, DFlag, DKvList, DList, DNil, NIL } from './node.js';
-import type { FileSource, Keyed, Node, Slot } from './node.js';
+import { DAtom, DFile, DFlag, DKvList, DList, DNil, NIL, type FileSource, type Keyed, type Node, type Slot } from './node.js';
 
 export type Value = Node | string | number | bigint | null | readonly Value[];
 export type Fields = Readonly<Record<string, Value | undefined>> | Iterable<readonly [string, Value | undefined]>;

@@ -13,11 +13,9 @@
  */
 import { binaryToBytes } from './binary.js';
 import { Cursor, DEFAULT_MAX_DEPTH, ParseFailure, orThrow } from './cursor.js';
-import { Framer } from './frame.js';
-import type { Frame } from './frame.js';
+import { Framer, type Frame } from './frame.js';
 import type { Keyed, Node } from './node.js';
-import { ChunkWriter } from './print.js';
-import type { OutChunk, PrintOptions } from './print.js';
+import { ChunkWriter, type OutChunk, type PrintOptions } from './print.js';
 import type { ParserOptions, StreamError } from './response.js';
 
 export interface Command {

@@ -16,12 +16,10 @@
  * line that is not DLIST. Entry points turn it into a DlistError.
  */
 import { Buffer } from 'node:buffer';
-import { DlistError } from './errors.js';
-import type { DlistErrorCode } from './errors.js';
+import { DlistError, type DlistErrorCode } from './errors.js';
 import type { Frame } from './frame.js';
 import { Interner } from './intern.js';
-import { DFile, DFlag, DKvList, DList, NIL, wrapSlot } from './node.js';
-import type { Keyed, Node, Slot } from './node.js';
+import { DFile, DFlag, DKvList, DList, NIL, wrapSlot, type Keyed, type Node, type Slot } from './node.js';
 
 /** C isspace: SP \t \n \v \f \r. */
 const SPACE = new Uint8Array(256);

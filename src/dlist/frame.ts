@@ -22,8 +22,7 @@
  * (views, or copies when a piece is small next to its chunk), never
  * re-concatenated. Views mean a caller must not reuse a Buffer it has fed.
  */
-import { Buffer } from 'node:buffer';
-import { constants as bufferConstants } from 'node:buffer';
+import { Buffer, constants as bufferConstants } from 'node:buffer';
 import { asBuffer } from './binary.js';
 import { DlistError } from './errors.js';
 

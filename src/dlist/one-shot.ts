@@ -6,8 +6,7 @@
 import { binaryToBytes } from './binary.js';
 import { Cursor, DEFAULT_MAX_DEPTH, orThrow } from './cursor.js';
 import { DlistError } from './errors.js';
-import { Framer } from './frame.js';
-import type { Frame, FrameLimits } from './frame.js';
+import { Framer, type Frame, type FrameLimits } from './frame.js';
 import type { Keyed, Node } from './node.js';
 
 export interface OneShotOptions extends FrameLimits {

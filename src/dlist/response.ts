@@ -16,11 +16,9 @@
 import { binaryToBytes } from './binary.js';
 import { Cursor, DEFAULT_MAX_DEPTH, ParseFailure } from './cursor.js';
 import type { DlistError } from './errors.js';
-import { Framer } from './frame.js';
-import type { Frame, FrameLimits } from './frame.js';
+import { Framer, type Frame, type FrameLimits } from './frame.js';
 import type { Keyed } from './node.js';
-import { ChunkWriter } from './print.js';
-import type { OutChunk, PrintOptions } from './print.js';
+import { ChunkWriter, type OutChunk, type PrintOptions } from './print.js';
 
 export type StatusWord = 'OK' | 'NO' | 'BAD' | 'BYE';
 

@@ -14,8 +14,7 @@ import fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import { asBuffer } from './binary.js';
 import { DlistError } from './errors.js';
-import { isBodyRef } from './print.js';
-import type { BodyRef, OutChunk } from './print.js';
+import { isBodyRef, type BodyRef, type OutChunk } from './print.js';
 
 export interface WriteOptions {
   /** Read size for file bodies. Default 64 KiB. */

@@ -13,10 +13,15 @@
  */
 import fs from 'node:fs';
 import { channelSetting, loadConfig, type CyrusConfig } from '../cyrus/index.js';
-import { resolveEndpoint, type Endpoint } from '../protocol/index.js';
-import { SyncProtocolError } from '../protocol/index.js';
-import { abortableSleep, connectWithRetry, retryDelaysSeconds } from '../protocol/index.js';
-import { ReplicaClient } from '../protocol/index.js';
+import {
+  resolveEndpoint,
+  type Endpoint,
+  SyncProtocolError,
+  abortableSleep,
+  connectWithRetry,
+  retryDelaysSeconds,
+  ReplicaClient,
+} from '../protocol/index.js';
 import { copybackClient, NeedsCyrusClientError, runCopyback } from './copyback.js';
 import { executeBatch, isConnectionError } from './executor.js';
 import type { Replicator, ReplicatorContext, UserBatch, UserOutcome } from './replicator.js';

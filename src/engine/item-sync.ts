@@ -4,12 +4,20 @@
  * the master's current state and pushes it; none needs the replica's view
  * except ANNOTATION, which diffs against GET ANNOTATION.
  */
-import { mailboxAnnotations, serverAnnotations, type Annotation } from '../cyrus/index.js';
-import { queryDb, type DbReader } from '../cyrus/index.js';
-import { mailboxOwner, userInbox } from '../cyrus/index.js';
-import { readQuota } from '../cyrus/index.js';
-import { readSeenFile, seenPath } from '../cyrus/index.js';
-import { readSubscriptionsFile, subsPath } from '../cyrus/index.js';
+import {
+  mailboxAnnotations,
+  serverAnnotations,
+  type Annotation,
+  queryDb,
+  type DbReader,
+  mailboxOwner,
+  userInbox,
+  readQuota,
+  readSeenFile,
+  seenPath,
+  readSubscriptionsFile,
+  subsPath,
+} from '../cyrus/index.js';
 import { bytes } from '../dlist/index.js';
 import { quotaFields } from './quota-dlist.js';
 import type { ReplicaSession } from './session.js';

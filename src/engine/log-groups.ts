@@ -7,8 +7,7 @@
  * costs memory per distinct line, not per line. Lines are parsed again when
  * their batch is replicated (linesOf). Pure but for groupFile's reads.
  */
-import { parseLine, routeLine, type RouteOptions, type SyncLogLine } from '../synclog/index.js';
-import { LINE_END, LineReader } from '../synclog/index.js';
+import { parseLine, routeLine, type RouteOptions, type SyncLogLine, LINE_END, LineReader } from '../synclog/index.js';
 
 /** One batch for one owner: its distinct raw lines (latin1, no LF) in first-seen order. */
 export interface LineGroup {

@@ -5,11 +5,19 @@
  * records to include and what the replica already has are the caller's.
  */
 import { atom, bytes, flag, hex64, kvlist, list, type DKvList, type Node } from '../dlist/index.js';
-import { IMAP_ANNOT_NS, type Annotation } from '../cyrus/index.js';
-import { FLAG, hasUserFlag, isExpunged, OPT, type IndexRecord } from '../cyrus/index.js';
-import { syncMbType } from '../cyrus/index.js';
-import type { MailboxSnapshot } from '../cyrus/index.js';
-import { computeSyncCrcs, type SyncCrcs } from '../cyrus/index.js';
+import {
+  IMAP_ANNOT_NS,
+  type Annotation,
+  FLAG,
+  hasUserFlag,
+  isExpunged,
+  OPT,
+  type IndexRecord,
+  syncMbType,
+  type MailboxSnapshot,
+  computeSyncCrcs,
+  type SyncCrcs,
+} from '../cyrus/index.js';
 
 
 /** The replica state a delta is computed against (SINCE_*). */

@@ -12,9 +12,15 @@
  * caller to hand the user to Cyrus's own sync_client.
  */
 import { file, type DFile } from '../dlist/index.js';
-import { isUnlinked } from '../cyrus/index.js';
-import { type Mboxlist, type MbEntry } from '../cyrus/index.js';
-import { MailboxUnavailableError, takeMailboxSnapshot, type MailboxSnapshot, type SnapshotHandle } from '../cyrus/index.js';
+import {
+  isUnlinked,
+  type Mboxlist,
+  type MbEntry,
+  MailboxUnavailableError,
+  takeMailboxSnapshot,
+  type MailboxSnapshot,
+  type SnapshotHandle,
+} from '../cyrus/index.js';
 import { isConnectionError, SyncProtocolError } from '../protocol/index.js';
 import { intermediateDlist, mailboxDlist, recomputeSyncCrcs } from './mailbox-dlist.js';
 import { decodeReplicaMailbox, isUnchanged, replicaStateAfterApply, type ReplicaMailbox } from './replica-mailbox.js';

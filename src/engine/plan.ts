@@ -6,8 +6,7 @@
  * groups, quota, annotation, seen, sub, unmailbox, meta, user, unuser.
  * Pure; the executor promotes failed items to META or USER.
  */
-import type { SyncLogLine } from '../synclog/index.js';
-import { mailboxKey, type RouteOptions } from '../synclog/index.js';
+import { type SyncLogLine, mailboxKey, type RouteOptions } from '../synclog/index.js';
 
 export interface WorkPlan {
   /** Per owner key, mailbox names (binary strings) in first-seen order. */

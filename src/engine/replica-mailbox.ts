@@ -8,8 +8,7 @@
  * Pure.
  */
 import type { Node } from '../dlist/index.js';
-import type { MailboxSnapshot } from '../cyrus/index.js';
-import { syncMbType } from '../cyrus/index.js';
+import { type MailboxSnapshot, syncMbType } from '../cyrus/index.js';
 import { optionLetters, snapshotSyncCrcs } from './mailbox-dlist.js';
 
 export interface ReplicaAnnotation {

@@ -8,9 +8,7 @@
  * idle for 10 s (or 1000 files are staged), so it never costs a busy flow
  * a round trip. Staged files are hard links, so waiting costs no disk.
  */
-import type { CyrusConfig } from '../cyrus/index.js';
-import { DbMemos } from '../cyrus/index.js';
-import { Mboxlist } from '../cyrus/index.js';
+import { type CyrusConfig, DbMemos, Mboxlist } from '../cyrus/index.js';
 import type { ReplicaClient } from '../protocol/index.js';
 import type { ReplicatorContext } from './replicator.js';
 import type { SyncCache } from './sync-cache.js';

@@ -10,8 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CyrusConfig } from '../cyrus/index.js';
-import { lockFile, syncLockName } from '../cyrus/index.js';
+import { type CyrusConfig, lockFile, syncLockName } from '../cyrus/index.js';
 import { LockFile, lockPolling } from '../native/index.js';
 import { cyrusOwnerIfRoot } from './cyrus-owner.js';
 

@@ -11,14 +11,18 @@
  * the master) is handed to Cyrus's own sync_client (copyback.ts).
  */
 import fs from 'node:fs';
-import { type Mboxlist } from '../cyrus/index.js';
-import { userInbox } from '../cyrus/index.js';
-import { userSieveDir } from '../cyrus/index.js';
-import { readQuota } from '../cyrus/index.js';
-import { readSeenFile, seenPath } from '../cyrus/index.js';
-import { sieveMailboxName } from '../cyrus/index.js';
-import { readSubscriptionsFile, subsPath } from '../cyrus/index.js';
-import { takeMailboxSnapshot } from '../cyrus/index.js';
+import {
+  type Mboxlist,
+  userInbox,
+  userSieveDir,
+  readQuota,
+  readSeenFile,
+  seenPath,
+  sieveMailboxName,
+  readSubscriptionsFile,
+  subsPath,
+  takeMailboxSnapshot,
+} from '../cyrus/index.js';
 import type { Keyed } from '../dlist/index.js';
 import { SyncProtocolError } from '../protocol/index.js';
 import { NeedsCyrusClientError } from './copyback.js';

@@ -25,9 +25,16 @@
  */
 import { Writable } from 'node:stream';
 import type tls from 'node:tls';
-import { ResponseParser, printCommand, writeChunks, type Keyed, type OutChunk } from '../dlist/index.js';
+import {
+  ResponseParser,
+  printCommand,
+  writeChunks,
+  type Keyed,
+  type OutChunk,
+  type DlistError,
+  type FrameLimits,
+} from '../dlist/index.js';
 import { ByteChannel } from './byte-channel.js';
-import type { DlistError, FrameLimits } from '../dlist/index.js';
 import { noCode, printable, replicaFault, SyncProtocolError, type SyncErrorCode } from './errors.js';
 import { handshake, type AuthLog, type HandshakeResult } from './handshake.js';
 import type { Secret } from '../cyrus/index.js';

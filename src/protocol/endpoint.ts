@@ -15,9 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { channelSetting, syncChannel, type CyrusConfig } from '../cyrus/index.js';
-import { parseSwitch } from '../cyrus/index.js';
-import { Secret } from '../cyrus/index.js';
+import { channelSetting, syncChannel, type CyrusConfig, parseSwitch, Secret } from '../cyrus/index.js';
 import type { ConnectOptions } from './connection.js';
 
 export class EndpointError extends Error {

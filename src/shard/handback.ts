@@ -17,10 +17,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, handOffLog, LockFile } from '../native/index.js';
-import { channelFiles, isBarrierLine, type ChannelFiles } from '../synclog/index.js';
-import { SHARD_FILE_PATTERN } from '../synclog/index.js';
-import { recordedShardCount } from '../synclog/index.js';
-import { LINE_END, LineReader } from '../synclog/index.js';
+import {
+  channelFiles,
+  isBarrierLine,
+  type ChannelFiles,
+  SHARD_FILE_PATTERN,
+  recordedShardCount,
+  LINE_END,
+  LineReader,
+} from '../synclog/index.js';
 import { shardFiles, type ShardFiles } from './files.js';
 import { RetryJournal } from './retry-journal.js';
 import { printLineText } from './line-text.js';

@@ -17,9 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { appendLog, fsyncDir } from '../native/index.js';
-import { parseLine, type SyncLogLine } from '../synclog/index.js';
-import { unlinkIfExists } from '../synclog/index.js';
-import { LINE_END, LineReader } from '../synclog/index.js';
+import { parseLine, type SyncLogLine, unlinkIfExists, LINE_END, LineReader } from '../synclog/index.js';
 import { contiguousRuns, JournalCorruptError, readRange, trimTornTail } from './journal-file.js';
 import { JournalIndex, type Entry, type KeyQueue } from './journal-index.js';
 import { confirmRecord, parseRecord, queueRecord, stateRecord } from './journal-record.js';

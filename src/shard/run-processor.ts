@@ -29,9 +29,11 @@ import {
   type BarrierBoard,
   type RouteOptions,
   type SyncLogLine,
+  LINE_END,
+  LineReader,
+  type LineBatch,
+  QuarantineBuffer,
 } from '../synclog/index.js';
-import { LINE_END, LineReader, type LineBatch } from '../synclog/index.js';
-import { QuarantineBuffer } from '../synclog/index.js';
 import type { Delivery } from './delivery.js';
 import type { KeyedDispatcher } from './dispatcher.js';
 import { Gauge } from './gauge.js';

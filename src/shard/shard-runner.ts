@@ -15,8 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, LockFile, lockPolling } from '../native/index.js';
-import { BarrierBoard } from '../synclog/index.js';
-import { unlinkIfExists } from '../synclog/index.js';
+import { BarrierBoard, unlinkIfExists, Waker } from '../synclog/index.js';
 import { Backoff } from './backoff.js';
 import { ControlFiles, type ResyncRequest } from './control-files.js';
 import { Delivery } from './delivery.js';
@@ -30,7 +29,6 @@ import { RetryJournal } from './retry-journal.js';
 import { RunProcessor } from './run-processor.js';
 import { newShardStats, type ShardStats } from './stats.js';
 import { noteNothingTaken, noteRunDone, passStart } from './stats-caught-up.js';
-import { Waker } from '../synclog/index.js';
 
 export class ShardBusyError extends Error {
   override readonly name = 'ShardBusyError';

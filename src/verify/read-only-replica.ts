@@ -6,10 +6,7 @@
  * audit can never change the replica.
  */
 import type { CyrusConfig } from '../cyrus/index.js';
-import { resolveEndpoint } from '../protocol/index.js';
-import { connectWithRetry } from '../protocol/index.js';
-import { ReplicaClient } from '../protocol/index.js';
-import type { SyncConnection } from '../protocol/index.js';
+import { resolveEndpoint, connectWithRetry, ReplicaClient, type SyncConnection } from '../protocol/index.js';
 
 export class WriteRefusedError extends Error {
   override name = 'WriteRefusedError';

@@ -3,9 +3,7 @@
  * on the master followed by `@` with every shared mailbox, in mailboxes.db
  * order (as `syncmux-client -A` walks them); and how one is audited.
  */
-import type { CyrusConfig } from '../cyrus/index.js';
-import { Mboxlist } from '../cyrus/index.js';
-import { mailboxOwner } from '../cyrus/index.js';
+import { type CyrusConfig, Mboxlist, mailboxOwner } from '../cyrus/index.js';
 import type { Divergence } from './divergence.js';
 import { auditMailboxes, auditUser, type AuditContext } from './user-audit.js';
 

@@ -11,20 +11,36 @@
  * #sieve mailbox in 3.6+: compared as a mailbox when the replica lists it,
  * else through the replica's SIEVE items (compareSieveScripts).
  */
-import { Mboxlist, type MbEntry } from '../cyrus/index.js';
-import type { CyrusConfig } from '../cyrus/index.js';
-import { syncMbType } from '../cyrus/index.js';
-import { userInbox } from '../cyrus/index.js';
-import { readQuota } from '../cyrus/index.js';
-import { readSeenFile, seenPath } from '../cyrus/index.js';
-import { readSubscriptionsFile, subsPath } from '../cyrus/index.js';
-import { FLAG, isExpunged } from '../cyrus/index.js';
-import { MailboxUnavailableError, takeMailboxSnapshot, type MailboxSnapshot } from '../cyrus/index.js';
+import {
+  Mboxlist,
+  type MbEntry,
+  type CyrusConfig,
+  syncMbType,
+  userInbox,
+  readQuota,
+  readSeenFile,
+  seenPath,
+  readSubscriptionsFile,
+  subsPath,
+  FLAG,
+  isExpunged,
+  MailboxUnavailableError,
+  takeMailboxSnapshot,
+  type MailboxSnapshot,
+} from '../cyrus/index.js';
 import type { Keyed } from '../dlist/index.js';
-import { optionLetters, snapshotSyncCrcs } from '../engine/index.js';
-import { quotaDiffers, replicaQuotaLimits, type QuotaLimits } from '../engine/index.js';
-import { decodeReplicaMailbox, isUnchanged, type ReplicaMailbox } from '../engine/index.js';
-import { seenDiffers, type SeenState } from '../engine/index.js';
+import {
+  optionLetters,
+  snapshotSyncCrcs,
+  quotaDiffers,
+  replicaQuotaLimits,
+  type QuotaLimits,
+  decodeReplicaMailbox,
+  isUnchanged,
+  type ReplicaMailbox,
+  seenDiffers,
+  type SeenState,
+} from '../engine/index.js';
 import type { ReplicaClient } from '../protocol/index.js';
 import type { Divergence } from './divergence.js';
 

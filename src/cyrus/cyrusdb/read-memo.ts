@@ -9,8 +9,7 @@
  * needs anything not kept takes the lock and reads (DbMemo.record).
  * Pure bookkeeping apart from the caller's stat.
  */
-import type { Db, Entry } from './types.js';
-import { toKey } from './types.js';
+import { type Db, type Entry, toKey } from './types.js';
 
 type Reader = Pick<Db, 'get' | 'entries'>;
 
