@@ -21,6 +21,7 @@ export * from './quota.js';
 export * from './sieve.js';
 export * from './lock.js';
 export * from './snapshot.js';
+export { ContentMemo } from './content-memo.js';
 export { parseSwitch } from './config-values.js';
 export { queryDb, type DbReader } from './cyrusdb/open.js';
 export { DbMemos } from './cyrusdb/read-memo.js';

@@ -33,6 +33,7 @@ import { pathIdentity, readLockedDb, tryOpenDb, type DbReader } from './cyrusdb/
 import type { DbMemos } from './cyrusdb/read-memo.js';
 import { DbBusyError } from './cyrusdb/types.js';
 import { CyrusFileError } from './file-error.js';
+import { type ContentMemo } from './content-memo.js';
 import { decodeHeader, type MailboxHeader } from './header.js';
 import { IndexImage, isArchived, isUnlinked, OPT, type IndexHeader, type IndexRecord } from './index-file.js';
 import { lockExisting, lockExistingSync, lockName, lockNameSync, readAllFd, sleepSync, type LockOptions } from './lock.js';
@@ -92,6 +93,8 @@ export interface SnapshotOptions extends LockOptions {
   keepNamelock?: boolean;
   /** Answers database reads from what was read before while the files are unchanged (mailboxes.db, annotations.db). */
   memos?: DbMemos;
+  /** Decoded cyrus.header files by content, reused across snapshots. */
+  headers?: ContentMemo<MailboxHeader>;
 }
 
 export interface SnapshotHandle {
@@ -194,7 +197,7 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     const index = (yield* take(indexPath, 'data')) ?? (yield* missing(indexPath));
     const headerPath = mailboxMetaFile(cfg, location, 'header');
     const headerBuf = readOptional(headerPath) ?? (yield* missing(headerPath));
-    const header = decodeHeader(headerBuf, headerPath);
+    const header = options.headers ? options.headers.decode(headerBuf, (b) => decodeHeader(b, headerPath)) : decodeHeader(headerBuf, headerPath);
     const image = new IndexImage(readAllFd(index.fd), indexPath);
     const ih = image.header;
     if (ih.options & OPT.MAILBOX_DELETED) throw new MailboxUnavailableError(name, 'deleted');

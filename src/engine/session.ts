@@ -8,7 +8,7 @@
  * idle for 10 s (or 1000 files are staged), so it never costs a busy flow
  * a round trip. Staged files are hard links, so waiting costs no disk.
  */
-import { type CyrusConfig, DbMemos, Mboxlist } from '../cyrus/index.js';
+import { type CyrusConfig, ContentMemo, DbMemos, type MailboxHeader, Mboxlist } from '../cyrus/index.js';
 import type { ReplicaClient } from '../protocol/index.js';
 import type { ReplicatorContext } from './replicator.js';
 import type { SyncCache } from './sync-cache.js';
@@ -39,6 +39,8 @@ export class ReplicaSession {
   private restartTimer: NodeJS.Timeout | null = null;
   /** What this session read of the master's databases, reused while they are unchanged. */
   readonly dbMemos = new DbMemos();
+  /** cyrus.header files decoded by this session, by content. */
+  readonly headerMemo = new ContentMemo<MailboxHeader>();
   static readonly RESTART_IDLE_MS = 10_000;
   static readonly RESTART_STAGED_FILES = 1000;
 
