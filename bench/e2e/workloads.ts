@@ -23,12 +23,12 @@ export interface BurstResult {
   replicaCpu: number;
 }
 
-export async function burst(lab: CyrusLab, spec: ClientSpec, users: string[], messages: number): Promise<BurstResult> {
+export async function burst(lab: CyrusLab, spec: ClientSpec, users: string[], messages: number, size?: number): Promise<BurstResult> {
   const lmtp = await LmtpClient.connect(lab.master.ports.lmtp);
   try {
     for (let i = 0; i < messages; i++) {
       const user = users[i % users.length]!;
-      await lmtp.deliver(user, makeMessage(user, 1000 + i));
+      await lmtp.deliver(user, makeMessage(user, 1000 + i, size));
     }
   } finally {
     await lmtp.close();
