@@ -8,10 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lookupSystemUser } from '../cyrus/index.js';
+import { SyncmuxError } from '../errors.js';
 
 /** We are root and cannot become the cyrus user: the CLIs exit 64 with this one line, as Cyrus's tools ("must run as the Cyrus user"). */
-export class PrivilegeError extends Error {
-  override readonly name = 'PrivilegeError';
+export class PrivilegeError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_PRIVILEGE', message, options);
+  }
 }
 
 export function becomeCyrus(user = process.env.CYRUS_USER ?? 'cyrus'): void {

@@ -41,7 +41,7 @@ export interface Annotation extends Omit<AnnotationKey, 'userid'>, AnnotationVal
 }
 
 export class AnnotationFormatError extends CyrusFileError {
-  override name = 'AnnotationFormatError';
+  override readonly code: string = 'SYNCMUX_CYRUS_ANNOTATIONS';
 }
 
 /**

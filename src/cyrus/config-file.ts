@@ -12,9 +12,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { isSecretKey } from './secret.js';
+import { SyncmuxError } from '../errors.js';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+export class ConfigError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_CONFIG', message, options);
+  }
 }
 
 /** The raw options. Printing it never shows credentials. */

@@ -7,6 +7,7 @@
  * a key/value list, `(` a plain list, and the whole input must be consumed.
  * The wire DLIST codec lives in src/dlist; this one only reads stored values.
  */
+import { SyncmuxError } from '../errors.js';
 
 export type DValue = string | null | DList | DKvList;
 
@@ -20,8 +21,10 @@ export interface DKvList {
   readonly entries: ReadonlyArray<readonly [string, DValue]>;
 }
 
-export class DlistSyntaxError extends Error {
-  override name = 'DlistSyntaxError';
+export class DlistSyntaxError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_DLIST_SYNTAX', message, options);
+  }
 }
 
 const SP = 0x20;

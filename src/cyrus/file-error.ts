@@ -7,13 +7,15 @@
  * turns anything else a decoder let escape (a RangeError from a Buffer read
  * past a corrupt length, a TypeError) into that reader's typed error, the
  * original as `cause`, so one bad file fails one user, never the process.
+ * Each format's subclass has its own code (SYNCMUX_CYRUS_INDEX, …).
  */
-export class CyrusFileError extends Error {
-  override name = 'CyrusFileError';
+import { SyncmuxError } from '../errors.js';
+
+export class CyrusFileError extends SyncmuxError {
   path: string;
 
   constructor(message: string, path = '', options?: ErrorOptions) {
-    super(path ? `${path}: ${message}` : message, options);
+    super('SYNCMUX_CYRUS_FILE', path ? `${path}: ${message}` : message, options);
     this.path = path;
   }
 

@@ -36,7 +36,7 @@ export interface MailboxHeader {
 }
 
 export class HeaderFormatError extends CyrusFileError {
-  override name = 'HeaderFormatError';
+  override readonly code: string = 'SYNCMUX_CYRUS_HEADER';
 }
 
 function trimFlags(flags: Array<string | null>): Array<string | null> {

@@ -125,7 +125,7 @@ export interface IndexRecord {
 }
 
 export class IndexFormatError extends CyrusFileError {
-  override name = 'IndexFormatError';
+  override readonly code: string = 'SYNCMUX_CYRUS_INDEX';
 }
 
 /** A header or record whose stored CRC32 does not match (Cyrus: IMAP_MAILBOX_CHECKSUM). */

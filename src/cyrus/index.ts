@@ -5,6 +5,7 @@
  */
 export * from './config.js';
 export { isSecretKey, Secret } from './secret.js';
+export { CyrusFileError } from './file-error.js';
 export * from './cyrusdb/index.js';
 export * from './dlist-value.js';
 export * from './names.js';

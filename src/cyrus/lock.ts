@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import { LockFile, lockPolling, type LockMode } from '../native/index.js';
+import { SyncmuxError } from '../errors.js';
 
 export type { LockMode } from '../native/index.js';
 
@@ -19,14 +20,14 @@ export interface LockOptions {
   maxReopen?: number;
 }
 
-export class LockError extends Error {
-  override name = 'LockError';
+export class LockError extends SyncmuxError {
   constructor(
     message: string,
     readonly path: string,
-    readonly code?: string,
+    /** The system's errno code (ETIMEDOUT, ENOENT, …) when one caused it. */
+    readonly errno?: string,
   ) {
-    super(`${path}: ${message}`);
+    super('SYNCMUX_LOCK', `${path}: ${message}`);
   }
 }
 

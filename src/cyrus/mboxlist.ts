@@ -59,7 +59,7 @@ export interface IdEntry extends Omit<MbEntry, 'uniqueid' | 'legacySpecialuse'> 
 export type EntryState = 'live' | 'tombstone' | 'intermediate' | 'reserved' | 'moving' | 'remote';
 
 export class MboxlistError extends CyrusFileError {
-  override name = 'MboxlistError';
+  override readonly code: string = 'SYNCMUX_CYRUS_MBOXLIST';
 }
 
 /** How sync treats an entry: only `live` ones have files; tombstones drive UNMAILBOX; intermediates are bare MAILBOX. */

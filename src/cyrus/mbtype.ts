@@ -4,6 +4,7 @@
  * mboxlist_mbtype_to_string / mboxlist_string_to_mbtype. 3.8 added type 0x4,
  * JMAP notifications (`j`); 3.10 and 3.12 added nothing further.
  */
+import { SyncmuxError } from '../errors.js';
 
 export type MailboxKind = 'email' | 'netnews' | 'jmapsubmit' | 'jmappushsub' | 'jmapnotify' | 'sieve' | 'collection' | 'calendar' | 'addressbook';
 
@@ -60,8 +61,10 @@ const FLAGS: ReadonlyArray<readonly [number, string]> = [
 const PARSE_FLAGS: Record<string, number> = { d: MBTYPE.DELETED, f: MBTYPE.SIEVE, i: MBTYPE.INTERMEDIATE, l: MBTYPE.LEGACY_DIRS, m: MBTYPE.MOVING, r: MBTYPE.REMOTE, z: MBTYPE.RESERVE };
 const PARSE_TYPES: Record<string, number> = { a: MBTYPE.ADDRESSBOOK, b: MBTYPE.COLLECTION, c: MBTYPE.CALENDAR, e: MBTYPE.EMAIL, j: MBTYPE.JMAPNOTIFY, n: MBTYPE.NETNEWS, p: MBTYPE.JMAPPUSHSUB, s: MBTYPE.JMAPSUBMIT };
 
-export class MbTypeError extends Error {
-  override name = 'MbTypeError';
+export class MbTypeError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_MB_TYPE', message, options);
+  }
 }
 
 export function mbTypeFromBits(bits: number): MbType {

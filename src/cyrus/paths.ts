@@ -13,6 +13,7 @@
  */
 import type { CyrusConfig, MetaFile } from './config.js';
 import { parseIntName, parseUserId, userIdOf, type MbName } from './names.js';
+import { SyncmuxError } from '../errors.js';
 
 export type PathConfig = Pick<
   CyrusConfig,
@@ -48,8 +49,10 @@ export interface InboxRef {
   readonly legacyDirs: boolean;
 }
 
-export class PathError extends Error {
-  override name = 'PathError';
+export class PathError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_PATH', message, options);
+  }
 }
 
 /** dir_hash_c: first letter (else `q`), or with fulldirhash a 23-way hash (A–W) of the text up to the first dot. */

@@ -40,7 +40,7 @@ export interface QuotaEntry {
 }
 
 export class QuotaFormatError extends CyrusFileError {
-  override name = 'QuotaFormatError';
+  override readonly code: string = 'SYNCMUX_CYRUS_QUOTA';
 }
 
 const num = (s: string | null | undefined): bigint | null => {

@@ -22,7 +22,7 @@ export interface SeenEntry {
 }
 
 export class SeenFormatError extends CyrusFileError {
-  override name = 'SeenFormatError';
+  override readonly code: string = 'SYNCMUX_CYRUS_SEEN';
 }
 
 /** parse_data: strtol fields, then the rest after whitespace is the sequence set. */

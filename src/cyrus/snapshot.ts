@@ -40,6 +40,7 @@ import { lockExisting, lockExistingSync, lockName, lockNameSync, readAllFd, slee
 import { entryState, Mboxlist, mboxlistPath, type MbEntry } from './mboxlist.js';
 import { isUserInbox, mailboxOwner } from './names.js';
 import { lockFile, mailboxDataDir, mailboxLockName, mailboxMetaFile, messageFile, userConfPath, userNamespaceLockName, type MailboxLocation } from './paths.js';
+import { SyncmuxError } from '../errors.js';
 
 export interface SnapshotRecord extends IndexRecord {
   /** Message file to send (archive partition if ARCHIVED); null for UNLINKED records, which have none. */
@@ -78,13 +79,12 @@ export interface MailboxSnapshot {
   readonly paths: { readonly dataDir: string; readonly header: string; readonly index: string; readonly annotations: string };
 }
 
-export class MailboxUnavailableError extends Error {
-  override name = 'MailboxUnavailableError';
+export class MailboxUnavailableError extends SyncmuxError {
   constructor(
     readonly mailbox: string,
     readonly reason: 'nonexistent' | 'tombstone' | 'intermediate' | 'reserved' | 'moving' | 'remote' | 'no-partition' | 'deleted' | 'moved',
   ) {
-    super(`${mailbox}: ${reason}`);
+    super('SYNCMUX_MAILBOX_UNAVAILABLE', `${mailbox}: ${reason}`);
   }
 }
 

@@ -22,7 +22,7 @@ import { CyrusFileError, namingFile } from './file-error.js';
 export const SUBS_VERSION_KEY = '\x1fVER\x1f';
 
 export class SubsFormatError extends CyrusFileError {
-  override name = 'SubsFormatError';
+  override readonly code: string = 'SYNCMUX_CYRUS_SUBS';
 }
 
 /** The file's version: 0 without a version key (pre-3.6), else the key's number (2 or 3). */

@@ -4,6 +4,8 @@
  * report it as an event. Builders and the stream writer throw it (or a
  * TypeError/RangeError for plain programming mistakes).
  */
+import { SyncmuxError } from '../errors.js';
+
 export type DlistErrorCode =
   /** The bytes do not follow the DLIST / response grammar. */
   | 'SYNTAX'
@@ -20,14 +22,15 @@ export type DlistErrorCode =
   /** A file literal's body source does not hold exactly `size` bytes. */
   | 'FILE_SIZE';
 
-export class DlistError extends Error {
-  override readonly name = 'DlistError';
+export class DlistError extends SyncmuxError {
+  declare readonly code: DlistErrorCode;
+
   constructor(
-    readonly code: DlistErrorCode,
+    code: DlistErrorCode,
     message: string,
     /** Byte offset within the line/frame where the problem was seen, if known. */
     readonly offset?: number,
   ) {
-    super(offset === undefined ? message : `${message} (at byte ${offset})`);
+    super(code, offset === undefined ? message : `${message} (at byte ${offset})`);
   }
 }

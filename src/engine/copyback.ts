@@ -15,10 +15,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { channelSetting, type CyrusConfig } from '../cyrus/index.js';
+import { SyncmuxError } from '../errors.js';
 
 /** This user needs Cyrus's own sync_client: the message says why. */
-export class NeedsCyrusClientError extends Error {
-  override name = 'NeedsCyrusClientError';
+export class NeedsCyrusClientError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_NEEDS_CYRUS_CLIENT', message, options);
+  }
 }
 
 export const DEFAULT_COPYBACK_CLIENT = '/usr/lib/cyrus/bin/sync_client';

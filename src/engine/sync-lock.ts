@@ -13,11 +13,11 @@ import path from 'node:path';
 import { type CyrusConfig, lockFile, syncLockName } from '../cyrus/index.js';
 import { LockFile, lockPolling } from '../native/index.js';
 import { cyrusOwnerIfRoot } from './cyrus-owner.js';
+import { SyncmuxError } from '../errors.js';
 
-export class UserLockedError extends Error {
+export class UserLockedError extends SyncmuxError {
   constructor(readonly userid: string) {
-    super(`user ${userid} is locked by another sync client`);
-    this.name = 'UserLockedError';
+    super('SYNCMUX_USER_LOCKED', `user ${userid} is locked by another sync client`);
   }
 }
 

@@ -19,6 +19,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
 import { DeflateLink, InflateLink } from './deflate-link.js';
+import { SyncmuxError } from '../errors.js';
 
 /** An established SASL security layer (src/native SaslClient). */
 export interface SecurityLayer {
@@ -29,16 +30,16 @@ export interface SecurityLayer {
   dispose(): void;
 }
 
-export class ChannelClosedError extends Error {
+export class ChannelClosedError extends SyncmuxError {
   constructor(message: string, readonly reason: 'closed' | 'timeout' | 'error') {
-    super(message);
+    super('SYNCMUX_CHANNEL_CLOSED', message);
   }
 }
 
 /** readLine saw more than its cap without a line end: the peer is not speaking a line protocol. */
-export class LineTooLongError extends Error {
+export class LineTooLongError extends SyncmuxError {
   constructor(readonly limit: number) {
-    super(`a line from the replica exceeds ${limit} bytes`);
+    super('SYNCMUX_LINE_TOO_LONG', `a line from the replica exceeds ${limit} bytes`);
   }
 }
 

@@ -17,12 +17,12 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { channelSetting, syncChannel, type CyrusConfig, parseSwitch, Secret } from '../cyrus/index.js';
 import type { ConnectOptions } from './connection.js';
+import { SyncmuxError } from '../errors.js';
 
-export class EndpointError extends Error {
-  override readonly name = 'EndpointError';
+export class EndpointError extends SyncmuxError {
   /** `no-host`: sync_host is missing (stock exits 70); `config`: a setting cannot be used (78). */
   constructor(message: string, readonly kind: 'no-host' | 'config') {
-    super(message);
+    super(kind === 'no-host' ? 'SYNCMUX_NO_SYNC_HOST' : 'SYNCMUX_ENDPOINT_CONFIG', message);
   }
 }
 

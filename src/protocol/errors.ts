@@ -5,6 +5,7 @@
  * `fault` for a connection that broke); they never grep messages.
  */
 import type { SyncCode } from '../dlist/index.js';
+import { SyncmuxError } from '../errors.js';
 
 export type SyncErrorCode =
   | Exclude<SyncCode, 'OK'>
@@ -24,10 +25,11 @@ export type SyncErrorCode =
  */
 export type ConnectionFault = 'closed' | 'timeout' | 'garbage' | 'limit';
 
-export class SyncProtocolError extends Error {
-  constructor(readonly code: SyncErrorCode, message: string, readonly fault: ConnectionFault | null = null) {
-    super(`${code}: ${message}`);
-    this.name = 'SyncProtocolError';
+export class SyncProtocolError extends SyncmuxError {
+  declare readonly code: SyncErrorCode;
+
+  constructor(code: SyncErrorCode, message: string, readonly fault: ConnectionFault | null = null) {
+    super(code, `${code}: ${message}`);
   }
 
   /** True for faults that a reconnect may cure. */

@@ -29,9 +29,12 @@ import {
 import { shardFiles, type ShardFiles } from './files.js';
 import { RetryJournal } from './retry-journal.js';
 import { printLineText } from './line-text.js';
+import { SyncmuxError } from '../errors.js';
 
-export class HandbackError extends Error {
-  override readonly name = 'HandbackError';
+export class HandbackError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_HANDBACK', message, options);
+  }
 }
 
 export interface HandbackResult {

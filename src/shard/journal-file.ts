@@ -5,9 +5,12 @@
  */
 import fs from 'node:fs';
 import type { Entry } from './journal-index.js';
+import { SyncmuxError } from '../errors.js';
 
-export class JournalCorruptError extends Error {
-  override readonly name = 'JournalCorruptError';
+export class JournalCorruptError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_JOURNAL_CORRUPT', message, options);
+  }
 }
 
 /** Groups entries into runs that sit back to back in the file: [start, end, entries]. */

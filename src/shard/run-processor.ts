@@ -39,6 +39,7 @@ import type { KeyedDispatcher } from './dispatcher.js';
 import { Gauge } from './gauge.js';
 import type { ShardFiles } from './files.js';
 import type { ShardStats } from './stats.js';
+import { SyncmuxError } from '../errors.js';
 
 export interface RunContext {
   readonly shard: number;
@@ -63,8 +64,10 @@ export type RunOutcome = 'done' | 'stopped';
 
 class Stopped extends Error {}
 
-export class BarrierTimeoutError extends Error {
-  override readonly name = 'BarrierTimeoutError';
+export class BarrierTimeoutError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_BARRIER_TIMEOUT', message, options);
+  }
 }
 
 export class RunProcessor {

@@ -29,9 +29,12 @@ import { RetryJournal } from './retry-journal.js';
 import { RunProcessor } from './run-processor.js';
 import { newShardStats, type ShardStats } from './stats.js';
 import { noteNothingTaken, noteRunDone, passStart } from './stats-caught-up.js';
+import { SyncmuxError } from '../errors.js';
 
-export class ShardBusyError extends Error {
-  override readonly name = 'ShardBusyError';
+export class ShardBusyError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_SHARD_BUSY', message, options);
+  }
 }
 
 /** How a pass ended: `done` finished a log-run.<i>, `empty` found none, `stopped` was cut short. */

@@ -15,6 +15,7 @@
 import { fsyncDir } from '../native/index.js';
 import type { ChannelFiles } from './channel.js';
 import { readFileIfExists, unlinkIfExists, writeFileDurable } from './durable-file.js';
+import { SyncmuxError } from '../errors.js';
 
 export interface Checkpoint {
   /** Byte offset in log-run of the first line not yet durably split. */
@@ -23,8 +24,10 @@ export interface Checkpoint {
   readonly barrierRun: number;
 }
 
-export class RunStateError extends Error {
-  override readonly name = 'RunStateError';
+export class RunStateError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_RUN_STATE', message, options);
+  }
 }
 
 const CHECKPOINT_PATTERN = /^offset (\d+)\nbarrier-run (\d+)\n$/;

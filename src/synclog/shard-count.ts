@@ -10,9 +10,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SHARD_FILE_PATTERN, type ChannelFiles } from './channel.js';
 import { readFileIfExists, writeFileDurable } from './durable-file.js';
+import { SyncmuxError } from '../errors.js';
 
-export class ShardCountError extends Error {
-  override readonly name = 'ShardCountError';
+export class ShardCountError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_SHARD_COUNT', message, options);
+  }
 }
 
 /** Non-empty shard logs in the directory, as "name (bytes)". */

@@ -26,6 +26,7 @@ import type { RouteOptions } from './route.js';
 import { allocateBarrierRun, dropCheckpoint, readCheckpoint, removeStaleCheckpoint, writeCheckpoint } from './run-state.js';
 import { ensureShardCount } from './shard-count.js';
 import { newSplitStats, type SplitStats } from './stats.js';
+import { SyncmuxError } from '../errors.js';
 
 export interface SplitOptions {
   /** {configdirectory}/sync/<channel> (or {configdirectory}/sync for the default channel). */
@@ -51,8 +52,10 @@ export interface SplitOptions {
   readonly onShardAppended?: (shard: number) => void;
 }
 
-export class SplitterBusyError extends Error {
-  override readonly name = 'SplitterBusyError';
+export class SplitterBusyError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_SPLITTER_BUSY', message, options);
+  }
 }
 
 /** How a pass ended: `done` split a log-run, `empty` found nothing, `stopped` honoured a stop request. */

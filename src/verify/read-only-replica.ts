@@ -7,9 +7,12 @@
  */
 import type { CyrusConfig } from '../cyrus/index.js';
 import { resolveEndpoint, connectWithRetry, ReplicaClient, type SyncConnection } from '../protocol/index.js';
+import { SyncmuxError } from '../errors.js';
 
-export class WriteRefusedError extends Error {
-  override name = 'WriteRefusedError';
+export class WriteRefusedError extends SyncmuxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SYNCMUX_WRITE_REFUSED', message, options);
+  }
 }
 
 /** Wraps `send` so that only GET, NOOP and EXIT pass (RESTART would discard nothing of ours, but is no read either). */

@@ -44,13 +44,13 @@ test('lock files across a master restart, and after the lock dir is emptied (tmp
     assert.not.ok(afterBoot.some((f) => f.includes('carol')), `startup recreates none of carol's: ${afterBoot.join(' ')}`);
     const err = await takeMailboxSnapshot(cfg, 'user.carol').then(() => null, (e: unknown) => e);
     assert.instance(err, LockError);
-    assert.is((err as LockError).code, 'ENOENT');
+    assert.is((err as LockError).errno, 'ENOENT');
     assert.equal(lockFiles(cfg), afterBoot, 'the reader created no lock file');
 
     // Cyrus recreates them on its next open of the mailbox; then the reader works again.
     await imap(lab.master, 'carol', 'EXAMINE INBOX');
     (await takeMailboxSnapshot(cfg, 'user.carol')).release();
-    const archive = await takeMailboxSnapshot(cfg, 'user.carol.Archive').then(() => 'ok', (e: LockError) => e.code);
+    const archive = await takeMailboxSnapshot(cfg, 'user.carol.Archive').then(() => 'ok', (e: LockError) => e.errno);
     assert.is(archive, 'ENOENT', 'a mailbox Cyrus has not opened since stays unreadable');
   } finally {
     await lab.destroy();

@@ -25,7 +25,7 @@ export interface Db {
 
 /** The file is damaged (bad magic, CRC, pointer): Cyrus would refuse it too. */
 export class CyrusDbError extends CyrusFileError {
-  override name = 'CyrusDbError';
+  override readonly code: string = 'SYNCMUX_CYRUS_DB';
 }
 
 /**
@@ -34,7 +34,7 @@ export class CyrusDbError extends CyrusFileError {
  * write open; a read-only client must retry later and never repair.
  */
 export class DbBusyError extends CyrusDbError {
-  override name = 'DbBusyError';
+  override readonly code: string = 'SYNCMUX_CYRUS_DB_BUSY';
 }
 
 /**
