@@ -9,9 +9,12 @@ cd "$(dirname "$0")/../.."
 out=${1:-.}
 version=$(node -p "require('./package.json').version")
 arch=$(dpkg --print-architecture)
-for f in dist/bin/syncmux.js dist/bin/syncmux-client.js dist/worker-bundle/shard/worker.js build/Release/syncmux.node node_modules/node-gyp-build/index.js; do
+for f in dist/bin/syncmux.js dist/bin/syncmux-client.js dist/worker-bundle/shard/worker.js node_modules/node-gyp-build/index.js; do
   [ -e "$f" ] || { echo "build-deb: $f is missing: run npm ci && npm run build" >&2; exit 1; }
 done
+# The addon this checkout loads: build/Release, or the prebuild that npm pack's prebuildify moved it to.
+addon=$(node -p "require('./node_modules/node-gyp-build').resolve('.')" 2>/dev/null) ||
+  { echo "build-deb: no compiled addon: run npm ci" >&2; exit 1; }
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -22,7 +25,7 @@ mkdir -p "$lib/build/Release" "$lib/node_modules" "$stage/usr/bin" "$stage/lib/s
 cp -a dist "$lib/"
 find "$lib/dist" \( -name '*.map' -o -name '*.d.ts' \) -delete
 cp -p package.json binding.gyp "$lib/"   # package.json: --version; binding.gyp: marks the root the addon loads from
-cp -p build/Release/syncmux.node "$lib/build/Release/"
+cp -p "$addon" "$lib/build/Release/syncmux.node"
 cp -pr node_modules/node-gyp-build "$lib/node_modules/"
 ln -s ../lib/syncmux/dist/bin/syncmux.js "$stage/usr/bin/syncmux"
 ln -s ../lib/syncmux/dist/bin/syncmux-client.js "$stage/usr/bin/syncmux-client"

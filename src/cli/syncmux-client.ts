@@ -93,7 +93,9 @@ async function main(argv: string[]): Promise<number> {
   stop.signal.addEventListener('abort', () => void closeAll(), { once: true });
   try {
     const work = run(o, config, engine, pool, connections, log, stop.signal, () => (connected = true));
-    const code = await Promise.race([work, afterStopGrace(stop.signal, stopGraceMs(config.syncTimeout), EXIT.TEMPFAIL)]);
+    const done = await Promise.race([work, afterStopGrace(stop.signal, stopGraceMs(config.syncTimeout), EXIT.TEMPFAIL)]);
+    // A stop ends lock and connect waits, failing what was waiting: that is the stop's exit (75), as stock's.
+    const code = stop.signal.aborted && done === EXIT.FAIL ? EXIT.TEMPFAIL : done;
     return hangUp && code === EXIT.TEMPFAIL ? EXIT.OK : code;
   } finally {
     await closeAll();

@@ -18,6 +18,8 @@ export interface LockOptions {
   timeoutMs?: number;
   /** How often to reopen a file replaced under us before giving up; default 20. */
   maxReopen?: number;
+  /** A stop: an async wait in progress ends at once with a LockError (errno ECANCELED). */
+  signal?: AbortSignal;
 }
 
 export class LockError extends SyncmuxError {
@@ -47,7 +49,8 @@ function openReadOnly(file: string): LockFile | null {
 
 function lockError(file: string, e: unknown): LockError {
   const code = errCode(e);
-  return new LockError(code === 'ETIMEDOUT' ? 'timed out waiting for lock' : String((e as Error).message ?? e), file, code);
+  const message = code === 'ETIMEDOUT' ? 'timed out waiting for lock' : code === 'ECANCELED' ? 'lock wait ended by a stop' : String((e as Error).message ?? e);
+  return new LockError(message, file, code);
 }
 
 /**
@@ -77,7 +80,7 @@ export async function lockExisting(file: string, mode: LockMode, options: LockOp
     const lf = openReadOnly(file);
     if (!lf) return null;
     try {
-      await lockPolling(lf, mode, timeout);
+      await lockPolling(lf, mode, timeout, options.signal);
     } catch (e) {
       lf.close();
       throw lockError(file, e);

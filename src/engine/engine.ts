@@ -202,6 +202,7 @@ export class Engine implements Replicator {
         serverName: this.endpoint.serverName,
         noCopyback: !!e.noCopyback,
         nonBlocking: !!e.nonBlocking,
+        stopSignal: this.noMoreConnects.signal,
         reserveThreshold: this.reserveThreshold,
         confirmUploads: !!e.confirmUploads,
       }, this.ctx.log, this.cache, this.uploads, this.caps);

@@ -195,7 +195,7 @@ async function updateOnce(
 ): Promise<void> {
   let handle: SnapshotHandle;
   try {
-    handle = await takeMailboxSnapshot(session.config, name, { keepNamelock: true, memos: session.dbMemos, headers: session.headerMemo });
+    handle = await takeMailboxSnapshot(session.config, name, { keepNamelock: true, memos: session.dbMemos, headers: session.headerMemo, signal: session.options.stopSignal });
   } catch (err) {
     // Gone since the log line was written: the UNMAILBOX / RENAME path handles it.
     if (err instanceof MailboxUnavailableError) return;

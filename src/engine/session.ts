@@ -30,6 +30,8 @@ export interface SessionOptions {
   reserveThreshold: number;
   /** Wait for each APPLY MESSAGE's answer before the APPLY MAILBOX that needs it (stock's way; the drop-in's object modes). */
   confirmUploads?: boolean;
+  /** The engine's stop: waits for the master's locks end with it instead of running to their timeout. */
+  stopSignal?: AbortSignal;
 }
 
 export class ReplicaSession {
@@ -57,7 +59,7 @@ export class ReplicaSession {
 
   /** mailboxes.db lookups (Mboxlist.query) through this session's memo; fn must only read. */
   mboxlist<T>(fn: (ml: Mboxlist) => T): Promise<T> {
-    return Mboxlist.query(this.config, fn, { memos: this.dbMemos });
+    return Mboxlist.query(this.config, fn, { memos: this.dbMemos, signal: this.options.stopSignal });
   }
 
   isStaged(partition: string, guid: string): boolean {

@@ -129,7 +129,7 @@ async function syncUserQuotas(session: ReplicaSession, names: string[], remote: 
   const roots = new Set<string>();
   for (const name of names) {
     try {
-      const h = await takeMailboxSnapshot(session.config, name, { memos: session.dbMemos, headers: session.headerMemo });
+      const h = await takeMailboxSnapshot(session.config, name, { memos: session.dbMemos, headers: session.headerMemo, signal: session.options.stopSignal });
       if (h.snapshot.header.quotaroot) roots.add(h.snapshot.header.quotaroot);
       h.release();
     } catch {

@@ -3,7 +3,9 @@
  * replication waits for it without blocking the event loop: with another
  * process holding the lock exclusively for 3 s, a user's replication waits,
  * the event loop's delay stays low (p99 under 20 ms), the connection
- * survives, and the user is replicated once the lock is released.
+ * survives, and the user is replicated once the lock is released. A stop
+ * (the engine's stopConnecting) ends such a wait at once: the user fails
+ * for this pass, and a later pass replicates it.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -53,6 +55,44 @@ test(NAME, async () => {
     assert.equal((await compareLab(lab, ['alice'])).differences, []);
   } finally {
     await eut.engine.close();
+    await lab.destroy();
+  }
+});
+
+const STOP = 'a stop ends a mailboxes.db lock wait at once; the user is replicated later';
+
+test(STOP, async () => {
+  const reason = cyrusSkipReason();
+  if (reason) return skip(STOP, reason);
+  const lab = await CyrusLab.start();
+  const first = engineFor(lab);
+  await createUser(lab, 'alice');
+  await first.drain();
+  await first.engine.close();
+  const eut = engineFor(lab);
+  try {
+    await deliver(lab, 'alice', 2);
+    await eut.engine.connect();
+    const lock = await holdLock(path.join(lab.master.paths.configDirectory, 'mailboxes.db'));
+    const pass = eut.drain();
+    await new Promise((r) => setTimeout(r, 300));
+    const stopped = Date.now();
+    eut.engine.stopConnecting();
+    const result = await pass;
+    const waited = Date.now() - stopped;
+    await lock.release();
+    assert.ok(waited < 2000, `the pass went on ${waited} ms after the stop (lock timeout 10 s)`);
+    assert.equal(result.failed.map((f) => f.key), ['alice']);
+    assert.match(result.failed[0]!.error, 'lock wait ended by a stop');
+  } finally {
+    await eut.engine.close();
+  }
+  const again = engineFor(lab);
+  try {
+    await again.drain();
+    assert.equal((await compareLab(lab, ['alice'])).differences, []);
+  } finally {
+    await again.engine.close();
     await lab.destroy();
   }
 });
