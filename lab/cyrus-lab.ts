@@ -148,10 +148,13 @@ export class CyrusLab {
     const cyrus = this.master.cyrus;
     const setByTest = [...(this.options.masterExtra ?? []), ...(this.options.bothExtra ?? [])].some((l) => /^syncmux_copyback_client\s*:/.test(l));
     if (setByTest || Object.keys(cyrus.env).length === 0) return [];
-    const wrapper = path.join(this.master.paths.root, 'sync_client');
     const exports = Object.entries(cyrus.env).map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join('');
-    fs.writeFileSync(wrapper, `#!/bin/sh\n# Cyrus ${cyrus.release}'s sync_client, for syncmux's copyback hand-off\n${exports}exec ${shellQuote(path.join(cyrus.binDir, 'sync_client'))} "$@"\n`, { mode: 0o755 });
-    return [`syncmux_copyback_client: ${wrapper}`];
+    // cyr_buildinfo beside it, as in an installed Cyrus's bin directory: syncmux-client reads the release there.
+    for (const tool of ['sync_client', 'cyr_buildinfo']) {
+      const wrapper = path.join(this.master.paths.root, tool);
+      fs.writeFileSync(wrapper, `#!/bin/sh\n# Cyrus ${cyrus.release}'s ${tool}, for syncmux\n${exports}exec ${shellQuote(path.join(cyrus.binDir, tool))} "$@"\n`, { mode: 0o755 });
+    }
+    return [`syncmux_copyback_client: ${path.join(this.master.paths.root, 'sync_client')}`];
   }
 
   /** The master's archive partition (LabOptions.archive). */

@@ -20,7 +20,8 @@ options:
   -F FILE  shutdown file                             -d SECS     minimum rolling cycle
   -w SECS  wait before starting                      -t SECS     rolling restart timeout (parsed)
   -N       skip users another client holds           -O          never copy back (APPLY FORCE)
-  -z       require compression                       -o          connect once (parsed, unused, as 3.6.1)
+  -z       require compression                       -o          connect once (3.9+; unused up to 3.8)
+  -a       stage to archive (3.10)                   --LONG      3.10's long options (--connect-once, …)
   -l       verbose logging                           -v          verbose (twice: protocol trace)
   --help   this text                                 --version   print the version
 exit: 0 done or shutdown file, 1 failure, 64 usage, 70 no sync_host, 75 SIGTERM/SIGINT/SIGQUIT

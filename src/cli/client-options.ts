@@ -1,12 +1,23 @@
 /**
- * syncmux-client's command line: exactly stock sync_client 3.6.1's
- * (getopt "C:vlLS:F:f:w:t:d:n:rRNumsozOAp:1"), plus BlueMind's `-i <shard>`
- * (process `log.<i>`/`log-run.<i>` of the channel). Pure: returns options or
- * a usage error; the CLI prints usage and exits 64 (EX_USAGE) as stock does.
+ * syncmux-client's command line: stock sync_client's, 3.6.1's short
+ * options with 3.10's additions (its long options, `-a`
+ * --stage-to-archive, and `-o` --connect-once, which 3.6.1 parsed and did
+ * not use), plus BlueMind's `-i <shard>` (process `log.<i>`/`log-run.<i>`
+ * of the channel). Pure: returns options or a usage error; the CLI prints
+ * usage and exits 64 (EX_USAGE) as stock does.
  */
 import { atoi, getopt } from './getopt.js';
 
-export const SYNC_CLIENT_GETOPT = 'C:vlLS:F:f:w:t:d:n:rRNumsozOAp:1i:';
+export const SYNC_CLIENT_GETOPT = 'C:vlLS:F:f:w:t:d:n:rRNumsozOAap:1i:';
+
+/** sync_client 3.10's getopt_long table (imap/sync_client.c); there is no long form of -C. */
+export const SYNC_CLIENT_LONG_OPTIONS: Readonly<Record<string, string>> = {
+  'rolling-once': '1', 'all-users': 'A', 'shutdown-file': 'F', 'local-only': 'L', 'skip-locked': 'N',
+  'no-copyback': 'O', 'foreground-rolling': 'R', server: 'S', 'stage-to-archive': 'a', delay: 'd',
+  'input-file': 'f', 'verbose-logging': 'l', mailboxes: 'm', channel: 'n', 'connect-once': 'o',
+  'dest-partition': 'p', rolling: 'r', 'sieve-mode': 's', timeout: 't', userids: 'u', verbose: 'v',
+  'delayed-startup': 'w', 'require-compression': 'z',
+};
 
 export type ClientMode = 'rolling' | 'users' | 'mailboxes' | 'meta' | 'allUsers';
 
@@ -32,8 +43,10 @@ export interface ClientOptions {
   localOnly: boolean;
   noCopyback: boolean;
   requireCompression: boolean;
-  /** `-o`: parsed and, as in 3.6.1, unused: every mode retries connecting until stopped. */
+  /** `-o` (3.9+): a failed connect exits 1 at once instead of retrying; 3.6.1 parsed it and did not use it. */
   connectOnce: boolean;
+  /** `-a` (3.10): ask the replica to store what it receives on its archive partition (REPLICATION-ARCHIVE). */
+  stageToArchive: boolean;
   verbose: number;
   verboseLogging: boolean;
   /** BlueMind extension: shard index. */
@@ -48,12 +61,12 @@ export type ClientOptionsResult = { ok: true; options: ClientOptions } | { ok: f
 const MODE_FLAGS: Record<string, ClientMode> = { r: 'rolling', R: 'rolling', u: 'users', m: 'mailboxes', s: 'meta', A: 'allUsers' };
 
 export function parseClientOptions(argv: readonly string[]): ClientOptionsResult {
-  const parsed = getopt(argv, SYNC_CLIENT_GETOPT);
+  const parsed = getopt(argv, SYNC_CLIENT_GETOPT, SYNC_CLIENT_LONG_OPTIONS);
   if (!parsed.ok) return { ...parsed, getoptError: true };
   let mode: ClientMode | undefined;
   const o: Omit<ClientOptions, 'mode'> = {
     background: false, once: false, restartTimeout: 600, startDelay: 0, nonBlocking: false,
-    localOnly: false, noCopyback: false, requireCompression: false, connectOnce: false,
+    localOnly: false, noCopyback: false, requireCompression: false, connectOnce: false, stageToArchive: false,
     verbose: 0, verboseLogging: false, objects: parsed.operands,
   };
   for (const { flag, value = '' } of parsed.options) {
@@ -78,6 +91,7 @@ export function parseClientOptions(argv: readonly string[]): ClientOptionsResult
       case 'n': o.channel = value; break;
       case 'N': o.nonBlocking = true; break;
       case 'o': o.connectOnce = true; break;
+      case 'a': o.stageToArchive = true; break;
       case 'z': o.requireCompression = true; break;
       case 'O': o.noCopyback = true; break;
       case 'p': o.partition = value; break;

@@ -10,7 +10,7 @@ import './runtime.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { channelSetting, loadConfig, syncChannel, type CyrusConfig } from '../cyrus/index.js';
-import { Engine, connectionCount, DEFAULT_TOTAL_CONNECTIONS, EnginePool, type ReplicatorContext } from '../engine/index.js';
+import { copybackClient, Engine, connectionCount, DEFAULT_TOTAL_CONNECTIONS, EnginePool, type ReplicatorContext } from '../engine/index.js';
 import { EndpointError } from '../protocol/index.js';
 import { exitCodeOf, EXIT } from './exit-codes.js';
 import { parseClientOptions, usageError, type ClientOptions } from './client-options.js';
@@ -19,6 +19,7 @@ import { runObjects, runRolling } from './client-modes.js';
 import { openLogger, type Logger } from './logger.js';
 import { becomeCyrus, PrivilegeError, useCyrusUmask } from './privileges.js';
 import { afterStopGrace, sleepUnlessStopped, stopGraceMs } from './stopping.js';
+import { connectOnceHonoured, cyrusReleaseOf } from './cyrus-release.js';
 
 const PROGRAM = 'sync_client';
 
@@ -57,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
   let hangUp = false;
   if (process.env.CYRUS_ISDAEMON) process.on('SIGHUP', () => ((hangUp = true), stop.abort(new Error('SIGHUP'))));
 
+  // -o: 3.6.1 parsed it and kept retrying (Cassandane 3.6.1 relies on that); 3.9 made it "connect once".
+  const connectOnce = o.connectOnce && connectOnceHonoured(cyrusReleaseOf(copybackClient(config, o.channel ?? null)));
   let engine: Engine;
   let context: ReplicatorContext;
   let connected = false;
@@ -68,7 +71,9 @@ async function main(argv: string[]): Promise<number> {
         serverOverride: o.serverOverride, partition: o.partition, noCopyback: o.noCopyback, nonBlocking: o.nonBlocking,
         requireCompression: o.requireCompression,
         // Once rolling has connected, stock does not wait out a lost replica: it exits 0 (runRolling).
-        connectOnce: () => o.mode === 'rolling' && connected,
+        // -o (3.9+): never wait out a replica that is down.
+        connectOnce: () => connectOnce || (o.mode === 'rolling' && connected),
+        stageToArchive: o.stageToArchive,
         // Object modes (-u, -m, -A, -s) gain nothing from the one-flight upload: keep stock's order there.
         confirmUploads: o.mode !== 'rolling',
         trace: o.verbose >= 2 ? (d, line) => process.stderr.write(`${d === '>' ? '>' : '<'}${Math.floor(Date.now() / 1000)}${d === '>' ? '>' : '<'}${line}\n`) : undefined,
@@ -116,6 +121,8 @@ async function run(o: ClientOptions, config: CyrusConfig, engine: Engine, pool: 
     await Promise.race([engine.connect(), aborted(signal)]);
   } catch (err) {
     if (signal.aborted) return EXIT.TEMPFAIL;
+    // Stock's replica_connect: the bare line on stderr, the cause in syslog.
+    process.stderr.write(`Can not connect to server '${engine.endpoint.serverName}'\n`);
     log.log('err', `Can not connect to server '${engine.endpoint.serverName}': ${(err as Error).message}`);
     return EXIT.FAIL;
   }

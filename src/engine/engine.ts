@@ -160,6 +160,38 @@ export class Engine implements Replicator {
     return attempt;
   }
 
+  /**
+   * Stock's sync_connect: one APPLY CAPABILITIES for what both sides want.
+   * SIEVE-MAILBOX is not awaited (the replica handles a connection's
+   * commands in order, so the first batch rides in the same flight; a
+   * refusal leaves file-based sieve). REPLICATION-ARCHIVE, asked for by -a,
+   * must be enabled or the connection is refused (IMAP_REMOTE_DENIED), as
+   * stock's; a replica that does not offer it is replicated as usual.
+   */
+  private async enableCapabilities(replica: ReplicaClient, offered: ReadonlySet<string>, archive: boolean): Promise<void> {
+    const wanted: string[] = [];
+    if (offered.has('SIEVE-MAILBOX') || offered.has('X-SIEVE-MAILBOX')) wanted.push('SIEVE-MAILBOX');
+    if (archive) {
+      if (offered.has('REPLICATION-ARCHIVE') || offered.has('X-REPLICATION-ARCHIVE')) {
+        this.ctx.log('info', 'Destination supports replication to archive');
+        wanted.push('REPLICATION-ARCHIVE');
+      } else {
+        this.ctx.log('notice', "Destination doesn't support replication to archive");
+      }
+    }
+    if (wanted.length === 0) return;
+    const enabling = replica.applyCapabilities(wanted);
+    if (!wanted.includes('REPLICATION-ARCHIVE')) {
+      enabling.catch((err: unknown) => this.ctx.log('notice', `APPLY CAPABILITIES (${wanted.join(' ')}): ${(err as Error).message}`));
+      return;
+    }
+    const enabled = await enabling;
+    if (!enabled.some((c) => c.toUpperCase() === 'REPLICATION-ARCHIVE')) {
+      this.ctx.log('notice', "Replication to archive requested but destination didn't enable it");
+      throw new SyncProtocolError('IMAP_REMOTE_DENIED', "replication to archive requested (-a) but the replica did not enable it");
+    }
+  }
+
   warmUp(): void {
     this.connect().catch(() => {}); // replicate() connects again and reports
   }
@@ -189,13 +221,7 @@ export class Engine implements Replicator {
         else this.ctx.log(EXPECTED_NO.test(text) ? 'notice' : 'err', `${command} received NO response: ${text}`);
       };
       const replica = new ReplicaClient(connection);
-      if (connection.session.capabilities.has('SIEVE-MAILBOX') || connection.session.capabilities.has('X-SIEVE-MAILBOX')) {
-        // Not awaited: the replica handles a connection's commands in order, so the
-        // first batch rides in the same flight; a refusal leaves stock's file-based sieve.
-        replica.applyCapabilities(['SIEVE-MAILBOX']).catch((err: unknown) => {
-          this.ctx.log('notice', `APPLY CAPABILITIES (SIEVE-MAILBOX): ${(err as Error).message}`);
-        });
-      }
+      await this.enableCapabilities(replica, connection.session.capabilities, !!e.stageToArchive);
       if (e.noCopyback) await replica.applyForce();
       this.session = new ReplicaSession(this.config, replica, {
         partition: e.partition,

@@ -6,6 +6,7 @@
 export { chownToCyrus } from './cyrus-owner.js';
 export { DEFAULT_TOTAL_CONNECTIONS, EnginePool, connectionCount } from './engine-pool.js';
 export { Engine } from './engine.js';
+export { copybackClient } from './copyback.js';
 export { replicateFile, type PassResult } from './log-pass.js';
 export { optionLetters, snapshotSyncCrcs } from './mailbox-dlist.js';
 export { quotaDiffers, replicaQuotaLimits, type QuotaLimits } from './quota-dlist.js';

@@ -75,6 +75,8 @@ export interface EngineOptions {
   firstRetrySeconds?: number;
   /** Give up on the first failed connect instead of retrying; a function is asked at each connect. */
   connectOnce?: boolean | (() => boolean);
+  /** -a (3.10): enable REPLICATION-ARCHIVE, so the replica stores what it receives on its archive partition. */
+  stageToArchive?: boolean;
   /** Wait for each upload's answer before its APPLY MAILBOX, as stock (the drop-in's object modes). */
   confirmUploads?: boolean;
   /** Disable the sync cache (e.g. the drop-in's one-shot modes). */
