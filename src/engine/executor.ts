@@ -24,7 +24,7 @@ function textOf(line: SyncLogLine): SyncLogLine {
 
 export async function executeBatch(session: ReplicaSession, rawLines: readonly SyncLogLine[], o: { useCache?: boolean } = {}): Promise<void> {
   const cfg = session.config;
-  const plan = planBatch(rawLines.map(textOf), { deletedPrefix: cfg.deletedPrefix, defaultDomain: cfg.defaultDomain });
+  const plan = planBatch(rawLines.map(textOf), session.router);
   const locks = await lockUsers(cfg, session.options.serverName, usersOf(session, plan), {
     nonBlocking: session.options.nonBlocking,
     timeoutMs: 60_000,

@@ -7,7 +7,7 @@
  * costs memory per distinct line, not per line. Lines are parsed again when
  * their batch is replicated (linesOf). Pure but for groupFile's reads.
  */
-import { parseLine, routeLine, type RouteOptions, type SyncLogLine, LINE_END, LineReader } from '../synclog/index.js';
+import { parseLine, ParsedLineRouter, type RouteOptions, type SyncLogLine, LINE_END, LineReader } from '../synclog/index.js';
 
 /** One batch for one owner: its distinct raw lines (latin1, no LF) in first-seen order. */
 export interface LineGroup {
@@ -32,7 +32,11 @@ export class LogGrouper {
   private readonly malformed: GroupedLog['malformed'] = [];
   private count = 0;
 
-  constructor(private readonly route: RouteOptions) {}
+  private readonly router: ParsedLineRouter;
+
+  constructor(route: RouteOptions) {
+    this.router = new ParsedLineRouter(route);
+  }
 
   add(text: Buffer, start: number, end: number): void {
     const parsed = parseLine(text, start, end);
@@ -42,7 +46,7 @@ export class LogGrouper {
     }
     this.count++;
     const raw = text.toString('latin1', start, end);
-    const route = routeLine(parsed.line, this.route);
+    const route = this.router.route(parsed.line);
     if (route.kind === 'single') {
       let g = this.openGroup.get(route.key);
       if (g === undefined) {

@@ -6,7 +6,7 @@
  * groups, quota, annotation, seen, sub, unmailbox, meta, user, unuser.
  * Pure; the executor promotes failed items to META or USER.
  */
-import { type SyncLogLine, mailboxKey, type RouteOptions } from '../synclog/index.js';
+import { type SyncLogLine, mailboxKey, ParsedLineRouter } from '../synclog/index.js';
 
 export interface WorkPlan {
   /** Per owner key, mailbox names (binary strings) in first-seen order. */
@@ -33,7 +33,7 @@ class OrderedSet<T> {
   }
 }
 
-export function planBatch(lines: readonly SyncLogLine[], route: RouteOptions = {}): WorkPlan {
+export function planBatch(lines: readonly SyncLogLine[], route: ParsedLineRouter = new ParsedLineRouter()): WorkPlan {
   const groups = new Map<string, OrderedSet<string>>();
   const addToGroup = (key: string, name: string) => {
     let g = groups.get(key);

@@ -10,6 +10,7 @@
  */
 import { type CyrusConfig, ContentMemo, DbMemos, type MailboxHeader, Mboxlist } from '../cyrus/index.js';
 import type { ReplicaClient } from '../protocol/index.js';
+import { ParsedLineRouter } from '../synclog/index.js';
 import type { ReplicatorContext } from './replicator.js';
 import type { SyncCache } from './sync-cache.js';
 import { UploadPipelining } from './upload-pipelining.js';
@@ -43,6 +44,8 @@ export class ReplicaSession {
   readonly dbMemos = new DbMemos();
   /** cyrus.header files decoded by this session, by content. */
   readonly headerMemo = new ContentMemo<MailboxHeader>();
+  /** Routes the batch's lines to their users, with this master's naming rules. */
+  readonly router: ParsedLineRouter;
   static readonly RESTART_IDLE_MS = 10_000;
   static readonly RESTART_STAGED_FILES = 1000;
 
@@ -55,7 +58,9 @@ export class ReplicaSession {
     readonly uploads: UploadPipelining = new UploadPipelining(),
     /** syncmux_max_bytes/messages_per_second, shared by the process; null when uncapped. */
     readonly caps: UploadCaps | null = null,
-  ) {}
+  ) {
+    this.router = new ParsedLineRouter({ deletedPrefix: config.deletedPrefix, defaultDomain: config.defaultDomain });
+  }
 
   /** mailboxes.db lookups (Mboxlist.query) through this session's memo; fn must only read. */
   mboxlist<T>(fn: (ml: Mboxlist) => T): Promise<T> {

@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { routeLine, shardOfKey, type RouteOptions } from '../synclog/index.js';
+import { ParsedLineRouter, shardOfKey, type RouteOptions } from '../synclog/index.js';
 import { RESYNC_PREFIX, SKIP_PREFIX } from './files.js';
 import type { LogFn } from './log.js';
 
@@ -35,9 +35,13 @@ export class ControlFiles {
     private readonly dir: string,
     private readonly shard: number,
     private readonly shards: number,
-    private readonly route: RouteOptions,
+    route: RouteOptions,
     private readonly log: LogFn,
-  ) {}
+  ) {
+    this.router = new ParsedLineRouter(route);
+  }
+
+  private readonly router: ParsedLineRouter;
 
   isSkipped(key: string): boolean {
     return this.skipped.has(key);
@@ -82,7 +86,7 @@ export class ControlFiles {
       this.warned.add(name);
       return null;
     }
-    const route = routeLine({ type: 'USER', args: [userid] }, this.route);
+    const route = this.router.route({ type: 'USER', args: [userid] });
     return route.kind === 'single' ? route.key : route.keys[0];
   }
 }

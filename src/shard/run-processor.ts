@@ -24,7 +24,7 @@ import {
   parseBarrierLine,
   parseLine,
   roleOf,
-  routeLine,
+  ParsedLineRouter,
   type Barrier,
   type BarrierBoard,
   type RouteOptions,
@@ -78,9 +78,11 @@ export class RunProcessor {
   private incomplete = false;
   private readonly quarantine = new QuarantineBuffer();
   private readonly bornMs: number;
+  private readonly router: ParsedLineRouter;
 
   constructor(private readonly context: RunContext) {
     this.bornMs = birthTime(context.files.run);
+    this.router = new ParsedLineRouter(context.route);
   }
 
   async run(): Promise<RunOutcome> {
@@ -111,7 +113,7 @@ export class RunProcessor {
   }
 
   private async chunk(batch: LineBatch): Promise<void> {
-    const { stats, route } = this.context;
+    const { stats } = this.context;
     this.quarantine.reset();
     for (let i = 0; i < batch.count; i++) {
       const start = batch.starts[i]!;
@@ -146,7 +148,7 @@ export class RunProcessor {
         await this.passLeader(line);
         continue;
       }
-      const lineRoute = routeLine(line, route);
+      const lineRoute = this.router.route(line);
       if (lineRoute.kind === 'multi') await this.onSameShardMultiUser(line, lineRoute.keys);
       else this.add(lineRoute.key, line);
     }
@@ -206,7 +208,7 @@ export class RunProcessor {
     this.leader = null;
     await this.pass(barrier, async () => {
       if (line === null) return;
-      const lineRoute = routeLine(line, this.context.route);
+      const lineRoute = this.router.route(line);
       const key = lineRoute.kind === 'multi' ? lineRoute.keys[0] : lineRoute.key;
       const ran = await this.submit(key, [line], () => this.context.delivery.deliver(key, [line], this.bornMs));
       if (!ran) throw new Stopped(); // not done, so not published: the replay runs it again

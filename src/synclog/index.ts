@@ -7,6 +7,7 @@ export { parseLine, printLine, quoteArg, type ParseError, type ParseErrorReason,
 export {
   GLOBAL_KEY,
   LineRouter,
+  ParsedLineRouter,
   mailboxKey,
   routeLine,
   shardOfKey,

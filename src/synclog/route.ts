@@ -153,32 +153,39 @@ function sameKey(bytes: Uint8Array, firstStart: number, secondStart: number, sec
   return true;
 }
 
-const sharedSink = new ByteSink(256);
-const routers = new Map<string, LineRouter>();
+/**
+ * Routes parsed lines (the convenient, allocating form of LineRouter.route),
+ * for a caller that routes many: it holds one, made once from its options.
+ */
+export class ParsedLineRouter {
+  private readonly router: LineRouter;
+  private readonly sink = new ByteSink(256);
 
-function routerFor(options: RouteOptions): LineRouter {
-  const cacheKey = `${options.deletedPrefix ?? ''}\0${String(options.defaultDomain)}`;
-  let router = routers.get(cacheKey);
-  if (router === undefined) {
-    router = new LineRouter(options);
-    routers.set(cacheKey, router);
+  constructor(options: RouteOptions = {}) {
+    this.router = new LineRouter(options);
   }
-  return router;
+
+  route(line: SyncLogLine): Route {
+    const kinds = argKindsOf(line.type);
+    const sink = this.sink;
+    sink.reset();
+    const ends: number[] = [];
+    const wanted = kinds[0] === 'mailbox' && kinds[1] === 'mailbox' ? 2 : 1;
+    for (let i = 0; i < wanted; i++) {
+      const arg = Buffer.from(line.args[i] ?? '', 'latin1');
+      this.router.writeArgKey(kinds[i]!, arg, 0, arg.length, ARG.ATOM, sink);
+      ends.push(sink.length - 1);
+    }
+    return routeOf(sink.view().toString('latin1'), ends);
+  }
 }
 
-/** Routes a parsed line (the convenient, allocating form of LineRouter.route). */
+/** Routes one parsed line; a caller routing many holds a ParsedLineRouter instead. */
 export function routeLine(line: SyncLogLine, options: RouteOptions = {}): Route {
-  const router = routerFor(options);
-  const kinds = argKindsOf(line.type);
-  sharedSink.reset();
-  const ends: number[] = [];
-  const wanted = kinds[0] === 'mailbox' && kinds[1] === 'mailbox' ? 2 : 1;
-  for (let i = 0; i < wanted; i++) {
-    const arg = Buffer.from(line.args[i] ?? '', 'latin1');
-    router.writeArgKey(kinds[i]!, arg, 0, arg.length, ARG.ATOM, sharedSink);
-    ends.push(sharedSink.length - 1);
-  }
-  const text = sharedSink.view().toString('latin1');
+  return new ParsedLineRouter(options).route(line);
+}
+
+function routeOf(text: string, ends: readonly number[]): Route {
   const first = text.slice(0, ends[0]);
   if (ends.length === 1) return { kind: 'single', key: first };
   const second = text.slice(ends[0]! + 1, ends[1]);
@@ -186,8 +193,9 @@ export function routeLine(line: SyncLogLine, options: RouteOptions = {}): Route 
 }
 
 /** The owner key of one internal mailbox name. */
-export function mailboxKey(name: string, options: RouteOptions = {}): string {
-  const route = routeLine({ type: 'MAILBOX', args: [name] }, options);
+export function mailboxKey(name: string, options: RouteOptions | ParsedLineRouter = {}): string {
+  const router = options instanceof ParsedLineRouter ? options : new ParsedLineRouter(options);
+  const route = router.route({ type: 'MAILBOX', args: [name] });
   return route.kind === 'single' ? route.key : route.keys[0];
 }
 
