@@ -9,7 +9,7 @@
  * the drain, then the latency of one message every 100 ms for
  * GSSAPI_LATENCY_SECONDS (default 10). Every row ends master == replica.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { CyrusLab, SYNC_USER } from '../lab/cyrus-lab.js';
 import { compareLab } from '../lab/compare.js';
@@ -21,6 +21,7 @@ import { CLIENTS } from './e2e/clients.js';
 import { burst, latency } from './e2e/workloads.js';
 
 const num = (k: string, d: number) => Number(process.env[k] ?? d);
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
 async function gssapiRow(kdc: TestKdc, replicaKeytab: string, spec: (typeof CLIENTS)[number]): Promise<Row> {
   const row: Row = { client: spec.name };
@@ -33,8 +34,10 @@ async function gssapiRow(kdc: TestKdc, replicaKeytab: string, spec: (typeof CLIE
     for (const u of users) await createUser(lab, u, ['Sent']);
     const seeded = lab.stockSyncClient(['-A'], { check: false });
     if (seeded.status !== 0) throw new Error(`seeding with stock -A failed: ${seeded.stderr}`);
-    const mech = /GSSAPI/.test(lab.stockSyncClient(['-v', '-v', '-u', users[0]!], { check: false }).stderr) ? 'GSSAPI' : '?';
-    row.mechanism = mech;
+    // syncmux-client's protocol trace shows the mechanism libsasl2 took from this replica's offer
+    // (stock's -v -v does not print it; both ask the same libsasl2 for the strongest one).
+    const probe = spawnSync(process.execPath, [path.join(root, 'dist/bin/syncmux-client.js'), '-C', lab.master.paths.imapdConf, '-n', lab.channel, '-v', '-v', '-u', users[0]!], { encoding: 'utf8' });
+    row.mechanism = /AUTHENTICATE (\S+)/.exec(probe.stderr)?.[1] ?? '?';
     const b = await burst(lab, spec, users, num('GSSAPI_MESSAGES', 2000));
     row['burst s'] = b.drainSeconds.toFixed(2);
     row['burst msg/s'] = Math.round(b.msgPerSecond);
