@@ -148,41 +148,34 @@ const char* HandOffName(HandOff state) {
   }
 }
 
-// Copies the chunk(s) into one contiguous string: the copy is noise next to
-// an fdatasync, and it frees the async path from pinning JS buffers.
+// Copies the chunks into one contiguous string: the copy is noise next to
+// an fdatasync, and it frees the async path from pinning JS buffers. Bytes
+// only: src/native/index.ts turns the project's byte strings into Buffers,
+// so nothing here re-encodes them.
 std::string Gather(const Napi::Value& value) {
+  if (!value.IsArray()) throw Napi::TypeError::New(value.Env(), "log data must be an array of Uint8Arrays");
   std::string out;
-  auto addOne = [&](const Napi::Value& chunk) {
-    if (chunk.IsString()) {
-      out += chunk.As<Napi::String>().Utf8Value();
-    } else if (chunk.IsTypedArray()) {
-      auto bytes = chunk.As<Napi::Uint8Array>();
-      out.append(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
-    } else {
-      throw Napi::TypeError::New(chunk.Env(), "log data must be strings or Uint8Arrays");
-    }
-  };
-  if (value.IsArray()) {
-    auto array = value.As<Napi::Array>();
-    for (uint32_t i = 0; i < array.Length(); i++) addOne(array.Get(i));
-  } else {
-    addOne(value);
+  auto array = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value chunk = array.Get(i);
+    if (!chunk.IsTypedArray())
+      throw Napi::TypeError::New(chunk.Env(), "log data must be an array of Uint8Arrays");
+    auto bytes = chunk.As<Napi::Uint8Array>();
+    out.append(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
   }
   return out;
 }
 
+// (path, chunks, sync, timeoutMs): src/native/index.ts checks and defaults them.
 struct AppendOptions {
   bool sync = true;
   int timeoutMs = -1;
 };
 
-AppendOptions ParseAppendOptions(const Napi::Value& value) {
+AppendOptions AppendArgs(const Napi::CallbackInfo& info) {
   AppendOptions opts;
-  if (!value.IsObject()) return opts;
-  auto obj = value.As<Napi::Object>();
-  if (obj.Has("sync")) opts.sync = obj.Get("sync").ToBoolean();
-  auto timeout = obj.Get("timeoutMs");
-  if (timeout.IsNumber()) opts.timeoutMs = timeout.As<Napi::Number>().Int32Value();
+  opts.sync = info[2].ToBoolean();
+  opts.timeoutMs = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : -1;
   return opts;
 }
 
@@ -194,7 +187,7 @@ std::string RequirePath(const Napi::Value& value) {
 Napi::Value AppendLogSync(const Napi::CallbackInfo& info) {
   std::string path = RequirePath(info[0]);
   std::string data = Gather(info[1]);
-  AppendOptions opts = ParseAppendOptions(info[2]);
+  AppendOptions opts = AppendArgs(info);
   AppendResult r = AppendLocked(path, data, opts.sync, opts.timeoutMs, CancelToken::From(info.Env()));
   if (r.err) throw ErrnoError(info.Env(), r.err, r.syscall, path);
   return Napi::Number::New(info.Env(), static_cast<double>(r.written));
@@ -228,8 +221,7 @@ class AppendWorker : public Napi::AsyncWorker {
 };
 
 Napi::Value AppendLog(const Napi::CallbackInfo& info) {
-  auto* worker =
-      new AppendWorker(info.Env(), RequirePath(info[0]), Gather(info[1]), ParseAppendOptions(info[2]));
+  auto* worker = new AppendWorker(info.Env(), RequirePath(info[0]), Gather(info[1]), AppendArgs(info));
   worker->Queue();
   return worker->Promise();
 }

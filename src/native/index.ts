@@ -56,8 +56,8 @@ interface Addon {
   shardOf(key: string, shards: number): number;
   shardOfLines(keys: Uint8Array, shards: number): Uint32Array;
   LockFile: new (file: string, options?: LockFileOptions) => LockFile;
-  appendLogSync(file: string, data: LogData, options?: AppendOptions): number;
-  appendLog(file: string, data: LogData, options?: AppendOptions): Promise<number>;
+  appendLogSync(file: string, chunks: Uint8Array[], sync: boolean, timeoutMs: number): number;
+  appendLog(file: string, chunks: Uint8Array[], sync: boolean, timeoutMs: number): Promise<number>;
   handOffLogSync(log: string, run: string, timeoutMs?: number): HandOffState;
   handOffLog(log: string, run: string, timeoutMs?: number): Promise<HandOffState>;
   fsyncDir(dir: string): void;
@@ -127,9 +127,37 @@ export const shardOf = addon.shardOf;
 /** Batch form: keys separated by '\n' in one buffer, one shard number each. */
 export const shardOfLines = addon.shardOfLines;
 export const LockFile = addon.LockFile;
+/**
+ * The addon takes bytes only. Strings are the project's byte strings (one
+ * char per byte, as lines are read in latin1), written back byte for byte;
+ * a char above 0xFF is a caller's mistake, never silently re-encoded.
+ */
+function logChunks(data: LogData): Uint8Array[] {
+  const list: ReadonlyArray<string | Uint8Array> = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
+  return list.map((chunk) => {
+    if (typeof chunk !== 'string') return chunk;
+    if (/[^\x00-\xff]/.test(chunk)) throw new TypeError('log data strings must be byte strings (chars up to 0xFF)');
+    return Buffer.from(chunk, 'latin1');
+  });
+}
+
+function appendArgs(options: AppendOptions): [boolean, number] {
+  const timeoutMs = options.timeoutMs ?? -1;
+  if (!Number.isInteger(timeoutMs)) throw new TypeError(`timeoutMs must be an integer, not ${timeoutMs}`);
+  return [options.sync ?? true, timeoutMs];
+}
+
 /** Cyrus writer protocol: lock, inode check, write, fdatasync, unlock. One sync per call. */
-export const appendLogSync = addon.appendLogSync;
-export const appendLog = addon.appendLog;
+export function appendLogSync(file: string, data: LogData, options: AppendOptions = {}): number {
+  return addon.appendLogSync(file, logChunks(data), ...appendArgs(options));
+}
+export function appendLog(file: string, data: LogData, options: AppendOptions = {}): Promise<number> {
+  try {
+    return addon.appendLog(file, logChunks(data), ...appendArgs(options));
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+}
 /** Cyrus reader hand-off: rename log to log-run, wait out writers. */
 export const handOffLogSync = addon.handOffLogSync;
 export const handOffLog = addon.handOffLog;

@@ -51,6 +51,19 @@ test('an append after a torn write cuts the torn tail first: no line is ever two
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('byte strings reach the disk byte for byte; wider chars and bad options are refused', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'log');
+  // A mailbox name's UTF-8 bytes as the log carries them: one char per byte.
+  const line = `APPEND ${Buffer.from('user.tom.Entwürfe', 'utf8').toString('latin1')}\n`;
+  appendLogSync(file, line);
+  await appendLog(file, [Buffer.from('SEEN tom u1\n'), 'SUB tom INBOX\n']);
+  assert.equal(fs.readFileSync(file), Buffer.concat([Buffer.from('APPEND user.tom.Entwürfe\n', 'utf8'), Buffer.from('SEEN tom u1\nSUB tom INBOX\n')]));
+  assert.throws(() => appendLogSync(file, 'APPEND user.tom.Entwürfe€\n'), /byte strings/);
+  await appendLog(file, 'x\n', { timeoutMs: 1.5 }).then(() => assert.unreachable('accepted'), (e: Error) => assert.match(e.message, /integer/));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('hand-off waits for a POSIX-lock writer (Cyrus protocol) that opened the old inode', async () => {
   const dir = tmp();
   const log = path.join(dir, 'log');
