@@ -11,8 +11,10 @@
 #include <napi.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace syncmux {
 
@@ -59,5 +61,55 @@ int FsyncParentDir(const std::string& path);
 
 // Retries on EINTR; -1/errno semantics like the syscall.
 int OpenRetry(const char* path, int flags, int mode);
+
+// The one AsyncWorker behind every promise the addon returns: `work` runs
+// on the libuv pool and touches no JS; back on the JS thread `settle` turns
+// its result into the resolution value, or throws a Napi::Error to reject;
+// `after` then runs however it ended (bookkeeping such as a busy flag).
+// Whatever the lambdas capture (a Persistent keeping an object alive) is
+// released on the JS thread, when the worker is deleted.
+template <typename Result>
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<Result()>;
+  using Settle = std::function<Napi::Value(Napi::Env, Result&)>;
+  using After = std::function<void()>;
+
+  static Napi::Promise Queue(Napi::Env env, Work work, Settle settle, After after = nullptr) {
+    auto* worker = new PromiseWorker(env, std::move(work), std::move(settle), std::move(after));
+    Napi::Promise promise = worker->deferred_.Promise();
+    worker->Napi::AsyncWorker::Queue();
+    return promise;
+  }
+
+ protected:
+  void Execute() override { result_ = work_(); }
+  void OnOK() override {
+    if (after_) after_();
+    try {
+      deferred_.Resolve(settle_(Env(), result_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    if (after_) after_();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  PromiseWorker(Napi::Env env, Work work, Settle settle, After after)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)),
+        settle_(std::move(settle)),
+        after_(std::move(after)) {}
+
+  Napi::Promise::Deferred deferred_;
+  Work work_;
+  Settle settle_;
+  After after_;
+  Result result_{};
+};
 
 }  // namespace syncmux

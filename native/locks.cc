@@ -30,47 +30,6 @@ int ParseTimeout(const Napi::Value& value) {
   return ms > 2147483647.0 ? 2147483647 : static_cast<int>(ms);
 }
 
-class LockWaitWorker : public Napi::AsyncWorker {
- public:
-  LockWaitWorker(Napi::Env env, Napi::Object owner, int fd, LockMode mode, int timeoutMs, std::string path,
-                 std::shared_ptr<int> pending)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        owner_(Napi::Persistent(owner)),
-        fd_(fd),
-        mode_(mode),
-        timeoutMs_(timeoutMs),
-        path_(std::move(path)),
-        cancel_(CancelToken::From(env)),
-        pending_(std::move(pending)) {}
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override { rc_ = WaitLockFd(fd_, mode_, timeoutMs_, cancel_); }
-  void OnOK() override {
-    --*pending_;
-    if (rc_ == 0)
-      deferred_.Resolve(Env().Undefined());
-    else
-      deferred_.Reject(ErrnoError(Env(), rc_, "fcntl", path_).Value());
-  }
-  void OnError(const Napi::Error& e) override {
-    --*pending_;
-    deferred_.Reject(e.Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference owner_;  // keeps the LockFile (and so the fd) alive while we wait
-  int fd_;
-  LockMode mode_;
-  int timeoutMs_;
-  std::string path_;
-  CancelToken cancel_;
-  std::shared_ptr<int> pending_;
-  int rc_ = 0;
-};
-
 }  // namespace
 
 class LockFile : public Napi::ObjectWrap<LockFile> {
@@ -125,11 +84,22 @@ class LockFile : public Napi::ObjectWrap<LockFile> {
 
   Napi::Value Lock(const Napi::CallbackInfo& info) {
     RequireOpen(info.Env());
-    auto* worker = new LockWaitWorker(info.Env(), info.This().As<Napi::Object>(), fd_, ParseMode(info[0]),
-                                      ParseTimeout(info[1]), path_, pending_);
-    ++*pending_;
-    worker->Queue();
-    return worker->Promise();
+    int fd = fd_;
+    LockMode mode = ParseMode(info[0]);
+    int timeoutMs = ParseTimeout(info[1]);
+    CancelToken cancel = CancelToken::From(info.Env());
+    // Keeps the LockFile (and so its fd) alive while the pool waits on it.
+    auto owner = std::make_shared<Napi::ObjectReference>(Napi::Persistent(info.This().As<Napi::Object>()));
+    std::string path = path_;
+    std::shared_ptr<int> pending = pending_;
+    ++*pending;
+    return PromiseWorker<int>::Queue(
+        info.Env(), [=] { return WaitLockFd(fd, mode, timeoutMs, cancel); },
+        [owner, path](Napi::Env env, int& rc) -> Napi::Value {
+          if (rc != 0) throw ErrnoError(env, rc, "fcntl", path);
+          return env.Undefined();
+        },
+        [pending] { --*pending; });
   }
 
   Napi::Value Unlock(const Napi::CallbackInfo& info) {

@@ -193,37 +193,17 @@ Napi::Value AppendLogSync(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(r.written));
 }
 
-class AppendWorker : public Napi::AsyncWorker {
- public:
-  AppendWorker(Napi::Env env, std::string path, std::string data, AppendOptions opts)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        path_(std::move(path)),
-        data_(std::move(data)),
-        opts_(opts),
-        cancel_(CancelToken::From(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { result_ = AppendLocked(path_, data_, opts_.sync, opts_.timeoutMs, cancel_); }
-  void OnOK() override {
-    if (result_.err)
-      deferred_.Reject(ErrnoError(Env(), result_.err, result_.syscall, path_).Value());
-    else
-      deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(result_.written)));
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::string path_, data_;
-  AppendOptions opts_;
-  CancelToken cancel_;
-  AppendResult result_;
-};
-
 Napi::Value AppendLog(const Napi::CallbackInfo& info) {
-  auto* worker = new AppendWorker(info.Env(), RequirePath(info[0]), Gather(info[1]), AppendArgs(info));
-  worker->Queue();
-  return worker->Promise();
+  std::string path = RequirePath(info[0]);
+  auto data = std::make_shared<std::string>(Gather(info[1]));
+  AppendOptions opts = AppendArgs(info);
+  CancelToken cancel = CancelToken::From(info.Env());
+  return PromiseWorker<AppendResult>::Queue(
+      info.Env(), [=] { return AppendLocked(path, *data, opts.sync, opts.timeoutMs, cancel); },
+      [path](Napi::Env env, AppendResult& r) -> Napi::Value {
+        if (r.err) throw ErrnoError(env, r.err, r.syscall, path);
+        return Napi::Number::New(env, static_cast<double>(r.written));
+      });
 }
 
 int TimeoutArg(const Napi::Value& value) {
@@ -237,38 +217,16 @@ Napi::Value HandOffLogSync(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), HandOffName(r.state));
 }
 
-class HandOffWorker : public Napi::AsyncWorker {
- public:
-  HandOffWorker(Napi::Env env, std::string log, std::string run, int timeoutMs)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        log_(std::move(log)),
-        run_(std::move(run)),
-        timeoutMs_(timeoutMs),
-        cancel_(CancelToken::From(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { result_ = HandOffLocked(log_, run_, timeoutMs_, cancel_); }
-  void OnOK() override {
-    if (result_.err)
-      deferred_.Reject(ErrnoError(Env(), result_.err, result_.syscall, result_.errPath).Value());
-    else
-      deferred_.Resolve(Napi::String::New(Env(), HandOffName(result_.state)));
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::string log_, run_;
-  int timeoutMs_;
-  CancelToken cancel_;
-  HandOffResult result_;
-};
-
 Napi::Value HandOffLog(const Napi::CallbackInfo& info) {
-  auto* worker =
-      new HandOffWorker(info.Env(), RequirePath(info[0]), RequirePath(info[1]), TimeoutArg(info[2]));
-  worker->Queue();
-  return worker->Promise();
+  std::string log = RequirePath(info[0]), run = RequirePath(info[1]);
+  int timeoutMs = TimeoutArg(info[2]);
+  CancelToken cancel = CancelToken::From(info.Env());
+  return PromiseWorker<HandOffResult>::Queue(
+      info.Env(), [=] { return HandOffLocked(log, run, timeoutMs, cancel); },
+      [](Napi::Env env, HandOffResult& r) -> Napi::Value {
+        if (r.err) throw ErrnoError(env, r.err, r.syscall, r.errPath);
+        return Napi::String::New(env, HandOffName(r.state));
+      });
 }
 
 Napi::Value FsyncDir(const Napi::CallbackInfo& info) {

@@ -292,59 +292,36 @@ class SaslClient : public Napi::ObjectWrap<SaslClient> {
   ~SaslClient() override { Release(); }
 
  private:
-  class StepWorker : public Napi::AsyncWorker {
-   public:
-    StepWorker(Napi::Env env, SaslClient* owner, Napi::Object self, bool start, std::string input)
-        : Napi::AsyncWorker(env),
-          deferred_(Napi::Promise::Deferred::New(env)),
-          owner_(owner),
-          self_(Napi::Persistent(self)),
-          start_(start),
-          input_(std::move(input)) {}
-    Napi::Promise Promise() { return deferred_.Promise(); }
-    void Execute() override {
-      const char* out = nullptr;
-      unsigned outlen = 0;
-      const char* mech = nullptr;
-      if (start_) {
-        // Always ask for an initial response; the caller decides whether the
-        // wire can carry it (csync always; IMAP with SASL-IR).
-        r_ = api.client_start(owner_->conn_, input_.c_str(), nullptr, &out, &outlen, &mech);
-      } else {
-        r_ = api.client_step(owner_->conn_, input_.data(), static_cast<unsigned>(input_.size()), nullptr,
-                             &out, &outlen);
-      }
-      if (mech) mech_ = mech;
-      if (out) {
-        hasOut_ = true;
-        out_.assign(out, outlen);
-      }
-      if (r_ != SASL_OK && r_ != SASL_CONTINUE) {
-        const char* d = api.errdetail(owner_->conn_);
-        if (d) detail_ = d;
-      }
-    }
-    void OnOK() override {
-      owner_->busy_ = false;
-      deferred_.Resolve(StepResult(Env(), r_, mech_, out_, hasOut_, detail_));
-      if (owner_->disposeLater_) owner_->Release();
-    }
-    void OnError(const Napi::Error& e) override {
-      owner_->busy_ = false;
-      deferred_.Reject(e.Value());
-      if (owner_->disposeLater_) owner_->Release();
-    }
-
-   private:
-    Napi::Promise::Deferred deferred_;
-    SaslClient* owner_;
-    Napi::ObjectReference self_;  // keeps the owner alive while we run
-    bool start_;
-    std::string input_;
-    int r_ = SASL_FAIL;
-    std::string mech_, out_, detail_;
-    bool hasOut_ = false;
+  // What one sasl_client_start/step said, copied on the pool thread.
+  struct StepOutcome {
+    int r = SASL_FAIL;
+    std::string mech, out, detail;
+    bool hasOut = false;
   };
+
+  StepOutcome RunOnPool(bool start, const std::string& input) {
+    StepOutcome o;
+    const char* out = nullptr;
+    unsigned outlen = 0;
+    const char* mech = nullptr;
+    if (start) {
+      // Always ask for an initial response; the caller decides whether the
+      // wire can carry it (csync always; IMAP with SASL-IR).
+      o.r = api.client_start(conn_, input.c_str(), nullptr, &out, &outlen, &mech);
+    } else {
+      o.r = api.client_step(conn_, input.data(), static_cast<unsigned>(input.size()), nullptr, &out, &outlen);
+    }
+    if (mech) o.mech = mech;
+    if (out) {
+      o.hasOut = true;
+      o.out.assign(out, outlen);
+    }
+    if (o.r != SASL_OK && o.r != SASL_CONTINUE) {
+      const char* d = api.errdetail(conn_);
+      if (d) o.detail = d;
+    }
+    return o;
+  }
 
   Napi::Value RunStep(const Napi::CallbackInfo& info, bool start) {
     Napi::Env env = info.Env();
@@ -360,9 +337,18 @@ class SaslClient : public Napi::ObjectWrap<SaslClient> {
       input.assign(b.Data(), b.Length());
     }
     busy_ = true;
-    auto* w = new StepWorker(env, this, info.This().As<Napi::Object>(), start, std::move(input));
-    w->Queue();
-    return w->Promise();
+    // Keeps this client alive while the pool runs its step.
+    auto self = std::make_shared<Napi::ObjectReference>(Napi::Persistent(info.This().As<Napi::Object>()));
+    auto in = std::make_shared<std::string>(std::move(input));
+    return PromiseWorker<StepOutcome>::Queue(
+        env, [this, start, in] { return RunOnPool(start, *in); },
+        [self](Napi::Env env, StepOutcome& o) -> Napi::Value {
+          return StepResult(env, o.r, o.mech, o.out, o.hasOut, o.detail);
+        },
+        [this] {
+          busy_ = false;
+          if (disposeLater_) Release();
+        });
   }
 
   Napi::Value Start(const Napi::CallbackInfo& info) { return RunStep(info, true); }
