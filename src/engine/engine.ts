@@ -87,11 +87,18 @@ export class Engine implements Replicator {
 
   constructor(private readonly ctx: ReplicatorContext) {
     this.config = loadConfig(ctx.configFile, { cyrusPrefix: ctx.engine?.cyrusPrefix });
-    this.endpoint = resolveEndpoint(this.config, ctx.channel, ctx.engine?.serverOverride);
-    if (ctx.engine?.trace) this.endpoint.trace = ctx.engine.trace;
-    else if (ctx.engine?.traceDir) this.endpoint.trace = fileTrace(ctx.engine.traceDir, ctx.shard);
+    this.endpoint = {
+      ...resolveEndpoint(this.config, ctx.channel, ctx.engine?.serverOverride),
+      trace: ctx.engine?.trace ?? (ctx.engine?.traceDir ? fileTrace(ctx.engine.traceDir, ctx.shard) : undefined),
+      authLog: (level, message) => ctx.log(level, message),
+      // Stock's wording (sync_parse_response), which Cassandane and admins' alerts look for;
+      // the NOs of a healthy flow (a user new to the replica, a stale cached state) below LOG_ERR.
+      onRejected: (command, status, text) => {
+        if (status !== 'NO') ctx.log('err', `IOERROR: received bad response: command=<${command}> response=<${status}> errmsg=<${text}>`);
+        else ctx.log(EXPECTED_NO.test(text) ? 'notice' : 'err', `${command} received NO response: ${text}`);
+      },
+    };
     this.uploads = ctx.engine?.sharedUploads ?? new UploadPipelining();
-    this.endpoint.authLog = (level, message) => ctx.log(level, message);
     const setting = (key: string) => channelSetting(this.config, ctx.channel, key);
     this.capBuffers = ctx.engine?.capBuffers ?? { bytes: RateLimit.buffer(), messages: RateLimit.buffer() };
     this.caps = uploadCaps(setting, this.capBuffers);
@@ -214,12 +221,6 @@ export class Engine implements Replicator {
       if (e.requireCompression && !connection.session.compressed) {
         throw new SyncProtocolError('IMAP_PROTOCOL_ERROR', 'compression was required (-z) but the replica did not compress');
       }
-      // Stock's wording (sync_parse_response), which Cassandane and admins' alerts look for;
-      // the NOs of a healthy flow (a user new to the replica, a stale cached state) below LOG_ERR.
-      connection.onRejected = (command, status, text) => {
-        if (status !== 'NO') this.ctx.log('err', `IOERROR: received bad response: command=<${command}> response=<${status}> errmsg=<${text}>`);
-        else this.ctx.log(EXPECTED_NO.test(text) ? 'notice' : 'err', `${command} received NO response: ${text}`);
-      };
       const replica = new ReplicaClient(connection);
       await this.enableCapabilities(replica, connection.session.capabilities, !!e.stageToArchive);
       if (e.noCopyback) await replica.applyForce();

@@ -73,6 +73,8 @@ export interface ConnectOptions {
   replyTimeoutMs: number;
   /** Protocol trace (-v -v); credentials are already redacted. */
   trace?: (direction: '>' | '<', line: string) => void;
+  /** Told of every NO or BAD final reply on the connection. */
+  onRejected?: (command: string, status: string, text: string) => void;
 }
 
 interface Pending {
@@ -110,13 +112,12 @@ export class SyncConnection {
   private readonly sink: Writable;
   /** Commands sent / replies received, for metrics and tests. */
   readonly counters = { commands: 0, replies: 0, flights: 0 };
-  /** Told of every NO or BAD final reply (stock logs each one, sync_parse_response). */
-  onRejected?: (command: string, status: string, text: string) => void;
-
   private constructor(
     private readonly channel: ByteChannel,
     readonly session: HandshakeResult,
     private readonly trace?: (direction: '>' | '<', line: string) => void,
+    /** Told of every NO or BAD final reply (stock logs each one, sync_parse_response). */
+    private readonly onRejected?: (command: string, status: string, text: string) => void,
   ) {
     this.sink = new Writable({
       write: (chunk: Buffer, _enc, cb) => {
@@ -144,7 +145,7 @@ export class SyncConnection {
         tryImap: o.tryImap, requireTls: o.requireTls,
         tls: o.tls, compress: o.compress, compressLevel: o.compressLevel, timeoutMs: o.connectTimeoutMs, trace: o.trace,
       });
-      const connection = new SyncConnection(channel, session, o.trace);
+      const connection = new SyncConnection(channel, session, o.trace, o.onRejected);
       connection.replyTimeoutMs = o.replyTimeoutMs;
       return connection;
     } catch (err) {

@@ -34,8 +34,7 @@ export interface ReadOnlyReplicaOptions {
 
 /** Connects once (no retry loop: an audit that cannot reach the replica reports it and ends). */
 export async function openReadOnlyReplica(config: CyrusConfig, channel: string | null, o: ReadOnlyReplicaOptions = {}): Promise<ReplicaClient> {
-  const endpoint = resolveEndpoint(config, channel);
-  if (o.trace) endpoint.trace = o.trace;
+  const endpoint = { ...resolveEndpoint(config, channel), trace: o.trace };
   const connection = await connectWithRetry(endpoint, { once: true, signal: o.signal });
   return new ReplicaClient(guardReadOnly(connection));
 }
