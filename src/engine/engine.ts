@@ -172,8 +172,11 @@ export class Engine implements Replicator {
    * SIEVE-MAILBOX is not awaited (the replica handles a connection's
    * commands in order, so the first batch rides in the same flight; a
    * refusal leaves file-based sieve). REPLICATION-ARCHIVE, asked for by -a,
-   * must be enabled or the connection is refused (IMAP_REMOTE_DENIED), as
-   * stock's; a replica that does not offer it is replicated as usual.
+   * is awaited so its outcome is logged: a replica that offers it but does
+   * not enable it (no archive partition) gets stock's notice, and, as with
+   * stock (whose replica_connect goes on with the connection sync_connect
+   * reported IMAP_REMOTE_DENIED on), replication goes on to its normal
+   * partition. A replica that does not offer it is replicated as usual.
    */
   private async enableCapabilities(replica: ReplicaClient, offered: ReadonlySet<string>, archive: boolean): Promise<void> {
     const wanted: string[] = [];
@@ -195,7 +198,6 @@ export class Engine implements Replicator {
     const enabled = await enabling;
     if (!enabled.some((c) => c.toUpperCase() === 'REPLICATION-ARCHIVE')) {
       this.ctx.log('notice', "Replication to archive requested but destination didn't enable it");
-      throw new SyncProtocolError('IMAP_REMOTE_DENIED', "replication to archive requested (-a) but the replica did not enable it");
     }
   }
 
