@@ -207,11 +207,13 @@ export class CyrusLab {
   }
 
   /** Runs a tool of the instance's Cyrus build against it, as root (it drops to cyrus); `input` feeds stdin. */
-  tool(inst: Instance, name: string, args: string[], opts: { check?: boolean; input?: string } = {}): { status: number; stdout: string; stderr: string } {
+  tool(inst: Instance, name: string, args: string[], opts: { check?: boolean; input?: string; timeoutMs?: number } = {}): { status: number; stdout: string; stderr: string } {
     const r = spawnSync(path.join(inst.cyrus.binDir, name), ['-C', inst.paths.imapdConf, ...args], {
-      encoding: 'utf8', timeout: 300_000, input: opts.input, env: cyrusEnv(inst.cyrus),
+      // A -v -v trace of a large store runs to many megabytes: past maxBuffer the tool would be killed.
+      encoding: 'utf8', timeout: opts.timeoutMs ?? 300_000, maxBuffer: 1 << 30, input: opts.input, env: cyrusEnv(inst.cyrus),
     });
-    const result = { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+    // Killed (timeout, or output past maxBuffer): status -1, and why on stderr.
+    const result = { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error ? `\n${r.error.message}` : ''}` };
     if (opts.check !== false && result.status !== 0) {
       throw new Error(`${name} ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
     }
@@ -219,7 +221,7 @@ export class CyrusLab {
   }
 
   /** Stock sync_client (the master's build) against this lab's channel; `args` follow -C and -n. */
-  stockSyncClient(args: string[], opts: { check?: boolean } = {}): { status: number; stdout: string; stderr: string } {
+  stockSyncClient(args: string[], opts: { check?: boolean; timeoutMs?: number } = {}): { status: number; stdout: string; stderr: string } {
     return this.tool(this.master, 'sync_client', ['-n', this.channel, ...args], opts);
   }
 

@@ -88,14 +88,14 @@ async function main(): Promise<number> {
     pointAt(lab, lab.replica.ports.sync!);
     await waitForPorts([...ports(lab.master), ...ports(lab.replica)], 120_000);
     const compare = await compareLab(lab);
-    const stock = lab.stockSyncClient(['-v', '-v', '-u', ...users], { check: false });
+    const stock = lab.stockSyncClient(['-v', '-v', '-u', ...users], { check: false, timeoutMs: 1_800_000 });
     const applies = `${stock.stdout}\n${stock.stderr}`.split('\n').filter((l) => /^>\d+>APPLY (MESSAGE|MAILBOX|RENAME|UNMAILBOX)\b/.test(l));
     const ok = drained && compare.equal && stock.status === 0 && applies.length === 0 && code === 75;
     console.log(`soak ${ok ? 'PASSED' : 'FAILED'}: ${MINUTES} min, ${SHARDS} shards, ${USERS} users, seed ${SEED}, ${events.events} activity events`);
     console.log(`faults injected and survived: ${faults.kills} kill -9 of the daemon, ${faults.replicaRestarts} replica restarts, ${faults.connectionDrops} connection drops`);
     console.log(`drained ${drained} (${((Date.now() - drainStart) / 1000).toFixed(1)} s); daemon exit ${String(code)}; master == replica ${compare.equal}${compare.equal ? '' : `: ${compare.differences.slice(0, 10).join('; ')}`}; stock -u still to apply: ${applies.length}`);
     if (stock.status !== 0) {
-      const tail = `${stock.stdout}\n${stock.stderr}`.split('\n').filter((l) => l && !l.startsWith('>') && !l.startsWith('<')).slice(-10);
+      const tail = `${stock.stdout}\n${stock.stderr}`.split('\n').filter((l) => l && !/^\s*[<>*]/.test(l)).slice(-10);
       console.log(`stock sync_client -u exited ${String(stock.status)}:\n  ${tail.join('\n  ')}`);
     }
     return ok ? 0 : 1;
