@@ -11,11 +11,9 @@
  * uncapped speed of the same backlog. Every row ends with master == replica.
  */
 import path from 'node:path';
-import { CyrusLab } from '../lab/cyrus-lab.js';
-import { compareLab } from '../lab/compare.js';
-import { createUser } from '../lab/lab-ops.js';
 import { cyrusUnavailableReason } from '../lab/install.js';
 import { table, type Row } from './e2e/table.js';
+import { rowOnLab, seededUsers } from './e2e/lab-row.js';
 import { CLIENTS } from './e2e/clients.js';
 import { burst } from './e2e/workloads.js';
 
@@ -36,13 +34,9 @@ const CAPS: Cap[] = [
 
 async function capRow(cap: Cap, spec: (typeof CLIENTS)[number]): Promise<Row> {
   const seconds = num('CAP_SECONDS', 30);
-  const users = Array.from({ length: 20 }, (_, i) => `cap${i}`);
-  const lab = await CyrusLab.start({ masterExtra: [`${cap.key}: ${cap.rate}`] });
   const row: Row = { cap: `${cap.key.replace('syncmux_max_', '')} ${cap.rate}`, client: spec.name };
-  try {
-    for (const u of users) await createUser(lab, u, []);
-    const seeded = lab.stockSyncClient(['-A'], { check: false });
-    if (seeded.status !== 0) throw new Error(`seeding with stock -A failed: ${seeded.stderr}`);
+  return rowOnLab(row, { masterExtra: [`${cap.key}: ${cap.rate}`] }, async (lab) => {
+    const users = await seededUsers(lab, 'cap', 20, []);
     // The message as delivered is a little larger than asked for (headers); the cap counts what Cyrus stored.
     const perMessage = cap.units(cap.size);
     const messages = Math.ceil(((seconds + 1) * cap.rate) / perMessage);
@@ -54,14 +48,8 @@ async function capRow(cap: Cap, spec: (typeof CLIENTS)[number]): Promise<Row> {
     row['rate /s'] = Math.round(units / r.drainSeconds);
     row['held, past the burst'] = spec.name.startsWith('stock') ? 'no cap' : `${((100 * sustained) / cap.rate).toFixed(1)} %`;
     row['client CPU s'] = r.clientCpu.toFixed(2);
-    const after = await compareLab(lab, users);
-    row.equal = after.equal ? 'yes' : `NO (${after.differences.length})`;
-  } catch (err) {
-    row.error = (err as Error).message.slice(0, 300);
-  } finally {
-    await lab.destroy();
-  }
-  return row;
+    return users;
+  });
 }
 
 async function main(): Promise<void> {

@@ -10,11 +10,9 @@
  * regex on the client names), CPU_REPEAT (1; the median run is shown).
  */
 import fs from 'node:fs';
-import { CyrusLab } from '../lab/cyrus-lab.js';
-import { compareLab } from '../lab/compare.js';
-import { createUser } from '../lab/lab-ops.js';
 import { cyrusUnavailableReason } from '../lab/install.js';
 import { table, type Row } from './e2e/table.js';
+import { rowOnLab, seededUsers } from './e2e/lab-row.js';
 import { CLIENTS, type ClientSpec } from './e2e/clients.js';
 import { steadyCpu, type SteadyResult } from './e2e/steady.js';
 
@@ -22,12 +20,8 @@ const env = (k: string, d: string) => process.env[k] ?? d;
 
 async function runRow(spec: ClientSpec, rate: number, userCount: number, seconds: number, size: number): Promise<Row> {
   const row: Row = { client: spec.name, 'msg/s': rate, users: userCount, seconds };
-  const lab = await CyrusLab.start();
-  try {
-    const users = Array.from({ length: userCount }, (_, i) => `cpu${i}`);
-    for (const u of users) await createUser(lab, u, ['Sent']);
-    const seeded = lab.stockSyncClient(['-A'], { check: false });
-    if (seeded.status !== 0) throw new Error(`seeding with stock -A failed: ${seeded.stderr}`);
+  return rowOnLab(row, {}, async (lab) => {
+    const users = await seededUsers(lab, 'cpu', userCount, ['Sent']);
     fs.rmSync(`${lab.syncLogDir()}/log`, { force: true });
     const runs: SteadyResult[] = [];
     for (let i = 0; i < Number(env('CPU_REPEAT', '1')); i++) runs.push(await steadyCpu(lab, spec, users, rate, seconds, size, Number(env('CPU_WARM', '20'))));
@@ -36,14 +30,7 @@ async function runRow(spec: ClientSpec, rate: number, userCount: number, seconds
     row['client CPU ms / msg'] = mid.cpuMsPerMessage.toFixed(2);
     row['replica CPU s'] = mid.replicaCpu.toFixed(2);
     row['drain after last s'] = mid.tailSeconds.toFixed(2);
-    const after = await compareLab(lab);
-    row.equal = after.equal ? 'yes' : `NO (${after.differences.length})`;
-  } catch (err) {
-    row.error = (err as Error).message.slice(0, 300);
-  } finally {
-    await lab.destroy();
-  }
-  return row;
+  });
 }
 
 

@@ -11,12 +11,11 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { CyrusLab, SYNC_USER } from '../lab/cyrus-lab.js';
-import { compareLab } from '../lab/compare.js';
-import { createUser } from '../lab/lab-ops.js';
+import { SYNC_USER } from '../lab/cyrus-lab.js';
 import { cyrusUnavailableReason } from '../lab/install.js';
 import { TestKdc, kdcUnavailableReason } from '../lab/test-kdc.js';
 import { table, type Row } from './e2e/table.js';
+import { rowOnLab, seededUsers } from './e2e/lab-row.js';
 import { CLIENTS } from './e2e/clients.js';
 import { burst, latency } from './e2e/workloads.js';
 
@@ -25,15 +24,12 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 
 async function gssapiRow(kdc: TestKdc, replicaKeytab: string, spec: (typeof CLIENTS)[number]): Promise<Row> {
   const row: Row = { client: spec.name };
-  const lab = await CyrusLab.start({
+  const options = {
     replicaExtra: ['sasl_mech_list: GSSAPI PLAIN'],
     replicaEnv: { KRB5_CONFIG: kdc.krb5Conf, KRB5_KTNAME: `FILE:${replicaKeytab}`, KRB5RCACHETYPE: 'none' },
-  });
-  try {
-    const users = Array.from({ length: 50 }, (_, i) => `gss${i}`);
-    for (const u of users) await createUser(lab, u, ['Sent']);
-    const seeded = lab.stockSyncClient(['-A'], { check: false });
-    if (seeded.status !== 0) throw new Error(`seeding with stock -A failed: ${seeded.stderr}`);
+  };
+  return rowOnLab(row, options, async (lab) => {
+    const users = await seededUsers(lab, 'gss', 50, ['Sent']);
     // syncmux-client's protocol trace shows the mechanism libsasl2 took from this replica's offer
     // (stock's -v -v does not print it; both ask the same libsasl2 for the strongest one).
     const probe = spawnSync(process.execPath, [path.join(root, 'dist/bin/syncmux-client.js'), '-C', lab.master.paths.imapdConf, '-n', lab.channel, '-v', '-v', '-u', users[0]!], { encoding: 'utf8' });
@@ -46,14 +42,8 @@ async function gssapiRow(kdc: TestKdc, replicaKeytab: string, spec: (typeof CLIE
     const l = await latency(lab, spec, users[0]!, num('GSSAPI_LATENCY_SECONDS', 10));
     row['lat p50 ms'] = l.p50.toFixed(1);
     row['lat p99 ms'] = l.p99.toFixed(1);
-    const after = await compareLab(lab, users);
-    row.equal = after.equal ? 'yes' : `NO (${after.differences.length})`;
-  } catch (err) {
-    row.error = (err as Error).message.slice(0, 300);
-  } finally {
-    await lab.destroy();
-  }
-  return row;
+    return users;
+  });
 }
 
 async function main(): Promise<void> {

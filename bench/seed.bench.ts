@@ -30,6 +30,7 @@ import { createUser, deliver } from '../lab/lab-ops.js';
 import { cyrusUnavailableReason } from '../lab/install.js';
 import { cyrusEnv } from '../lab/cyrus-installs.js';
 import { table, type Row } from './e2e/table.js';
+import { rowOnLab, seededUsers } from './e2e/lab-row.js';
 import { setSyncPort } from './e2e/sync-port.js';
 import { CLIENTS } from './e2e/clients.js';
 import { DelayProxy } from './delay-proxy.js';
@@ -104,28 +105,17 @@ async function seedRow(seeder: (typeof SEEDERS)[number], delayMs: number): Promi
 }
 
 async function catchUpRow(spec: (typeof CLIENTS)[number]): Promise<Row> {
-  const users = Array.from({ length: num('CATCHUP_USERS', 1000) }, (_, i) => `cu${i}`);
   const messages = num('CATCHUP_MESSAGES', 20_000);
-  const row: Row = { shape: 'catch-up', client: spec.name, users: users.length, messages };
-  const lab = await CyrusLab.start();
-  try {
-    for (const u of users) await createUser(lab, u, ['Sent']);
-    const seeded = lab.stockSyncClient(['-A'], { check: false });
-    if (seeded.status !== 0) throw new Error(`seeding with stock -A failed: ${seeded.stderr}`);
+  const row: Row = { shape: 'catch-up', client: spec.name, users: num('CATCHUP_USERS', 1000), messages };
+  return rowOnLab(row, {}, async (lab) => {
+    const users = await seededUsers(lab, 'cu', num('CATCHUP_USERS', 1000), ['Sent']);
     fs.rmSync(`${lab.syncLogDir()}/log`, { force: true });
     const r = await burst(lab, spec, users, messages);
     row.seconds = r.drainSeconds.toFixed(2);
     row['msg/s'] = Math.round(r.msgPerSecond);
     row['client CPU s'] = r.clientCpu.toFixed(2);
     row['replica CPU s'] = r.replicaCpu.toFixed(2);
-    const after = await compareLab(lab);
-    row.equal = after.equal ? 'yes' : `NO (${after.differences.length})`;
-  } catch (err) {
-    row.error = (err as Error).message.slice(0, 300);
-  } finally {
-    await lab.destroy();
-  }
-  return row;
+  });
 }
 
 

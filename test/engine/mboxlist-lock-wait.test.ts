@@ -19,18 +19,26 @@ import { holdLock } from '../support/signals.js';
 import { skip } from '../support/skip.js';
 import { engineFor } from './support.js';
 
-const NAME = 'a mailboxes.db lock held for 3 s stalls the user, not the event loop';
-
-test(NAME, async () => {
-  const reason = cyrusSkipReason();
-  if (reason) return skip(NAME, reason);
+/**
+ * A lab whose alice is on the replica, and an engine that has not read
+ * mailboxes.db yet: nothing of it is in its memo, so its pass must read it
+ * under the lock.
+ */
+async function aliceOnReplica() {
   const lab = await CyrusLab.start();
   const first = engineFor(lab);
   await createUser(lab, 'alice');
   await first.drain();
   await first.engine.close();
-  // A new engine: nothing of mailboxes.db is in its memo, so the pass must read it under the lock.
-  const eut = engineFor(lab);
+  return { lab, eut: engineFor(lab) };
+}
+
+const NAME = 'a mailboxes.db lock held for 3 s stalls the user, not the event loop';
+
+test(NAME, async () => {
+  const reason = cyrusSkipReason();
+  if (reason) return skip(NAME, reason);
+  const { lab, eut } = await aliceOnReplica();
   try {
     await deliver(lab, 'alice', 3);
     const session = await eut.engine.connect();
@@ -64,12 +72,7 @@ const STOP = 'a stop ends a mailboxes.db lock wait at once; the user is replicat
 test(STOP, async () => {
   const reason = cyrusSkipReason();
   if (reason) return skip(STOP, reason);
-  const lab = await CyrusLab.start();
-  const first = engineFor(lab);
-  await createUser(lab, 'alice');
-  await first.drain();
-  await first.engine.close();
-  const eut = engineFor(lab);
+  const { lab, eut } = await aliceOnReplica();
   try {
     await deliver(lab, 'alice', 2);
     await eut.engine.connect();
