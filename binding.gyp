@@ -4,6 +4,7 @@
     "sources": [
       "native/addon.cc",
       "native/hash.cc",
+      "native/index_scan.cc",
       "native/locks.cc",
       "native/logfile.cc",
       "native/sasl.cc",

@@ -28,6 +28,7 @@ async function runRow(spec: ClientSpec, rate: number, userCount: number, seconds
     const mid = [...runs].sort((a, b) => a.cpuMsPerMessage - b.cpuMsPerMessage)[Math.floor(runs.length / 2)]!;
     row['client CPU s'] = mid.clientCpu.toFixed(2);
     row['client CPU ms / msg'] = mid.cpuMsPerMessage.toFixed(2);
+    row['main thread %'] = mid.clientCpu > 0 ? Math.round((100 * mid.mainThreadCpu) / mid.clientCpu) : '-';
     row['replica CPU s'] = mid.replicaCpu.toFixed(2);
     row['drain after last s'] = mid.tailSeconds.toFixed(2);
   });

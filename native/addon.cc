@@ -17,6 +17,7 @@
 namespace syncmux {
 
 void InitHash(Napi::Env env, Napi::Object exports);
+void InitIndexScan(Napi::Env env, Napi::Object exports);
 void InitLocks(Napi::Env env, Napi::Object exports);
 void InitLogFile(Napi::Env env, Napi::Object exports);
 void InitSyslog(Napi::Env env, Napi::Object exports);
@@ -103,6 +104,7 @@ static Napi::Value CancelPending(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new EnvState());
   InitHash(env, exports);
+  InitIndexScan(env, exports);
   InitLocks(env, exports);
   InitLogFile(env, exports);
   InitSyslog(env, exports);

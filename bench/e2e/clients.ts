@@ -54,7 +54,11 @@ export class RunningClient {
     const [cmd, ...args] = spec.command(lab);
     const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...(spec.env?.(lab) ?? process.env), UV_THREADPOOL_SIZE: '8' } });
     const output = { text: '' };
-    const keep = (c: Buffer) => { output.text = (output.text + c.toString()).slice(-20_000); };
+    const log = process.env.BENCH_CLIENT_LOG; // keep all of it, e.g. with BENCH_NODE_FLAGS="--trace-deopt"
+    const keep = (c: Buffer) => {
+      output.text = (output.text + c.toString()).slice(-20_000);
+      if (log) fs.appendFileSync(log, c);
+    };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     return new RunningClient(child, output);

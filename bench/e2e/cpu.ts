@@ -21,6 +21,28 @@ export function processCpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** utime + stime in seconds of each thread of a process, by thread id (its main thread's id is the pid). */
+export function threadCpuSeconds(pid: number | undefined): Map<number, number> {
+  const out = new Map<number, number>();
+  if (!pid) return out;
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / TICK);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
 /** CPU seconds per pid of every process with `arg` among its arguments (e.g. the replica's imapd.conf). */
 export function cpuByCommandLine(arg: string): Map<number, number> {
   return new Map(pidsWithArgument(arg).map((pid) => [pid, processCpuSeconds(pid)]));

@@ -12,7 +12,7 @@ import { channelDrained } from '../../lab/lab-ops.js';
 import type { CyrusLab } from '../../lab/cyrus-lab.js';
 import { LmtpClient, makeMessage } from '../../lab/lmtp-client.js';
 import { RunningClient, type ClientSpec } from './clients.js';
-import { cpuByCommandLine, cpuDelta, processCpuSeconds } from './cpu.js';
+import { cpuByCommandLine, cpuDelta, processCpuSeconds, threadCpuSeconds } from './cpu.js';
 
 export interface SteadyResult {
   messages: number;
@@ -20,6 +20,8 @@ export interface SteadyResult {
   clientCpu: number;
   /** Client CPU milliseconds per delivered message. */
   cpuMsPerMessage: number;
+  /** The part of clientCpu spent on the process's main thread (the event loop; for the daemon, the splitter's). */
+  mainThreadCpu: number;
   /** Replica CPU seconds over the window. */
   replicaCpu: number;
   /** Seconds from the last delivery until the channel was drained. */
@@ -66,14 +68,16 @@ export async function steadyCpu(lab: CyrusLab, spec: ClientSpec, users: string[]
     }
     const count = Math.round(rate * seconds);
     const cpuBefore = processCpuSeconds(client.pid);
+    const mainBefore = threadCpuSeconds(client.pid).get(client.pid!) ?? 0;
     const replicaBefore = cpuByCommandLine(lab.replica.paths.imapdConf);
     await deliverAtRate(lmtp, users, rate, seconds, size, 20_000);
     const lastDelivery = performance.now();
     await drained(lab, client, spec.name, 120_000);
     const tailSeconds = (performance.now() - lastDelivery) / 1000;
     const clientCpu = processCpuSeconds(client.pid) - cpuBefore;
+    const mainThreadCpu = (threadCpuSeconds(client.pid).get(client.pid!) ?? 0) - mainBefore;
     const replicaCpu = cpuDelta(replicaBefore, cpuByCommandLine(lab.replica.paths.imapdConf));
-    return { messages: count, clientCpu, cpuMsPerMessage: (clientCpu * 1000) / count, replicaCpu, tailSeconds };
+    return { messages: count, clientCpu, cpuMsPerMessage: (clientCpu * 1000) / count, mainThreadCpu, replicaCpu, tailSeconds };
   } finally {
     await Promise.all(lmtp.map((c) => c.close()));
     await client.stop();

@@ -14,6 +14,7 @@
  * 32-bit seconds. Header fields get Cyrus' read-time defaults (see below).
  */
 import { crc32 } from 'node:zlib';
+import { SyncmuxError } from '../errors.js';
 import { CyrusFileError, decodingFile } from './file-error.js';
 
 /** System flags (low 16 bits of the flags word). */
@@ -147,6 +148,9 @@ const HEADER_LENGTH: Readonly<Record<number, number>> = { 6: 76, 7: 76, 8: 92, 9
 const RECORD_LENGTH: Readonly<Record<number, number>> = { 6: 60, 7: 72, 8: 80, 9: 80, 10: 88, 12: 96, 13: 104, 14: 104, 15: 104, 16: 112, 17: 112, 18: 112, 19: 112 };
 
 export const SUPPORTED_MINOR_VERSIONS: readonly number[] = Object.keys(HEADER_LENGTH).map(Number);
+
+/** Enough bytes for the header of any supported version. */
+export const MAX_HEADER_LENGTH = Math.max(...Object.values(HEADER_LENGTH));
 
 /**
  * Offsets of the header fields that moved in v19 (null = absent in that
@@ -312,6 +316,28 @@ export function decodeIndex(buf: Buffer, path = ''): IndexFile {
   return { header: image.header, records: image.all() };
 }
 
+/** The record queries a snapshot answers; IndexImage holds the whole file, IndexSelection the part a pass asked for. */
+export interface IndexRecords {
+  readonly header: IndexHeader;
+  /** Records 1..num_records in file order, minus uid-0 (damaged) slots, which Cyrus' iterator skips. */
+  all(): readonly IndexRecord[];
+  /** Records with MODSEQ above `modseq`, in file order (none before v8, which has no MODSEQ). */
+  modifiedSince(modseq: bigint): IndexRecord[];
+  /** Records with UID above `uid`, in file order. */
+  uidAbove(uid: number): IndexRecord[];
+}
+
+/** The layout checks every reader makes before trusting num_records; `fileSize` null when the caller checks the size itself. */
+function checkLayout(header: IndexHeader, fileSize: number | null): void {
+  const L = recordLayout(header.minorVersion);
+  if (header.recordSize < L.length) throw new IndexFormatError(`cyrus.index: record_size ${header.recordSize} < ${L.length} for v${header.minorVersion}`);
+  if (header.startOffset < header.headerLength) throw new IndexFormatError(`cyrus.index: start_offset ${header.startOffset} inside the header`);
+  if (fileSize !== null) {
+    const need = header.startOffset + header.numRecords * header.recordSize;
+    if (fileSize < need) throw new IndexFormatError(`cyrus.index: ${header.numRecords} records need ${need} bytes, file has ${fileSize}`);
+  }
+}
+
 /**
  * A cyrus.index image whose records are decoded on demand. An APPEND to a
  * 50,000-message INBOX needs one record; decoding all of them cost some
@@ -319,7 +345,7 @@ export function decodeIndex(buf: Buffer, path = ''): IndexFile {
  * iterator does with its changed-since test), so only decoded records have
  * their CRC checked.
  */
-export class IndexImage {
+export class IndexImage implements IndexRecords {
   readonly header: IndexHeader;
   private readonly decode: RecordDecoder;
   private readonly modseqAt: number | null;
@@ -331,16 +357,10 @@ export class IndexImage {
     private readonly path = '',
   ) {
     const header = this.decoding(() => decodeIndexHeader(buf));
-    const L = this.decoding(() => recordLayout(header.minorVersion));
-    this.decoding(() => {
-      if (header.recordSize < L.length) throw new IndexFormatError(`cyrus.index: record_size ${header.recordSize} < ${L.length} for v${header.minorVersion}`);
-      if (header.startOffset < header.headerLength) throw new IndexFormatError(`cyrus.index: start_offset ${header.startOffset} inside the header`);
-      const need = header.startOffset + header.numRecords * header.recordSize;
-      if (buf.length < need) throw new IndexFormatError(`cyrus.index: ${header.numRecords} records need ${need} bytes, file has ${buf.length}`);
-    });
+    this.decoding(() => checkLayout(header, buf.length));
     this.header = header;
     this.decode = recordDecoder(header.minorVersion);
-    this.modseqAt = L.modseq;
+    this.modseqAt = recordLayout(header.minorVersion).modseq;
   }
 
   /** Errors of fn typed and named after the file (records are decoded long after the constructor). */
@@ -352,7 +372,6 @@ export class IndexImage {
     return this.header.startOffset + (recno - 1) * this.header.recordSize;
   }
 
-  /** Records 1..num_records in file order, minus uid-0 (damaged) slots, which Cyrus' iterator skips. */
   all(): readonly IndexRecord[] {
     return this.decoding(() => this.decodeAll());
   }
@@ -368,7 +387,6 @@ export class IndexImage {
     return records;
   }
 
-  /** Records with MODSEQ above `modseq`, in file order (none before v8, which has no MODSEQ). */
   modifiedSince(modseq: bigint): IndexRecord[] {
     return this.decoding(() => this.decodeModifiedSince(modseq));
   }
@@ -391,7 +409,7 @@ export class IndexImage {
     return out;
   }
 
-  /** Records with UID above `uid`, in file order. Cyrus keeps records in UID order, so this reads from the end. */
+  /** Cyrus keeps records in UID order, so this reads from the end. */
   uidAbove(uid: number): IndexRecord[] {
     return this.decoding(() => this.decodeUidAbove(uid));
   }
@@ -412,6 +430,73 @@ export class IndexImage {
     return out;
   }
 }
+
+
+/** What a selective read took: records with MODSEQ above `modseq` or UID above `uid`. */
+export interface IndexScope {
+  readonly modseq: bigint;
+  readonly uid: number;
+}
+
+/** Asking an IndexSelection for records outside what was read: a caller's mistake, never a file's. */
+export class IndexScopeError extends SyncmuxError {
+  constructor(what: string, scope: IndexScope) {
+    super('SYNCMUX_INDEX_SCOPE', `cyrus.index: ${what} is outside the records read (modseq above ${scope.modseq}, uid above ${scope.uid})`);
+  }
+}
+
+/**
+ * The records of a cyrus.index a steady-state pass asked for, read by the
+ * addon (selectIndexRecords) without the rest of the file: `selected` holds
+ * [recno u32 BE][record] for each. Queries inside the scope are answered as
+ * IndexImage would; outside it they throw IndexScopeError.
+ */
+export class IndexSelection implements IndexRecords {
+  private readonly decoded: readonly IndexRecord[];
+
+  /** `header` as decodeIndexHeader gave it (checkLayout passed); `path` names the file in errors. */
+  constructor(
+    readonly header: IndexHeader,
+    selected: Buffer,
+    private readonly scope: IndexScope,
+    path = '',
+  ) {
+    const decode = recordDecoder(header.minorVersion);
+    const step = 4 + header.recordSize;
+    if (selected.length % step !== 0) throw new RangeError(`index selection of ${selected.length} bytes is not whole records of ${step}`);
+    this.decoded = decodingFile(path, (m, cause) => new IndexFormatError(`cyrus.index: ${m}`, '', { cause }), () => {
+      const out: IndexRecord[] = [];
+      for (let o = 0; o < selected.length; o += step) out.push(decode(selected, o + 4, selected.readUInt32BE(o)));
+      return out;
+    });
+  }
+
+  all(): readonly IndexRecord[] {
+    throw new IndexScopeError('every record', this.scope);
+  }
+
+  modifiedSince(modseq: bigint): IndexRecord[] {
+    if (modseq < this.scope.modseq) throw new IndexScopeError(`modseq above ${modseq}`, this.scope);
+    return this.decoded.filter((r) => r.modseq > modseq);
+  }
+
+  uidAbove(uid: number): IndexRecord[] {
+    if (uid < this.scope.uid) throw new IndexScopeError(`uid above ${uid}`, this.scope);
+    return this.decoded.filter((r) => r.uid > uid);
+  }
+}
+
+/** Decodes the header of a selective read and checks its layout (the addon checks the file's size). */
+export function selectionHeader(head: Buffer, path = ''): IndexHeader {
+  return decodingFile(path, (m, cause) => new IndexFormatError(`cyrus.index: ${m}`, '', { cause }), () => {
+    const header = decodeIndexHeader(head);
+    checkLayout(header, null);
+    return header;
+  });
+}
+
+/** Where MODSEQ sits in a record of this version, null before v8. */
+export const recordModseqOffset = (minorVersion: number): number | null => recordLayout(minorVersion).modseq;
 
 /** Whether user flag `slot` (0–127) is set on the record. */
 export function hasUserFlag(r: Pick<IndexRecord, 'userFlags'>, slot: number): boolean {

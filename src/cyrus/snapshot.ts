@@ -24,7 +24,7 @@
  * needs the new ones, not the whole of a large mailbox.
  */
 import fs from 'node:fs';
-import type { LockFile } from '../native/index.js';
+import { selectIndexRecords, type LockFile } from '../native/index.js';
 import { messageAnnotations, mailboxAnnotations, type Annotation } from './annotations.js';
 import type { CyrusConfig } from './config.js';
 import { conversationsPath, folderThreadModseq, hasConversations } from './conversations.js';
@@ -35,8 +35,8 @@ import { DbBusyError } from './cyrusdb/types.js';
 import { CyrusFileError } from './file-error.js';
 import { type ContentMemo } from './content-memo.js';
 import { decodeHeader, type MailboxHeader } from './header.js';
-import { IndexImage, isArchived, isUnlinked, OPT, type IndexHeader, type IndexRecord } from './index-file.js';
-import { lockExisting, lockExistingSync, lockName, lockNameSync, readAllFd, sleepSync, type LockOptions } from './lock.js';
+import { IndexFormatError, IndexImage, IndexSelection, isArchived, isUnlinked, MAX_HEADER_LENGTH, OPT, recordModseqOffset, selectionHeader, type IndexHeader, type IndexRecord, type IndexRecords, type IndexScope } from './index-file.js';
+import { lockExisting, lockExistingSync, lockName, lockNameSync, readAllFd, readRangeFd, sleepSync, type LockOptions } from './lock.js';
 import { entryState, Mboxlist, mboxlistPath, type MbEntry } from './mboxlist.js';
 import { isUserInbox, mailboxOwner } from './names.js';
 import { lockFile, mailboxDataDir, mailboxLockName, mailboxMetaFile, messageFile, userConfPath, userNamespaceLockName, type MailboxLocation } from './paths.js';
@@ -95,6 +95,12 @@ export interface SnapshotOptions extends LockOptions {
   memos?: DbMemos;
   /** Decoded cyrus.header files by content, reused across snapshots. */
   headers?: ContentMemo<MailboxHeader>;
+  /**
+   * Read only the index records with MODSEQ or UID above these (what the
+   * replica lacks); asking the snapshot for others throws IndexScopeError.
+   * Without it the whole index is read.
+   */
+  scope?: IndexScope;
 }
 
 export interface SnapshotHandle {
@@ -105,6 +111,18 @@ export interface SnapshotHandle {
 
 /** What the plan needs from its driver: a lock on a Cyrus lock file (must exist) or a data file (absent → null), or a pause. */
 type LockRequest = { readonly file: string; readonly kind: 'lockfile' | 'data' } | { readonly kind: 'pause'; readonly ms: number };
+
+/** The records `scope` names, read through the locked fd by the addon; the rest of the file is never copied. */
+function selectIndex(fd: number, path: string, scope: IndexScope): IndexRecords {
+  const header = selectionHeader(readRangeFd(fd, 0, MAX_HEADER_LENGTH), path);
+  const layout = { startOffset: header.startOffset, recordSize: header.recordSize, numRecords: header.numRecords, modseqOffset: recordModseqOffset(header.minorVersion) };
+  const selected = selectIndexRecords(fd, layout, scope.modseq, scope.uid);
+  if (!selected) {
+    const need = header.startOffset + header.numRecords * header.recordSize;
+    throw new IndexFormatError(`cyrus.index: ${header.numRecords} records need ${need} bytes, file has ${fs.fstatSync(fd).size}`, path);
+  }
+  return new IndexSelection(header, selected, scope, path);
+}
 
 function readOptional(file: string): Buffer | null {
   try {
@@ -198,7 +216,7 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     const headerPath = mailboxMetaFile(cfg, location, 'header');
     const headerBuf = readOptional(headerPath) ?? (yield* missing(headerPath));
     const header = options.headers ? options.headers.decode(headerBuf, (b) => decodeHeader(b, headerPath)) : decodeHeader(headerBuf, headerPath);
-    const image = new IndexImage(readAllFd(index.fd), indexPath);
+    const image = options.scope ? selectIndex(index.fd, indexPath, options.scope) : new IndexImage(readAllFd(index.fd), indexPath);
     const ih = image.header;
     if (ih.options & OPT.MAILBOX_DELETED) throw new MailboxUnavailableError(name, 'deleted');
 

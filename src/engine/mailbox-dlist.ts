@@ -12,6 +12,7 @@ import {
   hasUserFlag,
   isExpunged,
   OPT,
+  type IndexHeader,
   type IndexRecord,
   syncMbType,
   type MailboxSnapshot,
@@ -171,11 +172,16 @@ const crcsBySnapshot = new WeakMap<MailboxSnapshot, SyncCrcs>();
  * replica answered CHECKSUM (recomputeSyncCrcs). Memoised: an update needs
  * the pair for the unchanged check, the APPLY MAILBOX and the cache entry.
  */
+/** Whether the index header's SYNC_CRCs can be sent as they are (else they are recomputed from every record). */
+export function storedSyncCrcsUsable(idx: IndexHeader): boolean {
+  return idx.minorVersion >= 13 && idx.syncCrcAnnot !== 0;
+}
+
 export function snapshotSyncCrcs(s: MailboxSnapshot): SyncCrcs {
   let crcs = crcsBySnapshot.get(s);
   if (!crcs) {
     const idx = s.index;
-    crcs = idx.minorVersion >= 13 && idx.syncCrcAnnot !== 0 ? { basic: idx.syncCrcBasic, annot: idx.syncCrcAnnot } : recomputed(s);
+    crcs = storedSyncCrcsUsable(idx) ? { basic: idx.syncCrcBasic, annot: idx.syncCrcAnnot } : recomputed(s);
     crcsBySnapshot.set(s, crcs);
   }
   return crcs;

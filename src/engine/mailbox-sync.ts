@@ -20,9 +20,10 @@ import {
   takeMailboxSnapshot,
   type MailboxSnapshot,
   type SnapshotHandle,
+  type IndexScope,
 } from '../cyrus/index.js';
 import { isConnectionError, SyncProtocolError } from '../protocol/index.js';
-import { intermediateDlist, mailboxDlist, recomputeSyncCrcs } from './mailbox-dlist.js';
+import { intermediateDlist, mailboxDlist, recomputeSyncCrcs, storedSyncCrcsUsable } from './mailbox-dlist.js';
 import { decodeReplicaMailbox, isUnchanged, replicaStateAfterApply, type ReplicaMailbox } from './replica-mailbox.js';
 import { NeedsCyrusClientError } from './copyback.js';
 import type { ReplicaSession } from './session.js';
@@ -193,20 +194,24 @@ async function updateOnce(
   firstAttempt: boolean,
   remoteFromCache = false,
 ): Promise<void> {
-  let handle: SnapshotHandle;
+  // Against a replica state, only records changed since it are read (a large INBOX's index is not copied for an APPEND).
+  const scope: IndexScope | undefined = firstAttempt && remote && remote.highestModseq !== 0n ? { modseq: remote.highestModseq, uid: remote.lastUid } : undefined;
+  let handle = await snapshotOf(session, name, scope);
+  if (!handle) return;
   try {
-    handle = await takeMailboxSnapshot(session.config, name, { keepNamelock: true, memos: session.dbMemos, headers: session.headerMemo, signal: session.options.stopSignal });
-  } catch (err) {
-    // Gone since the log line was written: the UNMAILBOX / RENAME path handles it.
-    if (err instanceof MailboxUnavailableError) return;
-    throw err;
-  }
-  try {
-    const s = handle.snapshot;
+    let s = handle.snapshot;
     // A retry follows a CHECKSUM or CHANGED answer: the stored CRCs may be what is wrong.
     if (!firstAttempt) recomputeSyncCrcs(s);
     if (remote && remote.uniqueid !== s.uniqueid) remote = null; // same name, other mailbox: the replica will say MOVED
     if (remoteFromCache && remote && raclInDoubt(session, s, remote)) remote = (await fetchReplica(session, [name]))[0] ?? null;
+    if (!scopeCovers(scope, s, remote)) {
+      handle.release();
+      const whole = await snapshotOf(session, name, undefined);
+      if (!whole) return;
+      handle = whole;
+      s = handle.snapshot;
+      if (remote && remote.uniqueid !== s.uniqueid) remote = null;
+    }
     if (isUnchanged(s, remote, { reverseAcls: session.config.reverseAcls })) return;
     const partition = session.options.partition ?? s.entry.partition ?? 'default';
     const files = await uploadsFor(session, s, remote, partition, replicaNames);
@@ -245,6 +250,22 @@ async function updateOnce(
   } finally {
     handle.release();
   }
+}
+
+/** The mailbox's snapshot, namelock kept; null when it is gone since the log line was written (UNMAILBOX / RENAME handle that). */
+async function snapshotOf(session: ReplicaSession, name: string, scope: IndexScope | undefined): Promise<SnapshotHandle | null> {
+  try {
+    return await takeMailboxSnapshot(session.config, name, { keepNamelock: true, memos: session.dbMemos, headers: session.headerMemo, signal: session.options.stopSignal, scope });
+  } catch (err) {
+    if (err instanceof MailboxUnavailableError) return null;
+    throw err;
+  }
+}
+
+/** Whether a snapshot read with `scope` answers everything an update against `remote` asks of it. */
+function scopeCovers(scope: IndexScope | undefined, s: MailboxSnapshot, remote: ReplicaMailbox | null): boolean {
+  if (!scope) return true;
+  return remote !== null && remote.highestModseq >= scope.modseq && remote.lastUid >= scope.uid && storedSyncCrcsUsable(s.index);
 }
 
 /**

@@ -55,6 +55,7 @@ interface Addon {
   hash64(key: string): bigint;
   shardOf(key: string, shards: number): number;
   shardOfLines(keys: Uint8Array, shards: number): Uint32Array;
+  selectIndexRecords(fd: number, startOffset: number, recordSize: number, numRecords: number, modseqOffset: number, modseqHi: number, modseqLo: number, uidAbove: number): Buffer | null;
   LockFile: new (file: string, options?: LockFileOptions) => LockFile;
   appendLogSync(file: string, chunks: Uint8Array[], sync: boolean, timeoutMs: number): number;
   appendLog(file: string, chunks: Uint8Array[], sync: boolean, timeoutMs: number): Promise<number>;
@@ -127,6 +128,39 @@ export const shardOf = addon.shardOf;
 /** Batch form: keys separated by '\n' in one buffer, one shard number each. */
 export const shardOfLines = addon.shardOfLines;
 export const LockFile = addon.LockFile;
+
+/** Where a cyrus.index's records are and what to take from them (see selectIndexRecords). */
+export interface IndexSelectLayout {
+  startOffset: number;
+  recordSize: number;
+  numRecords: number;
+  /** Byte offset of MODSEQ in a record; null for versions without one. */
+  modseqOffset: number | null;
+}
+
+const u32 = (name: string, v: number): number => {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${name} must be a 32-bit unsigned integer, not ${v}`);
+  return v;
+};
+
+/**
+ * The records of the cyrus.index open on `fd` (whose lock the caller holds)
+ * with a non-zero UID and UID above `uidAbove` or MODSEQ above `modseqAbove`,
+ * as [recno u32 BE][record bytes] each, in file order; null when the file is
+ * shorter than its header says. Reads through a small buffer: the rest of
+ * the file never reaches the JS heap.
+ */
+export function selectIndexRecords(fd: number, layout: IndexSelectLayout, modseqAbove: bigint, uidAbove: number): Buffer | null {
+  const { startOffset, recordSize, numRecords, modseqOffset } = layout;
+  u32('startOffset', startOffset);
+  u32('numRecords', numRecords);
+  if (!Number.isInteger(recordSize) || recordSize < 4 || recordSize > 65536) throw new RangeError(`recordSize out of range: ${recordSize}`);
+  if (modseqOffset !== null && (!Number.isInteger(modseqOffset) || modseqOffset < 0 || modseqOffset + 8 > recordSize)) throw new RangeError(`modseqOffset out of range: ${modseqOffset}`);
+  if (modseqAbove < 0n || modseqAbove > 0xffffffffffffffffn) throw new RangeError(`modseqAbove out of range: ${modseqAbove}`);
+  const hi = Number(modseqAbove >> 32n);
+  const lo = Number(modseqAbove & 0xffffffffn);
+  return addon.selectIndexRecords(u32('fd', fd), startOffset, recordSize, numRecords, modseqOffset ?? -1, hi, lo, u32('uidAbove', uidAbove));
+}
 /**
  * The addon takes bytes only. Strings are the project's byte strings (one
  * char per byte, as lines are read in latin1), written back byte for byte;
