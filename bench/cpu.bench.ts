@@ -5,12 +5,13 @@
  * shape. Prints one table; every row must end with master == replica.
  *
  * Knobs (environment): CPU_WORKLOADS ("20x20,150x100": rate msg/s x
- * users), CPU_SECONDS (30), CPU_WARM (20 s at the same rate first, so
+ * users; "20x1+20000" first fills the first user's INBOX with 20,000), CPU_SECONDS (30), CPU_WARM (20 s at the same rate first, so
  * V8's compiled state is measured), CPU_SIZE (2000 bytes), CPU_CLIENTS (a
  * regex on the client names), CPU_REPEAT (1; the median run is shown).
  */
 import fs from 'node:fs';
 import { cyrusUnavailableReason } from '../lab/install.js';
+import { deliver } from '../lab/lab-ops.js';
 import { table, type Row } from './e2e/table.js';
 import { rowOnLab, seededUsers } from './e2e/lab-row.js';
 import { CLIENTS, type ClientSpec } from './e2e/clients.js';
@@ -18,10 +19,12 @@ import { steadyCpu, type SteadyResult } from './e2e/steady.js';
 
 const env = (k: string, d: string) => process.env[k] ?? d;
 
-async function runRow(spec: ClientSpec, rate: number, userCount: number, seconds: number, size: number): Promise<Row> {
-  const row: Row = { client: spec.name, 'msg/s': rate, users: userCount, seconds };
+async function runRow(spec: ClientSpec, rate: number, userCount: number, inbox: number, seconds: number, size: number): Promise<Row> {
+  const row: Row = { client: spec.name, 'msg/s': rate, users: userCount, 'INBOX before': inbox, seconds };
   return rowOnLab(row, {}, async (lab) => {
-    const users = await seededUsers(lab, 'cpu', userCount, ['Sent']);
+    const users = await seededUsers(lab, 'cpu', userCount, ['Sent'], async (u) => {
+      if (inbox > 0) await deliver(lab, u[0]!, inbox);
+    });
     fs.rmSync(`${lab.syncLogDir()}/log`, { force: true });
     const runs: SteadyResult[] = [];
     for (let i = 0; i < Number(env('CPU_REPEAT', '1')); i++) runs.push(await steadyCpu(lab, spec, users, rate, seconds, size, Number(env('CPU_WARM', '20'))));
@@ -44,9 +47,10 @@ async function main(): Promise<void> {
   const size = Number(env('CPU_SIZE', '2000'));
   const rows: Row[] = [];
   for (const workload of env('CPU_WORKLOADS', '20x20,150x100').split(',')) {
-    const [rate, users] = workload.split('x').map(Number);
+    const [shape, inbox] = workload.split('+');
+    const [rate, users] = shape!.split('x').map(Number);
     for (const spec of clients) {
-      const row = await runRow(spec, rate!, users!, seconds, size);
+      const row = await runRow(spec, rate!, users!, Number(inbox ?? 0), seconds, size);
       console.error(JSON.stringify(row));
       rows.push(row);
     }

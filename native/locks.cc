@@ -22,14 +22,6 @@ LockMode ParseMode(const Napi::Value& value) {
   throw Napi::TypeError::New(value.Env(), "lock mode must be 'shared' or 'exclusive'");
 }
 
-int ParseTimeout(const Napi::Value& value) {
-  if (value.IsUndefined()) return -1;
-  if (!value.IsNumber()) throw Napi::TypeError::New(value.Env(), "timeoutMs must be a number");
-  double ms = value.As<Napi::Number>().DoubleValue();
-  if (ms < 0) return -1;
-  return ms > 2147483647.0 ? 2147483647 : static_cast<int>(ms);
-}
-
 }  // namespace
 
 class LockFile : public Napi::ObjectWrap<LockFile> {
@@ -38,7 +30,7 @@ class LockFile : public Napi::ObjectWrap<LockFile> {
     return DefineClass(
         env, "LockFile",
         {InstanceMethod<&LockFile::TryLock>("tryLock"), InstanceMethod<&LockFile::LockSync>("lockSync"),
-         InstanceMethod<&LockFile::Lock>("lock"), InstanceMethod<&LockFile::Unlock>("unlock"),
+         InstanceMethod<&LockFile::Unlock>("unlock"),
          InstanceMethod<&LockFile::SamePathInode>("samePathInode"), InstanceMethod<&LockFile::Close>("close"),
          InstanceAccessor<&LockFile::Fd>("fd")});
   }
@@ -75,31 +67,13 @@ class LockFile : public Napi::ObjectWrap<LockFile> {
     return Napi::Boolean::New(info.Env(), true);
   }
 
+  // lockSync(mode, timeoutMs): an integer, negative for no limit (src/native checks it).
   Napi::Value LockSync(const Napi::CallbackInfo& info) {
     RequireOpen(info.Env());
-    int rc = WaitLockFd(fd_, ParseMode(info[0]), ParseTimeout(info[1]), CancelToken::From(info.Env()));
+    int rc = WaitLockFd(fd_, ParseMode(info[0]), info[1].As<Napi::Number>().Int32Value(),
+                        CancelToken::From(info.Env()));
     if (rc != 0) throw ErrnoError(info.Env(), rc, "fcntl", path_);
     return info.Env().Undefined();
-  }
-
-  Napi::Value Lock(const Napi::CallbackInfo& info) {
-    RequireOpen(info.Env());
-    int fd = fd_;
-    LockMode mode = ParseMode(info[0]);
-    int timeoutMs = ParseTimeout(info[1]);
-    CancelToken cancel = CancelToken::From(info.Env());
-    // Keeps the LockFile (and so its fd) alive while the pool waits on it.
-    auto owner = std::make_shared<Napi::ObjectReference>(Napi::Persistent(info.This().As<Napi::Object>()));
-    std::string path = path_;
-    std::shared_ptr<int> pending = pending_;
-    ++*pending;
-    return PromiseWorker<int>::Queue(
-        info.Env(), [=] { return WaitLockFd(fd, mode, timeoutMs, cancel); },
-        [owner, path](Napi::Env env, int& rc) -> Napi::Value {
-          if (rc != 0) throw ErrnoError(env, rc, "fcntl", path);
-          return env.Undefined();
-        },
-        [pending] { --*pending; });
   }
 
   Napi::Value Unlock(const Napi::CallbackInfo& info) {
@@ -123,7 +97,6 @@ class LockFile : public Napi::ObjectWrap<LockFile> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (*pending_ > 0) throw ErrnoError(info.Env(), EBUSY, "close", path_);
     if (fd_ >= 0) close(fd_);
     fd_ = -1;
     return info.Env().Undefined();
@@ -133,7 +106,6 @@ class LockFile : public Napi::ObjectWrap<LockFile> {
 
   std::string path_;
   int fd_ = -1;
-  std::shared_ptr<int> pending_ = std::make_shared<int>(0);
 };
 
 void InitLocks(Napi::Env env, Napi::Object exports) { exports.Set("LockFile", LockFile::Define(env)); }

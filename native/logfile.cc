@@ -184,15 +184,6 @@ std::string RequirePath(const Napi::Value& value) {
   return value.As<Napi::String>().Utf8Value();
 }
 
-Napi::Value AppendLogSync(const Napi::CallbackInfo& info) {
-  std::string path = RequirePath(info[0]);
-  std::string data = Gather(info[1]);
-  AppendOptions opts = AppendArgs(info);
-  AppendResult r = AppendLocked(path, data, opts.sync, opts.timeoutMs, CancelToken::From(info.Env()));
-  if (r.err) throw ErrnoError(info.Env(), r.err, r.syscall, path);
-  return Napi::Number::New(info.Env(), static_cast<double>(r.written));
-}
-
 Napi::Value AppendLog(const Napi::CallbackInfo& info) {
   std::string path = RequirePath(info[0]);
   auto data = std::make_shared<std::string>(Gather(info[1]));
@@ -242,7 +233,6 @@ Napi::Value FsyncDir(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitLogFile(Napi::Env env, Napi::Object exports) {
-  exports.Set("appendLogSync", Napi::Function::New(env, AppendLogSync, "appendLogSync"));
   exports.Set("appendLog", Napi::Function::New(env, AppendLog, "appendLog"));
   exports.Set("handOffLogSync", Napi::Function::New(env, HandOffLogSync, "handOffLogSync"));
   exports.Set("handOffLog", Napi::Function::New(env, HandOffLog, "handOffLog"));

@@ -24,10 +24,11 @@ export async function rowOnLab(row: Row, options: LabOptions, fill: (lab: CyrusL
   return row;
 }
 
-/** `count` users named prefix0…, with `folders`, replicated once by stock -A. */
-export async function seededUsers(lab: CyrusLab, prefix: string, count: number, folders: string[]): Promise<string[]> {
+/** `count` users named prefix0…, with `folders` (and what `fill` gives them), replicated once by stock -A. */
+export async function seededUsers(lab: CyrusLab, prefix: string, count: number, folders: string[], fill?: (users: string[]) => Promise<void>): Promise<string[]> {
   const users = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
   for (const u of users) await createUser(lab, u, folders);
+  await fill?.(users);
   const seeded = lab.stockSyncClient(['-A'], { check: false });
   if (seeded.status !== 0) throw new Error(`seeding with stock -A failed: ${seeded.stderr}`);
   return users;

@@ -60,7 +60,8 @@ export interface PoolMember {
   readonly isConnecting: boolean;
   /** Why the last attempt failed, while not connected; else null. */
   readonly connectFailure: string | null;
-  reportConnectWaits: () => boolean;
+  /** Keep quiet about connect waits while `condition` holds (another member speaks for the pool). */
+  muteConnectWaitsWhile(condition: () => boolean): void;
   onConnectAttempt(listener: () => void): void;
   replicate(batch: UserBatch): Promise<UserOutcome>;
   warmUp(): void;
@@ -96,9 +97,7 @@ export class EnginePool<M extends PoolMember = Engine> implements Replicator {
     this.kickedAt = engines.map(() => 0);
     engines.forEach((engine, i) => engine.onConnectAttempt(() => this.attempted(engine, i)));
     // One voice for "retrying in N seconds", and only while nothing is up.
-    const first = engines[0]!;
-    const firstReports = first.reportConnectWaits;
-    first.reportConnectWaits = () => firstReports() && !engines.some((e) => e.live);
+    engines[0]!.muteConnectWaitsWhile(() => engines.some((e) => e.live));
   }
 
   /** `first` is the engine already in use (connected, say); `count - 1` more are made like it. */

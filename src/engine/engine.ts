@@ -68,8 +68,8 @@ export class Engine implements Replicator {
   /** The last connection attempt failed (cleared by a success): what an EnginePool routes around. */
   private lastConnectError: string | null = null;
   private readonly attemptListeners = new Set<() => void>();
-  /** Whether a failed attempt is reported (stderr/syslog); a pool silences all but one voice. */
-  reportConnectWaits: () => boolean;
+  /** While any of these holds, a failed attempt is not reported (stderr/syslog): a pool keeps one voice. */
+  private readonly connectWaitMutes: Array<() => boolean> = [];
   /** Aborted by stopConnecting() or close(): connect waits end, a live connection goes on. */
   private readonly noMoreConnects = new AbortController();
   readonly config: CyrusConfig;
@@ -110,8 +110,15 @@ export class Engine implements Replicator {
       ? null
       : new SyncCache({ file: cacheFile(this.config, ctx), verifyIntervalMs: Number(setting('syncmux_verify_interval') ?? 86400) * 1000 });
     this.flushTimer = this.cache && ctx.engine?.sharedCache === undefined ? setInterval(() => this.flushCache(), 5000).unref() : null;
-    const quiet = !!ctx.engine?.quietConnectWaits;
-    this.reportConnectWaits = () => !quiet;
+    if (ctx.engine?.quietConnectWaits) this.connectWaitMutes.push(() => true);
+  }
+
+  muteConnectWaitsWhile(condition: () => boolean): void {
+    this.connectWaitMutes.push(condition);
+  }
+
+  private reportConnectWaits(): boolean {
+    return !this.connectWaitMutes.some((muted) => muted());
   }
 
   /** Connected, with no failure seen on the connection. */

@@ -24,14 +24,15 @@ export interface LockFileOptions {
 export interface LockFile {
   /** Try once; false if another process or fd holds a conflicting lock. */
   tryLock(mode: LockMode): boolean;
-  /** Block the calling thread up to timeoutMs (negative or omitted: forever). Throws ETIMEDOUT / ECANCELED. */
+  /**
+   * Block the calling thread up to timeoutMs (negative or omitted: forever),
+   * polling. Throws ETIMEDOUT. An event loop waits with lockPolling instead.
+   */
   lockSync(mode: LockMode, timeoutMs?: number): void;
-  /** Wait on the libuv pool, polling; rejects ETIMEDOUT / ECANCELED. */
-  lock(mode: LockMode, timeoutMs?: number): Promise<void>;
   unlock(): void;
   /** True while the path still names the inode this fd has open. */
   samePathInode(): boolean;
-  /** Releases the lock and the fd. Throws EBUSY while an async lock() is pending. */
+  /** Releases the lock and the fd. */
   close(): void;
   /** For reads only (fs.readSync). Never close it: the LockFile owns it. */
   readonly fd: number;
@@ -56,8 +57,7 @@ interface Addon {
   shardOf(key: string, shards: number): number;
   shardOfLines(keys: Uint8Array, shards: number): Uint32Array;
   selectIndexRecords(fd: number, startOffset: number, recordSize: number, numRecords: number, modseqOffset: number, modseqHi: number, modseqLo: number, uidAbove: number): Buffer | null;
-  LockFile: new (file: string, options?: LockFileOptions) => LockFile;
-  appendLogSync(file: string, chunks: Uint8Array[], sync: boolean, timeoutMs: number): number;
+  LockFile: new (file: string, options?: LockFileOptions) => NativeLockFile;
   appendLog(file: string, chunks: Uint8Array[], sync: boolean, timeoutMs: number): Promise<number>;
   handOffLogSync(log: string, run: string, timeoutMs?: number): HandOffState;
   handOffLog(log: string, run: string, timeoutMs?: number): Promise<HandOffState>;
@@ -100,6 +100,11 @@ export interface SaslStep {
   detail?: string;
 }
 
+/** The addon's LockFile: lockSync takes an integer timeout only (the wrapper below validates). */
+interface NativeLockFile extends Omit<LockFile, 'lockSync'> {
+  lockSync(mode: LockMode, timeoutMs: number): void;
+}
+
 interface NativeSaslClient {
   start(mechlist: string): Promise<SaslStep>;
   step(challenge: Buffer): Promise<SaslStep>;
@@ -127,7 +132,14 @@ export const hash64 = addon.hash64;
 export const shardOf = addon.shardOf;
 /** Batch form: keys separated by '\n' in one buffer, one shard number each. */
 export const shardOfLines = addon.shardOfLines;
-export const LockFile = addon.LockFile;
+/** Validates here what the addon takes as plain numbers. */
+class ValidatedLockFile extends addon.LockFile implements LockFile {
+  override lockSync(mode: LockMode, timeoutMs = -1): void {
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) throw new TypeError(`timeoutMs must be a number, not ${String(timeoutMs)}`);
+    super.lockSync(mode, timeoutMs < 0 ? -1 : Math.min(Math.floor(timeoutMs), 2 ** 31 - 1));
+  }
+}
+export const LockFile: new (file: string, options?: LockFileOptions) => LockFile = ValidatedLockFile;
 
 /** Where a cyrus.index's records are and what to take from them (see selectIndexRecords). */
 export interface IndexSelectLayout {
@@ -181,10 +193,6 @@ function appendArgs(options: AppendOptions): [boolean, number] {
   return [options.sync ?? true, timeoutMs];
 }
 
-/** Cyrus writer protocol: lock, inode check, write, fdatasync, unlock. One sync per call. */
-export function appendLogSync(file: string, data: LogData, options: AppendOptions = {}): number {
-  return addon.appendLogSync(file, logChunks(data), ...appendArgs(options));
-}
 export function appendLog(file: string, data: LogData, options: AppendOptions = {}): Promise<number> {
   try {
     return addon.appendLog(file, logChunks(data), ...appendArgs(options));

@@ -35,7 +35,7 @@ class FakeMember implements PoolMember {
   live = false;
   isConnecting = false;
   connectFailure: string | null = null;
-  reportConnectWaits = () => true;
+  muteConnectWaitsWhile(): void {}
   warmUps = 0;
   closed = false;
   readonly running: Array<{ batch: UserBatch; finish: (o: UserOutcome) => void }> = [];

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LockFile, cancelPending } from '../../src/native/index.js';
+import { LockFile, cancelPending, handOffLog, lockPolling } from '../../src/native/index.js';
 
 const fixtures = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-locks-'));
@@ -55,11 +55,12 @@ test('lock timeout, then release', async () => {
   holder.lockSync('exclusive');
   const waiter = new LockFile(file, { write: true });
   const started = Date.now();
-  const err = await waiter.lock('exclusive', 150).then(() => null, (e: NodeJS.ErrnoException) => e);
+  const err = await lockPolling(waiter, 'exclusive', 150).then(() => null, (e: NodeJS.ErrnoException) => e);
   assert.is(err?.code, 'ETIMEDOUT');
   assert.ok(Date.now() - started >= 140);
   assert.throws(() => waiter.lockSync('exclusive', 20), (e: NodeJS.ErrnoException) => e.code === 'ETIMEDOUT');
-  const pending = waiter.lock('exclusive', 5000);
+  assert.throws(() => waiter.lockSync('exclusive', Number.NaN), TypeError);
+  const pending = lockPolling(waiter, 'exclusive', 5000);
   setTimeout(() => holder.unlock(), 100);
   await pending;
   assert.is(otherProcessSees(), 'held');
@@ -67,18 +68,19 @@ test('lock timeout, then release', async () => {
   holder.close();
 });
 
-test('cancelPending() ends pending waits with ECANCELED', async () => {
-  const holder = new LockFile(file, { write: true });
-  holder.lockSync('exclusive');
-  const waiter = new LockFile(file, { write: true });
-  const pending = waiter.lock('exclusive', 60_000).then(() => 'locked', (e: NodeJS.ErrnoException) => e.code);
-  assert.throws(() => waiter.close(), (e: NodeJS.ErrnoException) => e.code === 'EBUSY');
+test('cancelPending() ends the pending lock waits on the pool with ECANCELED', async () => {
+  // A hand-off waits on the pool for the writer holding the log's lock.
+  const log = path.join(dir, 'log');
+  fs.writeFileSync(log, 'APPEND user.held\n');
+  const writer = new LockFile(log, { write: true });
+  writer.lockSync('exclusive');
+  const pending = handOffLog(log, path.join(dir, 'log-run'), 60_000).then(() => 'taken', (e: NodeJS.ErrnoException) => e.code);
+  await new Promise((r) => setTimeout(r, 50));
   const started = Date.now();
   cancelPending();
   assert.is(await pending, 'ECANCELED');
   assert.ok(Date.now() - started < 1000);
-  waiter.close();
-  holder.close();
+  writer.close();
 });
 
 test('a missing lock file is an error, never created unless asked', () => {

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { appendLog, appendLogSync, handOffLog, handOffLogSync } from '../../src/native/index.js';
+import { appendLog, handOffLog, handOffLogSync } from '../../src/native/index.js';
 
 const fixtures = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-native-'));
@@ -56,10 +56,11 @@ test('byte strings reach the disk byte for byte; wider chars and bad options are
   const file = path.join(dir, 'log');
   // A mailbox name's UTF-8 bytes as the log carries them: one char per byte.
   const line = `APPEND ${Buffer.from('user.tom.Entwürfe', 'utf8').toString('latin1')}\n`;
-  appendLogSync(file, line);
+  await appendLog(file, line);
   await appendLog(file, [Buffer.from('SEEN tom u1\n'), 'SUB tom INBOX\n']);
   assert.equal(fs.readFileSync(file), Buffer.concat([Buffer.from('APPEND user.tom.Entwürfe\n', 'utf8'), Buffer.from('SEEN tom u1\nSUB tom INBOX\n')]));
-  assert.throws(() => appendLogSync(file, 'APPEND user.tom.Entwürfe€\n'), /byte strings/);
+  const refused = await appendLog(file, 'APPEND user.tom.Entwürfe€\n').then(() => null, (e: Error) => e);
+  assert.ok(refused instanceof TypeError && /byte strings/.test(refused.message));
   await appendLog(file, 'x\n', { timeoutMs: 1.5 }).then(() => assert.unreachable('accepted'), (e: Error) => assert.match(e.message, /integer/));
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -68,7 +69,7 @@ test('hand-off waits for a POSIX-lock writer (Cyrus protocol) that opened the ol
   const dir = tmp();
   const log = path.join(dir, 'log');
   const run = path.join(dir, 'log-run');
-  appendLogSync(log, 'APPEND user.before\n');
+  await appendLog(log, 'APPEND user.before\n');
   const holder = spawn('python3', [path.join(fixtures, 'posix-lock-holder.py'), log, '0.6', 'APPEND user.held'], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
   const started = Date.now();
@@ -78,7 +79,7 @@ test('hand-off waits for a POSIX-lock writer (Cyrus protocol) that opened the ol
   assert.ok(waited >= 300, `hand-off returned after ${waited} ms, before the writer released`);
   assert.is(fs.readFileSync(run, 'utf8'), 'APPEND user.before\nAPPEND user.held\n');
   // A writer arriving now fails the inode check and creates a fresh log.
-  appendLogSync(log, 'APPEND user.after\n');
+  await appendLog(log, 'APPEND user.after\n');
   assert.is(fs.readFileSync(log, 'utf8'), 'APPEND user.after\n');
   assert.is(handOffLogSync(log, run), 'reprocess', 'an existing log-run is reported first');
   fs.rmSync(run);
@@ -94,7 +95,7 @@ test('our append waits for a POSIX lock holder, then lands after its line', asyn
   await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
   let timedOut = false;
   try {
-    appendLogSync(log, 'NEVER\n', { timeoutMs: 50 });
+    await appendLog(log, 'NEVER\n', { timeoutMs: 50 });
   } catch (err) {
     timedOut = (err as NodeJS.ErrnoException).code === 'ETIMEDOUT';
   }

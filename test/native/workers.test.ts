@@ -43,10 +43,10 @@ test('terminate() is not held up by a worker waiting on a lock, once it cancels'
   const holder = new LockFile(file, { write: true });
   holder.lockSync('exclusive');
   const w = startWorker(`
-    const lock = new native.LockFile(workerData.file, { write: true });
     parentPort.on('message', () => native.cancelPending());
     parentPort.postMessage('waiting');
-    const outcome = await lock.lock('exclusive', 60000).then(() => 'locked', (e) => e.code);
+    // An append waits on the pool for the file's lock, as a shard's does for a busy log.
+    const outcome = await native.appendLog(workerData.file, 'x\\n', { timeoutMs: 60000 }).then(() => 'locked', (e) => e.code);
     parentPort.postMessage(outcome);
     parentPort.close();
   `, { file });

@@ -39,7 +39,7 @@ test('kill -9 mid-run, mid-retry, mid-journal: nothing lost, each user’s first
     fs.writeFileSync(configFile, JSON.stringify({ recordFile, fail: { u3: 30, u7: 20 }, delayMs: 4 }));
     const written = new Map<string, string[]>();
     let next = 0;
-    const writeSome = (n: number): void => {
+    const writeSome = async (n: number): Promise<void> => {
       const lines: string[] = [];
       for (let i = 0; i < n && next < LINES; i++, next++) {
         const user = `u${Math.floor(random() * USERS)}`;
@@ -47,7 +47,7 @@ test('kill -9 mid-run, mid-retry, mid-journal: nothing lost, each user’s first
         lines.push(line);
         written.set(user, [...(written.get(user) ?? []), line]);
       }
-      if (lines.length) appendShardLog(dir, 0, lines);
+      if (lines.length) await appendShardLog(dir, 0, lines);
     };
 
     let kills = 0;
@@ -59,13 +59,13 @@ test('kill -9 mid-run, mid-retry, mid-journal: nothing lost, each user’s first
       await once(child.stdout!, 'data');
       const until = Date.now() + 50 + random() * 250;
       while (Date.now() < until) {
-        writeSome(8);
+        await writeSome(8);
         await sleep(8);
       }
       // Left to chance, every kill can land between two runs (seen once in CI).
       // Until one has landed mid-run, keep lines coming until a run is in progress.
       for (let i = 0; killsMidRun === 0 && i < 100 && next < LINES && !exists(dir, 'log-run.0'); i++) {
-        writeSome(8);
+        await writeSome(8);
         await sleep(2);
       }
       child.kill('SIGKILL');

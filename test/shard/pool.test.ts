@@ -40,7 +40,7 @@ function poolOptions(s: Setup, extra: Partial<PoolOptions> = {}): PoolOptions {
 }
 
 /** Five lines for each of `perShard` users on every shard, into log.<i>. */
-function writeLogs(s: Setup, perShard: number, tag: string): number {
+async function writeLogs(s: Setup, perShard: number, tag: string): Promise<number> {
   let total = 0;
   for (let shard = 0; shard < SHARDS; shard++) {
     const lines: string[] = [];
@@ -49,7 +49,7 @@ function writeLogs(s: Setup, perShard: number, tag: string): number {
       s.written.set(user, [...(s.written.get(user) ?? []), ...mine]);
       lines.push(...mine);
     }
-    appendShardLog(s.dir, shard, lines);
+    await appendShardLog(s.dir, shard, lines);
     total += lines.length;
   }
   return total;
@@ -71,7 +71,7 @@ test('4 workers: one crashes, is restarted, and its work completes; stats are re
   const s = setup({ crash: { [victim!]: 1 } });
   let pool: ShardPool | null = null;
   try {
-    const total = writeLogs(s, 6, 'a');
+    const total = await writeLogs(s, 6, 'a');
     pool = ShardPool.start(poolOptions(s));
     await waitFor('every line delivered', () => allDelivered(s), 30_000, 50);
     assert.ok(pool.restarts(2) >= 1, 'shard 2 was restarted');
@@ -97,7 +97,7 @@ test('graceful shutdown lets in-flight batches finish and exits 0 promptly', asy
   const s = setup({ delayMs: 400 });
   let pool: ShardPool | null = null;
   try {
-    writeLogs(s, 3, 'g');
+    await writeLogs(s, 3, 'g');
     pool = ShardPool.start(poolOptions(s, { settings: { pollMs: 50, concurrency: 2 } }));
     await waitFor('batches in flight', () => pool!.snapshot().every((st) => st.inFlight > 0), 15_000);
     const started = Date.now();
@@ -122,7 +122,7 @@ test('a worker whose batch outlasts the grace period is terminated at grace + 1 
   const s = setup({ delayMs: 5000 });
   let pool: ShardPool | null = null;
   try {
-    writeLogs(s, 1, 's');
+    await writeLogs(s, 1, 's');
     pool = ShardPool.start(poolOptions(s));
     await waitFor('batches in flight', () => pool!.snapshot().every((st) => st.inFlight > 0), 15_000);
     const started = Date.now();
@@ -142,7 +142,7 @@ test('a worker whose batch outlasts the grace period is terminated at grace + 1 
 test('once mode: every worker does what is there and exits 0 on its own', async () => {
   const s = setup({});
   try {
-    writeLogs(s, 2, 'o');
+    await writeLogs(s, 2, 'o');
     const pool = ShardPool.start(poolOptions(s, { mode: 'once' }));
     const codes = await pool.done;
     assert.equal(codes, [0, 0, 0, 0]);

@@ -22,7 +22,7 @@ test('a failing user keeps its order across retries while the others flow', asyn
   let running: Promise<unknown> | null = null;
   try {
     replicator.failing.add('bad');
-    appendShardLog(dir, 0, appends('bad', 1, 5).flatMap((line, i) => [line, `APPEND user.good.m${i + 1}`]));
+    await appendShardLog(dir, 0, appends('bad', 1, 5).flatMap((line, i) => [line, `APPEND user.good.m${i + 1}`]));
     running = runShard(options(dir, replicator, { signal: stop.signal }));
 
     await waitFor('good m1-m5', () => replicator.confirmed('good').length === 5);
@@ -30,7 +30,7 @@ test('a failing user keeps its order across retries while the others flow', asyn
     assert.ok(replicator.failures('bad') >= 1);
 
     // New lines for the failing user queue behind its pending ones; the good user's go straight out.
-    appendShardLog(dir, 0, [...appends('bad', 6, 10), ...appends('good', 6, 10)]);
+    await appendShardLog(dir, 0, [...appends('bad', 6, 10), ...appends('good', 6, 10)]);
     await waitFor('good m6-m10', () => replicator.confirmed('good').length === 10);
     await waitFor('a second failure of bad', () => replicator.failures('bad') >= 2);
     assert.is(replicator.confirmed('bad').length, 0);
@@ -65,7 +65,7 @@ test('backoff grows per failure and a user that fails N times then heals gets ev
   let running: Promise<unknown> | null = null;
   try {
     replicator.failTimes.set('flaky', 4);
-    appendShardLog(dir, 0, appends('flaky', 1, 3));
+    await appendShardLog(dir, 0, appends('flaky', 1, 3));
     const started = Date.now();
     running = runShard(options(dir, replicator, { signal: stop.signal, backoff: { initialMs: 10, maxMs: 1000 } }));
     await waitFor('flaky healed', () => replicator.confirmed('flaky').length === 3, 5000);
@@ -89,7 +89,7 @@ test('log-run.<i> stays until every line is confirmed: a stop mid-run leaves it 
   let running: Promise<unknown> | null = null;
   try {
     const users = ['u1', 'u2', 'u3', 'u4'];
-    appendShardLog(dir, 0, users.flatMap((u) => appends(u, 1, 3)));
+    await appendShardLog(dir, 0, users.flatMap((u) => appends(u, 1, 3)));
     slow.delays.set('u1', 400);
     running = runShard(options(dir, slow, { signal: stop.signal, concurrency: 1 }));
     await waitFor('u1 in flight', () => exists(dir, 'log-run.0'));
@@ -116,7 +116,7 @@ test('skipuser- parks a user in order; resyncuser- sends a USER line and is remo
   const replicator = new MemoryReplicator();
   try {
     fs.writeFileSync(path.join(dir, 'skipuser-sk'), '');
-    appendShardLog(dir, 0, [...appends('sk', 1, 3), ...appends('ok', 1, 2)]);
+    await appendShardLog(dir, 0, [...appends('sk', 1, 3), ...appends('ok', 1, 2)]);
     let stats = await runShardOnce(options(dir, replicator));
     assert.equal(replicator.confirmed('ok'), appends('ok', 1, 2));
     assert.is(replicator.attempts.filter((a) => a.key === 'sk').length, 0, 'never tried while skipped');
@@ -126,7 +126,7 @@ test('skipuser- parks a user in order; resyncuser- sends a USER line and is remo
     assert.ok(stats.oldestRetryMs > 0 && stats.oldestRetryMs <= Date.now(), 'retry lag is measured');
     assert.is(stats.oldestMainMs, 0, 'the main pipeline is caught up');
 
-    appendShardLog(dir, 0, appends('sk', 4, 4));
+    await appendShardLog(dir, 0, appends('sk', 4, 4));
     fs.writeFileSync(path.join(dir, 'resyncuser-sk'), '');
     await runShardOnce(options(dir, replicator));
     assert.is(replicator.attempts.filter((a) => a.key === 'sk').length, 0, 'still skipped');
@@ -173,8 +173,8 @@ test('barrier: the leader runs the cross-user line after both shards’ earlier 
     const [a] = usersOnShard('lead', 0, 2, 1);
     const [b] = usersOnShard('follow', 1, 2, 1);
     const rename = `RENAME user.${a}.x user.${b}.x`;
-    appendShardLog(dir, 0, [`APPEND user.${a}.before`, 'BARRIER 1.100 0,1', rename, `APPEND user.${a}.after`]);
-    appendShardLog(dir, 1, [`APPEND user.${b}.before`, 'BARRIER 1.100 0,1', `APPEND user.${b}.after`]);
+    await appendShardLog(dir, 0, [`APPEND user.${a}.before`, 'BARRIER 1.100 0,1', rename, `APPEND user.${a}.after`]);
+    await appendShardLog(dir, 1, [`APPEND user.${b}.before`, 'BARRIER 1.100 0,1', `APPEND user.${b}.after`]);
     replicator.delays.set(b!, 100); // without the barrier, the rename would overtake b's earlier line
     const shard = (i: number): Promise<unknown> => runShardOnce({ ...options(dir, replicator), shards: 2, shard: i });
     await Promise.all([shard(0), shard(1)]);
@@ -197,7 +197,7 @@ test('once mode gives up a barrier whose peer never comes, and keeps the run', a
   const replicator = new MemoryReplicator();
   try {
     const [b] = usersOnShard('follow', 1, 2, 1);
-    appendShardLog(dir, 1, [`APPEND user.${b}.before`, 'BARRIER 1.100 0,1', `APPEND user.${b}.after`]);
+    await appendShardLog(dir, 1, [`APPEND user.${b}.before`, 'BARRIER 1.100 0,1', `APPEND user.${b}.after`]);
     const error = await runShardOnce({ ...options(dir, replicator), shards: 2, shard: 1, barrierTimeoutMs: 100 }).catch((e: Error) => e);
     assert.instance(error, Error);
     assert.is((error as Error).name, 'BarrierTimeoutError');
@@ -215,7 +215,7 @@ test('a cross-user line within one shard also queues behind its second user when
   try {
     replicator.failTimes.set('two', 1);
     const rename = 'RENAME user.one.x user.two.x';
-    appendShardLog(dir, 0, ['APPEND user.two.m1', rename, 'APPEND user.one.m2', 'APPEND user.two.m2']);
+    await appendShardLog(dir, 0, ['APPEND user.two.m1', rename, 'APPEND user.one.m2', 'APPEND user.two.m2']);
     await runShardOnce(options(dir, replicator));
     assert.equal(replicator.confirmed('one'), [rename, 'APPEND user.one.m2']);
     await new Promise((resolve) => setTimeout(resolve, 30));
@@ -230,7 +230,7 @@ test('unparseable lines go to quarantine.<i>; the rest goes on', async () => {
   const dir = tempChannel();
   const replicator = new MemoryReplicator();
   try {
-    appendShardLog(dir, 0, ['APPEND user.q.m1', 'FROB user.q', '', 'APPEND user.q.m2']);
+    await appendShardLog(dir, 0, ['APPEND user.q.m1', 'FROB user.q', '', 'APPEND user.q.m2']);
     const stats = await runShardOnce(options(dir, replicator));
     assert.equal(replicator.confirmed('q'), ['APPEND user.q.m1', 'APPEND user.q.m2']);
     assert.is(stats.quarantined, 1);
@@ -283,7 +283,7 @@ test('hand-offs to Cyrus sync_client are counted among confirmed batches', async
   const replicator = new MemoryReplicator();
   try {
     replicator.handedOff.add('legacy');
-    appendShardLog(dir, 0, [...appends('legacy', 1, 2), ...appends('plain', 1, 2)]);
+    await appendShardLog(dir, 0, [...appends('legacy', 1, 2), ...appends('plain', 1, 2)]);
     const stats = await runShardOnce(options(dir, replicator));
     assert.is(stats.usersOk, 2);
     assert.is(stats.handoffs, 1);

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { appendLogSync } from '../../src/native/index.js';
+import { appendLog } from '../../src/native/index.js';
 import {
   channelFiles,
   parseBarrierLine,
@@ -233,13 +233,14 @@ test('watch mode wakes on the log within milliseconds and stops on abort', async
     for (let i = 0; i < 5; i++) {
       const line = `MAILBOX user.w${i}`;
       const started = performance.now();
-      appendLogSync(log, `${line}\n`);
+      await appendLog(log, `${line}\n`);
       await until(() => shardLines(dir, 2).flat().includes(line), 2000);
       latencies.push(performance.now() - started);
     }
     controller.abort();
     await running;
-    assert.is(stats?.runs, 5);
+    // At least one run per line: a run may also take a log its writer has created but not yet locked (empty).
+    assert.ok((stats?.runs ?? 0) >= 5, `${stats?.runs} runs`);
     latencies.sort((a, b) => a - b);
     assert.ok(latencies[2]! < 500, `median pick-up ${latencies[2]} ms (fs.watch, not the 10 s poll)`);
   });
@@ -250,11 +251,11 @@ test('watch mode honours the shutdown file and removes it', async () => {
     const shutdownFile = path.join(dir, 'shutdown');
     const running = runSplitter({ channelDir: dir, shards: 2, pollMs: 20, shutdownFile });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    appendLogSync(path.join(dir, 'log'), 'MAILBOX user.x\n');
+    await appendLog(path.join(dir, 'log'), 'MAILBOX user.x\n');
     await until(() => fileLines(path.join(dir, 'log.0')).length + fileLines(path.join(dir, 'log.1')).length === 1, 2000);
     fs.writeFileSync(shutdownFile, '');
     const stats = await running;
-    assert.is(stats.runs, 1);
+    assert.ok(stats.runs >= 1, 'the line was taken before the stop'); // a run may also find the log its writer had not yet locked
     assert.not.ok(fs.existsSync(shutdownFile));
   });
 });

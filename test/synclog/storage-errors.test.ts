@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { appendLogSync } from '../../src/native/index.js';
+import { appendLog } from '../../src/native/index.js';
 import { runSplitter } from '../../src/synclog/index.js';
 import { checkSplit, generateLog, logText, removeDir, shardLines, tempChannel } from './fixtures/channel-helpers.js';
 
@@ -26,7 +26,7 @@ for (const code of ['EIO', 'ENOSPC']) {
     try {
       const first = generateLog(7, 200, { users: 20, tag: 'a' }).lines;
       const second = generateLog(8, 50, { users: 20, tag: 'b' }).lines;
-      appendLogSync(path.join(dir, 'log'), logText(first));
+      await appendLog(path.join(dir, 'log'), logText(first));
       let failing = true;
       let failures = 0;
       const reports: Array<string | null> = [];
@@ -42,7 +42,7 @@ for (const code of ['EIO', 'ENOSPC']) {
       });
       await until(() => failures >= 3, 10_000);
       // Cyrus keeps appending to a new log; it must stay there while log-run cannot be split.
-      appendLogSync(path.join(dir, 'log'), logText(second));
+      await appendLog(path.join(dir, 'log'), logText(second));
       await new Promise((r) => setTimeout(r, 1200));
       assert.ok(fs.existsSync(path.join(dir, 'log-run')), 'log-run kept');
       assert.ok(fs.existsSync(path.join(dir, 'log')), 'no new hand-off while failing');
@@ -62,7 +62,7 @@ for (const code of ['EIO', 'ENOSPC']) {
 test('other errors still stop the splitter', async () => {
   const dir = tempChannel();
   try {
-    appendLogSync(path.join(dir, 'log'), logText(generateLog(9, 10).lines));
+    await appendLog(path.join(dir, 'log'), logText(generateLog(9, 10).lines));
     const run = runSplitter({ channelDir: dir, shards: 2, pollMs: 20, onBatch: () => { throw Object.assign(new Error('EINVAL: nope'), { code: 'EINVAL' }); } });
     const outcome = await run.then(() => 'resolved', (error: Error) => error.message);
     assert.match(outcome, /EINVAL/);
