@@ -6,7 +6,7 @@
  * state for mailboxes the user does not own; owners use the index \Seen flag.
  */
 import type { Db } from './cyrusdb/types.js';
-import { tryOpenDb, type OpenDbOptions } from './cyrusdb/open.js';
+import { tryOpenDbAsync, type OpenDbOptions } from './cyrusdb/open.js';
 import type { Mboxlist } from './mboxlist.js';
 import { userConfPath, type PathConfig } from './paths.js';
 import { CyrusFileError, decodingFile } from './file-error.js';
@@ -51,12 +51,12 @@ export function seenPath(cfg: PathConfig, mboxlist: Mboxlist, userid: string): s
 }
 
 /** All seen entries of a user; a missing file means none. */
-export function readUserSeen(cfg: PathConfig, mboxlist: Mboxlist, userid: string, options: OpenDbOptions = {}): SeenEntry[] {
+export function readUserSeen(cfg: PathConfig, mboxlist: Mboxlist, userid: string, options: OpenDbOptions = {}): Promise<SeenEntry[]> {
   return readSeenFile(seenPath(cfg, mboxlist, userid), options);
 }
 
-/** All entries of the seen DB at `path` (from seenPath); a missing file means none. */
-export function readSeenFile(path: string, options: OpenDbOptions = {}): SeenEntry[] {
-  const db = tryOpenDb(path, options);
+/** All entries of the seen DB at `path` (from seenPath); a missing file means none. The lock is waited for on the event loop. */
+export async function readSeenFile(path: string, options: OpenDbOptions = {}): Promise<SeenEntry[]> {
+  const db = await tryOpenDbAsync(path, options);
   return db ? decodeSeenDb(db) : [];
 }

@@ -10,7 +10,7 @@
  * user wait on the namespace lock while we hold it). The namelock can be kept
  * while the caller streams message files (it blocks unlink/repack), and must
  * then be released promptly. Lock files are never created: a missing one is
- * a LockError. The sync and async drivers share one step plan.
+ * a LockError. Lock waits happen on the event loop (the plan yields them).
  *
  * With `conversations: yes` the folder's thread modseq is read from the
  * user's conversations DB after the index, as Cyrus opens it lazily there,
@@ -29,14 +29,14 @@ import { messageAnnotations, mailboxAnnotations, type Annotation } from './annot
 import type { CyrusConfig } from './config.js';
 import { conversationsPath, folderThreadModseq, hasConversations } from './conversations.js';
 import { readRaclModseq } from './counters.js';
-import { pathIdentity, readLockedDb, tryOpenDb, type DbReader } from './cyrusdb/open.js';
+import { pathIdentity, readLockedDb, type DbReader } from './cyrusdb/open.js';
 import type { DbMemos } from './cyrusdb/read-memo.js';
 import { DbBusyError } from './cyrusdb/types.js';
 import { CyrusFileError } from './file-error.js';
 import { type ContentMemo } from './content-memo.js';
 import { decodeHeader, type MailboxHeader } from './header.js';
 import { IndexFormatError, IndexImage, IndexSelection, isArchived, isUnlinked, MAX_HEADER_LENGTH, OPT, recordModseqOffset, selectionHeader, type IndexHeader, type IndexRecord, type IndexRecords, type IndexScope } from './index-file.js';
-import { lockExisting, lockExistingSync, lockName, lockNameSync, readAllFd, readRangeFd, sleepSync, type LockOptions } from './lock.js';
+import { lockExisting, lockName, readAllFd, readRangeFd, type LockOptions } from './lock.js';
 import { entryState, Mboxlist, mboxlistPath, type MbEntry } from './mboxlist.js';
 import { isUserInbox, mailboxOwner } from './names.js';
 import { lockFile, mailboxDataDir, mailboxLockName, mailboxMetaFile, messageFile, userConfPath, userNamespaceLockName, type MailboxLocation } from './paths.js';
@@ -223,8 +223,7 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     const uniqueid = entry.uniqueid ?? header.uniqueid;
     const fullLocation = { ...location, uniqueid };
     const annotationsPath = mailboxMetaFile(cfg, fullLocation, 'annotations');
-    const annotDb = tryOpenDb(annotationsPath, options);
-    const msgAnnots = annotDb ? messageAnnotations(annotDb, { owner }) : new Map<number, Annotation[]>();
+    const msgAnnots = yield* readDb(annotationsPath, (db) => messageAnnotations(db, { owner }), new Map<number, Annotation[]>(), undefined);
     const annotationsDb = cfg.db.annotation.path ?? `${cfg.configDirectory}/annotations.db`;
     const mbAnnots = uniqueid ? yield* readDb(annotationsDb, (db) => mailboxAnnotations(db, uniqueid, { owner }), [], options.memos) : [];
     const xconvmodseq = conversationsDb === null ? null : yield* readDb(conversationsDb, (db) => folderThreadModseq(db, { uniqueid, name }), 0n, undefined);
@@ -267,25 +266,6 @@ function* plan(cfg: CyrusConfig, name: string, options: SnapshotOptions): Genera
     // Reverse order: index, then (unless kept) namelock, then namespace.
     for (const lf of held.reverse()) if (lf !== kept) lf.close();
   }
-}
-
-/** Takes the snapshot, blocking this thread on each lock (bounded by timeoutMs). */
-export function takeMailboxSnapshotSync(cfg: CyrusConfig, name: string, options: SnapshotOptions = {}): SnapshotHandle {
-  const steps = plan(cfg, name, options);
-  let next = steps.next();
-  while (!next.done) {
-    const req = next.value;
-    let lf: LockFile | null = null;
-    try {
-      if (req.kind === 'pause') sleepSync(req.ms);
-      else lf = req.kind === 'lockfile' ? lockNameSync(req.file, 'shared', options) : lockExistingSync(req.file, 'shared', options);
-    } catch (e) {
-      steps.return(undefined as never);
-      throw e;
-    }
-    next = steps.next(lf);
-  }
-  return next.value;
 }
 
 /** Takes the snapshot, waiting for locks on the event loop (lockPolling): never blocking it. */

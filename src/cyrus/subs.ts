@@ -13,7 +13,7 @@
  * unsubscribe on the replica).
  */
 import type { Db } from './cyrusdb/types.js';
-import { tryOpenDb, type OpenDbOptions } from './cyrusdb/open.js';
+import { tryOpenDbAsync, type OpenDbOptions } from './cyrusdb/open.js';
 import type { Mboxlist } from './mboxlist.js';
 import { dbNameToIntName, formatDbName, parseUserId, type NameContext } from './names.js';
 import { userConfPath, type PathConfig } from './paths.js';
@@ -63,12 +63,12 @@ export function subsPath(cfg: PathConfig, mboxlist: Mboxlist, userid: string): s
 }
 
 /** The user's subscribed internal names; a missing file means none. */
-export function readUserSubscriptions(cfg: PathConfig & NameContext, mboxlist: Mboxlist, userid: string, options: OpenDbOptions = {}): string[] {
+export function readUserSubscriptions(cfg: PathConfig & NameContext, mboxlist: Mboxlist, userid: string, options: OpenDbOptions = {}): Promise<string[]> {
   return readSubscriptionsFile(cfg, subsPath(cfg, mboxlist, userid), userid, options);
 }
 
-/** The subscriptions in the DB at `path` (from subsPath); a missing file means none. */
-export function readSubscriptionsFile(cfg: PathConfig & NameContext, path: string, userid: string, options: OpenDbOptions = {}): string[] {
-  const db = tryOpenDb(path, options);
+/** The subscriptions in the DB at `path` (from subsPath); a missing file means none. The lock is waited for on the event loop. */
+export async function readSubscriptionsFile(cfg: PathConfig & NameContext, path: string, userid: string, options: OpenDbOptions = {}): Promise<string[]> {
+  const db = await tryOpenDbAsync(path, options);
   return db ? decodeSubscriptions(db, userid, cfg) : [];
 }

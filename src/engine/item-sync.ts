@@ -31,13 +31,13 @@ export async function syncQuotaRoot(session: ReplicaSession, root: string): Prom
 export async function syncSeenItem(session: ReplicaSession, userid: string, uniqueid: string): Promise<void> {
   // The path under mailboxes.db's lock; the seen DB itself after it is released, taking one lock at a time.
   const path = await session.mboxlist((ml) => seenPath(session.config, ml, userid));
-  const entry = readSeenFile(path).find((e) => e.uniqueid === uniqueid);
+  const entry = (await readSeenFile(path)).find((e) => e.uniqueid === uniqueid);
   if (entry) await session.replica.applySeen({ userid, ...entry });
 }
 
 export async function syncSubItem(session: ReplicaSession, userid: string, mailbox: string): Promise<void> {
   const path = await session.mboxlist((ml) => subsPath(session.config, ml, userid));
-  const subscribed = readSubscriptionsFile(session.config, path, userid).includes(mailbox);
+  const subscribed = (await readSubscriptionsFile(session.config, path, userid)).includes(mailbox);
   if (subscribed) await session.replica.applySub(userid, mailbox);
   else await session.replica.applyUnsub(userid, mailbox);
 }

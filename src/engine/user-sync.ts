@@ -97,7 +97,7 @@ function remoteSubscriptions(items: Keyed[]): Set<string> {
 }
 
 async function syncSubscriptions(session: ReplicaSession, userid: string, files: UserFiles, remote: Set<string>): Promise<void> {
-  const local = new Set(readSubscriptionsFile(session.config, files.subs, userid));
+  const local = new Set(await readSubscriptionsFile(session.config, files.subs, userid));
   for (const name of local) if (!remote.has(name)) await session.replica.applySub(userid, name);
   for (const name of remote) if (!local.has(name)) await session.replica.applyUnsub(userid, name);
 }
@@ -114,7 +114,7 @@ async function syncSeen(session: ReplicaSession, userid: string, files: UserFile
       seenuids: v.get('SEENUIDS')?.asString() ?? '',
     });
   }
-  for (const entry of readSeenFile(files.seen)) {
+  for (const entry of await readSeenFile(files.seen)) {
     if (!seenDiffers(entry, replicaSeen.get(entry.uniqueid))) continue;
     try {
       await session.replica.applySeen({ userid, ...entry });

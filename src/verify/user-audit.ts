@@ -72,8 +72,8 @@ export async function auditUser(ctx: AuditContext, userid: string): Promise<Dive
   const roots = await compareMailboxes(config, userid, local.entries.filter((e) => !hiddenSieve.includes(e)), folders, out);
   for (const entry of hiddenSieve) await compareSieveScripts(config, userid, entry, remote, out);
   compareQuotas(config, userid, roots, remote, out);
-  compareSubscriptions(config, userid, local.subs, remote, out);
-  compareSeen(userid, local.seen, remote, out);
+  await compareSubscriptions(config, userid, local.subs, remote, out);
+  await compareSeen(userid, local.seen, remote, out);
   return out;
 }
 
@@ -220,15 +220,15 @@ function limits(l: QuotaLimits): string {
   return Object.entries(l).filter(([, v]) => v !== null && v >= 0n).map(([k, v]) => `${k}=${v}`).join(' ') || '(unlimited)';
 }
 
-function compareSubscriptions(config: CyrusConfig, user: string, file: string, remote: Keyed[], out: Divergence[]): void {
-  const local = new Set(readSubscriptionsFile(config, file, user));
+async function compareSubscriptions(config: CyrusConfig, user: string, file: string, remote: Keyed[], out: Divergence[]): Promise<void> {
+  const local = new Set(await readSubscriptionsFile(config, file, user));
   const lsub = remote.find((i) => i.name === 'LSUB');
   const replica = new Set((lsub?.value.asList() ?? []).map((n) => n.asString() ?? ''));
   for (const name of local) if (!replica.has(name)) out.push({ user, kind: 'subscription', object: name, detail: 'subscribed on the master only' });
   for (const name of replica) if (!local.has(name)) out.push({ user, kind: 'subscription', object: name, detail: 'subscribed on the replica only' });
 }
 
-function compareSeen(user: string, file: string, remote: Keyed[], out: Divergence[]): void {
+async function compareSeen(user: string, file: string, remote: Keyed[], out: Divergence[]): Promise<void> {
   const replica = new Map<string, SeenState>();
   for (const item of remote) {
     if (item.name !== 'SEEN') continue;
@@ -240,7 +240,7 @@ function compareSeen(user: string, file: string, remote: Keyed[], out: Divergenc
       seenuids: v.get('SEENUIDS')?.asString() ?? '',
     });
   }
-  for (const entry of readSeenFile(file)) {
+  for (const entry of await readSeenFile(file)) {
     const r = replica.get(entry.uniqueid);
     if (!seenDiffers(entry, r)) continue;
     out.push({ user, kind: 'seen', object: entry.uniqueid, detail: r ? `master seen=${show(entry.seenuids)} replica seen=${show(r.seenuids)}` : 'no seen state on the replica' });

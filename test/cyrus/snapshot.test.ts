@@ -8,7 +8,10 @@ import { CyrusFileError } from '../../src/cyrus/file-error.js';
 import { isExpunged } from '../../src/cyrus/index-file.js';
 import { LockError } from '../../src/cyrus/lock.js';
 import { lockFile, mailboxLockName, mailboxMetaFile, userNamespaceLockName, type MailboxLocation } from '../../src/cyrus/paths.js';
-import { MailboxUnavailableError, takeMailboxSnapshot, takeMailboxSnapshotSync } from '../../src/cyrus/snapshot.js';
+import { MailboxUnavailableError, takeMailboxSnapshot } from '../../src/cyrus/snapshot.js';
+
+/** What a promise rejected with, or null if it resolved. */
+const rejection = (p: Promise<unknown>): Promise<unknown> => p.then(() => null, (e: unknown) => e);
 import { LockFile } from '../../src/native/index.js';
 import { skip } from '../support/skip.js';
 import { CYRUS_BIN, CYRUS_TOOL_ENV, cyrusUnavailable, CyrusEnv } from './support/cyrus-env.js';
@@ -41,12 +44,12 @@ function fixture(name: string): Fixture | null {
 
 const isErr = (cls: abstract new (...a: never[]) => Error, re?: RegExp) => (e: unknown): boolean => e instanceof cls && (!re || re.test((e as Error).message));
 
-test('snapshot of a reconstructed mailbox', () => {
+test('snapshot of a reconstructed mailbox', async () => {
   const f = fixture('snapshot of a reconstructed mailbox');
   if (!f) return;
   try {
     f.env.must('ipurge', ['-f', '-b', '150', 'user.tom']);
-    const { snapshot: s, release } = takeMailboxSnapshotSync(f.cfg, 'user.tom');
+    const { snapshot: s, release } = await takeMailboxSnapshot(f.cfg, 'user.tom');
     release();
     assert.is(s.name, 'user.tom');
     assert.is(s.owner, 'tom');
@@ -72,28 +75,28 @@ test('snapshot of a reconstructed mailbox', () => {
   }
 });
 
-test('entries without files are unavailable, never opened', () => {
+test('entries without files are unavailable, never opened', async () => {
   const f = fixture('entries without files are unavailable');
   if (!f) return;
   try {
-    const reason = (name: string): string => {
+    const reason = async (name: string): Promise<string> => {
       try {
-        takeMailboxSnapshotSync(f.cfg, name);
+        (await takeMailboxSnapshot(f.cfg, name)).release();
       } catch (e) {
         if (e instanceof MailboxUnavailableError) return e.reason;
         throw e;
       }
       return 'ok';
     };
-    assert.is(reason('user.tom.Gone'), 'tombstone');
-    assert.is(reason('user.tom.Mid'), 'intermediate');
-    assert.is(reason('user.tom.Nope'), 'nonexistent');
+    assert.is(await reason('user.tom.Gone'), 'tombstone');
+    assert.is(await reason('user.tom.Mid'), 'intermediate');
+    assert.is(await reason('user.tom.Nope'), 'nonexistent');
   } finally {
     f.env.cleanup();
   }
 });
 
-test('a live entry whose cyrus.index or cyrus.header is missing is a CyrusFileError naming it', () => {
+test('a live entry whose cyrus.index or cyrus.header is missing is a CyrusFileError naming it', async () => {
   const f = fixture('a live entry whose files are missing');
   if (!f) return;
   try {
@@ -101,22 +104,23 @@ test('a live entry whose cyrus.index or cyrus.header is missing is a CyrusFileEr
       const p = mailboxMetaFile(f.cfg, f.loc, file);
       const saved = fs.readFileSync(p);
       fs.rmSync(p);
-      assert.throws(() => takeMailboxSnapshotSync(f.cfg, 'user.tom'), (e: unknown) => e instanceof CyrusFileError && e.path === p && /mailboxes.db entry is live/.test(e.message));
+      const e = await rejection(takeMailboxSnapshot(f.cfg, 'user.tom'));
+      assert.ok(e instanceof CyrusFileError && e.path === p && /mailboxes.db entry is live/.test(e.message), String(e));
       fs.writeFileSync(p, saved);
     }
-    takeMailboxSnapshotSync(f.cfg, 'user.tom').release();
+    (await takeMailboxSnapshot(f.cfg, 'user.tom')).release();
   } finally {
     f.env.cleanup();
   }
 });
 
-test('a missing lock file is an error and is not created', () => {
+test('a missing lock file is an error and is not created', async () => {
   const f = fixture('a missing lock file is an error');
   if (!f) return;
   try {
     const namelock = lockFile(f.cfg, mailboxLockName(f.loc));
     fs.rmSync(namelock);
-    assert.throws(() => takeMailboxSnapshotSync(f.cfg, 'user.tom'), isErr(LockError, /does not exist/));
+    assert.ok(isErr(LockError, /does not exist/)(await rejection(takeMailboxSnapshot(f.cfg, 'user.tom'))));
     assert.not.ok(fs.existsSync(namelock));
     // The namespace lock taken before it was released again.
     const ns = new LockFile(lockFile(f.cfg, userNamespaceLockName('tom')), { write: true });
@@ -138,7 +142,7 @@ test('locks: shared, brief, in order; a held namelock blocks writers until relea
     // A writer holding the namespace lock makes us wait (and time out).
     const writer = new LockFile(nsFile, { write: true });
     writer.lockSync('exclusive', 0);
-    assert.throws(() => takeMailboxSnapshotSync(f.cfg, 'user.tom', { timeoutMs: 50 }), isErr(LockError, /timed out/));
+    assert.ok(isErr(LockError, /timed out/)(await rejection(takeMailboxSnapshot(f.cfg, 'user.tom', { timeoutMs: 50 }))));
     const pending = takeMailboxSnapshot(f.cfg, 'user.tom', { timeoutMs: 5000 });
     await new Promise((r) => setTimeout(r, 100));
     writer.unlock();
@@ -147,13 +151,13 @@ test('locks: shared, brief, in order; a held namelock blocks writers until relea
     // Same for the index lock; the namespace and name locks must have been released on the way out.
     const indexWriter = new LockFile(indexFile, { write: true });
     indexWriter.lockSync('exclusive', 0);
-    assert.throws(() => takeMailboxSnapshotSync(f.cfg, 'user.tom', { timeoutMs: 50 }), isErr(LockError, /timed out/));
+    assert.ok(isErr(LockError, /timed out/)(await rejection(takeMailboxSnapshot(f.cfg, 'user.tom', { timeoutMs: 50 }))));
     assert.ok(writer.tryLock('exclusive'), 'namespace lock released after failure');
     writer.unlock();
     indexWriter.unlock();
 
     // All three are free after a snapshot, except a kept namelock.
-    const kept = takeMailboxSnapshotSync(f.cfg, 'user.tom', { keepNamelock: true });
+    const kept = await takeMailboxSnapshot(f.cfg, 'user.tom', { keepNamelock: true });
     const probe = new LockFile(nameFile, { write: true });
     assert.not.ok(probe.tryLock('exclusive'), 'namelock kept');
     assert.ok(probe.tryLock('shared'), 'kept shared');
@@ -186,7 +190,7 @@ test('our shared index lock holds off a real Cyrus writer (OFD vs POSIX fcntl)',
     assert.is(early, 'still waiting', 'ipurge must wait for our shared lock');
     reader.close();
     assert.is(await exited, 0);
-    const { snapshot: s, release } = takeMailboxSnapshotSync(f.cfg, 'user.tom');
+    const { snapshot: s, release } = await takeMailboxSnapshot(f.cfg, 'user.tom');
     release();
     assert.ok(s.records.some(isExpunged));
   } finally {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { crc32 } from 'node:zlib';
 import { FLAG, IFLAG, type IndexRecord } from '../../src/cyrus/index-file.js';
 import { mailboxMetaFile, type MailboxLocation } from '../../src/cyrus/paths.js';
-import { takeMailboxSnapshotSync } from '../../src/cyrus/snapshot.js';
+import { takeMailboxSnapshot } from '../../src/cyrus/snapshot.js';
 import { computeSyncCrcs, crcAnnot, crcBasic, crcVirtAnnot, CRC_INIT_ANNOT, isVirtualAnnotation, syncCrcsEqual } from '../../src/cyrus/synccrc.js';
 import { skip } from '../support/skip.js';
 import { cyrusUnavailable, CyrusEnv } from './support/cyrus-env.js';
@@ -87,7 +87,7 @@ function annotValue(v: Buffer | string, flags = 0): Buffer {
   return Buffer.concat([len, body, Buffer.from('\0text/plain\0'), Buffer.alloc(8), modseq, Buffer.from([flags])]);
 }
 
-test('recomputed CRCs equal what Cyrus stores (reconstruct, expunge, annotations)', () => {
+test('recomputed CRCs equal what Cyrus stores (reconstruct, expunge, annotations)', async () => {
   const why = cyrusUnavailable();
   if (why) return skip('recomputed CRCs equal what Cyrus stores', why);
   const env = CyrusEnv.create();
@@ -96,16 +96,16 @@ test('recomputed CRCs equal what Cyrus stores (reconstruct, expunge, annotations
       { name: 'user.tom', uniqueid: '3f2a9c1e-1111-2222-3333-444455556666', count: 5 },
       { name: 'shared.box', uniqueid: '4f2a9c1e-1111-2222-3333-444455556666', count: 2, acl: { anyone: 'lrs' } },
     ]);
-    const check = (name: string, label: string): void => {
-      const { snapshot: s, release } = takeMailboxSnapshotSync(cfg, name, { keepNamelock: false });
+    const check = async (name: string, label: string): Promise<void> => {
+      const { snapshot: s, release } = await takeMailboxSnapshot(cfg, name, { keepNamelock: false });
       release();
       const mine = computeSyncCrcs(s.records, s.userFlags, s.index.minorVersion, (uid) => s.messageAnnotations.get(uid) ?? []);
       assert.equal(mine, { basic: s.index.syncCrcBasic, annot: s.index.syncCrcAnnot }, `${name}: ${label}`);
     };
     // Lock files appear when Cyrus first opens the mailbox, which reconstruct did.
-    check('user.tom', 'fresh');
+    await check('user.tom', 'fresh');
     env.must('ipurge', ['-f', '-b', '150', 'user.tom']);
-    check('user.tom', 'after expunge');
+    await check('user.tom', 'after expunge');
 
     const loc = locations.get('user.tom');
     const shared = locations.get('shared.box');
@@ -121,9 +121,9 @@ test('recomputed CRCs equal what Cyrus stores (reconstruct, expunge, annotations
     // reconstruct recomputes and stores both CRCs.
     env.must('reconstruct', ['user.tom']);
     env.must('reconstruct', ['shared.box']);
-    check('user.tom', 'with annotations');
-    check('shared.box', 'owner row of a shared mailbox');
-    const { snapshot: s, release } = takeMailboxSnapshotSync(cfg, 'user.tom');
+    await check('user.tom', 'with annotations');
+    await check('shared.box', 'owner row of a shared mailbox');
+    const { snapshot: s, release } = await takeMailboxSnapshot(cfg, 'user.tom');
     release();
     assert.equal(
       (s.messageAnnotations.get(1) ?? []).map((a) => [a.entry, a.userid, a.value.toString()]),
@@ -134,7 +134,7 @@ test('recomputed CRCs equal what Cyrus stores (reconstruct, expunge, annotations
     );
     assert.is(s.messageAnnotations.get(2)?.length, 1, 'tombstone skipped');
     assert.is.not(s.index.syncCrcAnnot, computeSyncCrcs(s.records, s.userFlags, s.index.minorVersion).annot, 'annotations count');
-    const { snapshot: sh, release: r2 } = takeMailboxSnapshotSync(cfg, 'shared.box');
+    const { snapshot: sh, release: r2 } = await takeMailboxSnapshot(cfg, 'shared.box');
     r2();
     assert.is(sh.messageAnnotations.get(1)?.[0]?.userid, null);
   } finally {

@@ -175,7 +175,7 @@ test('sieve mailbox name and un-migrated sieve dirs', () => {
   }
 });
 
-test('seen and subscription files at the paths Cyrus uses', () => {
+test('seen and subscription files at the paths Cyrus uses', async () => {
   const why = cyrusUnavailable();
   if (why) return skip('seen and subscription files at the paths Cyrus uses', why);
   const env = CyrusEnv.create();
@@ -193,7 +193,7 @@ test('seen and subscription files at the paths Cyrus uses', () => {
       const subs = subsPath(cfg, ml, user);
       assert.is(seen, oracle(user).seen, user);
       assert.is(subs, oracle(user).sub, user);
-      assert.equal(readUserSeen(cfg, ml, user), [], 'missing seen file = none');
+      assert.equal(await readUserSeen(cfg, ml, user), [], 'missing seen file = none');
       fs.mkdirSync(path.dirname(seen), { recursive: true });
       env.chown();
       env.dbtool(seen, 'twoskip', [
@@ -207,13 +207,13 @@ test('seen and subscription files at the paths Cyrus uses', () => {
         ['SET', 'Nshared\x1ffolder', ''],
       ]);
       assert.equal(
-        readUserSeen(cfg, ml, user).map((s) => [s.uniqueid, s.lastuid, s.seenuids]),
+        (await readUserSeen(cfg, ml, user)).map((s) => [s.uniqueid, s.lastuid, s.seenuids]),
         [
           ['af01aaaa-1111', 42, '1:5,7'],
           ['bf01aaaa-1111', 3, ''],
         ],
       );
-      assert.equal(readUserSubscriptions(cfg, ml, user), [`user.${user}`, `user.${user}.Sent`, 'shared.folder']);
+      assert.equal(await readUserSubscriptions(cfg, ml, user), [`user.${user}`, `user.${user}.Sent`, 'shared.folder']);
       assert.is(tryOpenDb(subs)?.backend, 'flat');
     }
   } finally {

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { takeMailboxSnapshotSync } from '../../src/cyrus/snapshot.js';
+import { takeMailboxSnapshot } from '../../src/cyrus/snapshot.js';
 import { CyrusLab } from '../../lab/cyrus-lab.js';
 import { compareLab } from '../../lab/compare.js';
 import { createUser, deliver, imap } from '../../lab/lab-ops.js';
@@ -81,7 +81,7 @@ realTest('a replica user deleted behind our back is restored by a user resync', 
 
 realTest('a message whose upload fails leaves the replica consistent, and the next pass repairs it', async () => {
   await deliver(lab!, 'alice', 1, { start: 40 });
-  const handle = takeMailboxSnapshotSync(eut!.engine.config, 'user.alice');
+  const handle = await takeMailboxSnapshot(eut!.engine.config, 'user.alice');
   const records = handle.snapshot.records;
   handle.release();
   const newest = records[records.length - 1]!.file!;
@@ -142,7 +142,7 @@ realTest('a wrong SYNC_CRC stored in the master index costs one retry, not a fai
   await createUser(lab!, 'carol');
   await deliver(lab!, 'carol', 2);
   assert.equal((await eut!.drain()).failed, []);
-  const handle = takeMailboxSnapshotSync(eut!.engine.config, 'user.carol');
+  const handle = await takeMailboxSnapshot(eut!.engine.config, 'user.carol');
   const { index: indexFile } = handle.snapshot.paths;
   const headerLength = handle.snapshot.index.headerLength;
   handle.release();

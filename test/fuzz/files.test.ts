@@ -16,9 +16,9 @@ import { lookupKey, scanPrefix, tryOpenDb } from '../../src/cyrus/cyrusdb/open.j
 import { CyrusFileError } from '../../src/cyrus/file-error.js';
 import { LockError } from '../../src/cyrus/lock.js';
 import { mailboxMetaFile } from '../../src/cyrus/paths.js';
-import { readSeenFile } from '../../src/cyrus/seen.js';
-import { MailboxUnavailableError, takeMailboxSnapshotSync } from '../../src/cyrus/snapshot.js';
-import { readSubscriptionsFile } from '../../src/cyrus/subs.js';
+import { decodeSeenDb } from '../../src/cyrus/seen.js';
+import { MailboxUnavailableError, takeMailboxSnapshot } from '../../src/cyrus/snapshot.js';
+import { decodeSubscriptions } from '../../src/cyrus/subs.js';
 import type { PathConfig } from '../../src/cyrus/paths.js';
 import type { NameContext } from '../../src/cyrus/names.js';
 import { skip } from '../support/skip.js';
@@ -43,15 +43,15 @@ function stateOf(file: string): string {
 }
 
 /** Writes each mutated image to `file`, runs `read`, and holds it to typed, path-naming errors and no writes. */
-function fuzzFile(file: string, seeds: Buffer[], read: (file: string) => unknown, fix?: (b: Buffer) => void, extraAllowed: Array<abstract new (...a: never[]) => Error> = []): number {
+async function fuzzFile(file: string, seeds: Buffer[], read: (file: string) => unknown, fix?: (b: Buffer) => void, extraAllowed: Array<abstract new (...a: never[]) => Error> = []): Promise<number> {
   let rejected = 0;
-  fc.assert(
-    fc.property(mutatedInputs(seeds, fix), ({ bytes }) => {
+  await fc.assert(
+    fc.asyncProperty(mutatedInputs(seeds, fix), async ({ bytes }) => {
       fs.writeFileSync(file, bytes);
       fs.chmodSync(file, 0o444);
       const before = stateOf(file);
       try {
-        read(file);
+        await read(file);
       } catch (e) {
         const typed = e instanceof CyrusFileError || extraAllowed.some((c) => e instanceof c);
         if (!typed) throw new Error(`untyped ${describeError(e)}`);
@@ -69,10 +69,10 @@ function fuzzFile(file: string, seeds: Buffer[], read: (file: string) => unknown
   return rejected;
 }
 
-function inTempDir(fn: (dir: string) => void): void {
+async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-fuzz-files-'));
   try {
-    fn(dir);
+    await fn(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -80,9 +80,9 @@ function inTempDir(fn: (dir: string) => void): void {
 
 const dbs = [fixture('mailboxes.twoskip'), fixture('mailboxes.skiplist'), fixture('mailboxes.flat'), fixture('seen.twoskip'), fixture('seen.skiplist')];
 
-test('cyrusdb files: whole reads, positioned lookups and scans under the lock', () => {
-  inTempDir((dir) => {
-    const rejected = fuzzFile(path.join(dir, 'mailboxes.db'), dbs, (f) => {
+test('cyrusdb files: whole reads, positioned lookups and scans under the lock', async () => {
+  await inTempDir(async (dir) => {
+    const rejected = await fuzzFile(path.join(dir, 'mailboxes.db'), dbs, (f) => {
       tryOpenDb(f, NO_RETRY);
       lookupKey(f, 'Nuser\x1ftom', NO_RETRY);
       scanPrefix(f, 'N', NO_RETRY);
@@ -91,31 +91,31 @@ test('cyrusdb files: whole reads, positioned lookups and scans under the lock', 
   });
 });
 
-test('per-user files: seen, subscriptions, annotations, counters, conversations', () => {
-  inTempDir((dir) => {
-    const seen = fuzzFile(path.join(dir, 'tom.seen'), [fixture('seen.twoskip'), fixture('seen.skiplist')], (f) => readSeenFile(f, NO_RETRY), repairTwoskip);
-    const subs = fuzzFile(path.join(dir, 'tom.sub'), [fixture('subs.flat')], (f) => readSubscriptionsFile(CTX, f, 'tom', NO_RETRY));
-    const annots = fuzzFile(path.join(dir, 'cyrus.annotations'), [fixture('cyrus.annotations'), fixture('annotations.twoskip')], (f) => {
+test('per-user files: seen, subscriptions, annotations, counters, conversations', async () => {
+  await inTempDir(async (dir) => {
+    const seen = await fuzzFile(path.join(dir, 'tom.seen'), [fixture('seen.twoskip'), fixture('seen.skiplist')], (f) => { const db = tryOpenDb(f, NO_RETRY); return db && decodeSeenDb(db); }, repairTwoskip); // readSeenFile's reads, without its event-loop lock wait
+    const subs = await fuzzFile(path.join(dir, 'tom.sub'), [fixture('subs.flat')], (f) => { const db = tryOpenDb(f, NO_RETRY); return db && decodeSubscriptions(db, 'tom', CTX); });
+    const annots = await fuzzFile(path.join(dir, 'cyrus.annotations'), [fixture('cyrus.annotations'), fixture('annotations.twoskip')], (f) => {
       const db = tryOpenDb(f, NO_RETRY);
       if (db) messageAnnotations(db, { owner: 'tom' });
     }, repairTwoskip);
-    const counters = fuzzFile(path.join(dir, 'tom.counters'), [Buffer.alloc(104, 1)], (f) => readRaclModseq(f));
-    const convs = fuzzFile(path.join(dir, 'tom.conversations'), [fixture('seen.skiplist'), fixture('mailboxes.skiplist')], (f) =>
+    const counters = await fuzzFile(path.join(dir, 'tom.counters'), [Buffer.alloc(104, 1)], (f) => readRaclModseq(f));
+    const convs = await fuzzFile(path.join(dir, 'tom.conversations'), [fixture('seen.skiplist'), fixture('mailboxes.skiplist')], (f) =>
       readXconvmodseq(f, { uniqueid: 'af01aaaa-1111-2222-3333-444455556666', name: 'user.tom' }, NO_RETRY),
     );
     console.log(`  rejected: seen ${seen}, subs ${subs}, annotations ${annots}, counters ${counters}, conversations ${convs} of ${runs} each`);
   });
 });
 
-test('mailbox snapshots of a real Cyrus mailbox with a mutated cyrus.index or cyrus.header', () => {
+test('mailbox snapshots of a real Cyrus mailbox with a mutated cyrus.index or cyrus.header', async () => {
   const why = cyrusUnavailable();
   if (why) return skip('snapshots with mutated files', why);
   const env = CyrusEnv.create();
   try {
     const { cfg, locations } = createMailboxes(env, [{ name: 'user.tom', uniqueid: '3f2a9c1e-1111-2222-3333-444455556666', count: 3 }]);
     const loc = locations.get('user.tom')!;
-    const snapshot = (): void => {
-      const { snapshot: s, release } = takeMailboxSnapshotSync(cfg, 'user.tom', { timeoutMs: 1000 });
+    const snapshot = async (): Promise<void> => {
+      const { snapshot: s, release } = await takeMailboxSnapshot(cfg, 'user.tom', { timeoutMs: 1000 });
       try {
         void s.records;
         s.recordsAboveUid(1);
@@ -128,12 +128,12 @@ test('mailbox snapshots of a real Cyrus mailbox with a mutated cyrus.index or cy
       const file = mailboxMetaFile(cfg, loc, which);
       const original = fs.readFileSync(file);
       const stat = fs.statSync(file);
-      const rejected = fuzzFile(file, [original], snapshot, which === 'index' ? repairIndex : undefined, [MailboxUnavailableError, LockError]);
+      const rejected = await fuzzFile(file, [original], snapshot, which === 'index' ? repairIndex : undefined, [MailboxUnavailableError, LockError]);
       fs.writeFileSync(file, original);
       fs.chownSync(file, stat.uid, stat.gid);
       console.log(`  cyrus.${which}: ${runs} snapshots, ${rejected} rejected`);
     }
-    snapshot();
+    await snapshot();
   } finally {
     env.cleanup();
   }

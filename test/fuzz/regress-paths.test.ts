@@ -5,13 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import { mailboxAnnotations } from '../../src/cyrus/annotations.js';
-import { decodeDb } from '../../src/cyrus/cyrusdb/open.js';
+import { decodeDb, tryOpenDb } from '../../src/cyrus/cyrusdb/open.js';
 import { DbMemo } from '../../src/cyrus/cyrusdb/read-memo.js';
 import * as assert from 'uvu/assert';
 import { CyrusDbError } from '../../src/cyrus/cyrusdb/types.js';
 import { CyrusFileError } from '../../src/cyrus/file-error.js';
 import { IndexFormatError, IndexImage } from '../../src/cyrus/index-file.js';
-import { readSeenFile, SeenFormatError } from '../../src/cyrus/seen.js';
+import { decodeSeenDb, SeenFormatError } from '../../src/cyrus/seen.js';
 import { installAllocationGuard, takeViolations } from './support/guards.js';
 
 installAllocationGuard();
@@ -49,11 +49,12 @@ test('seen: a garbage value is a SeenFormatError naming the file; every reader e
     const file = path.join(dir, 'tom.seen');
     const b = Buffer.from(fixture('seen.twoskip'));
     fs.writeFileSync(file, Buffer.from('3f2a\tgarbage\n'));
-    const e = throwsTyped(() => readSeenFile(file), SeenFormatError, /unsupported version/);
+    const readSeen = (f: string) => { const db = tryOpenDb(f); return db && decodeSeenDb(db); }; // readSeenFile, read synchronously
+    const e = throwsTyped(() => readSeen(file), SeenFormatError, /unsupported version/);
     assert.is((e as SeenFormatError).path, file);
     assert.ok(e instanceof CyrusFileError);
     fs.writeFileSync(file, b.subarray(0, 100));
-    const d = throwsTyped(() => readSeenFile(file), CyrusDbError);
+    const d = throwsTyped(() => readSeen(file), CyrusDbError);
     assert.is((d as CyrusDbError).path, file);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -50,7 +50,7 @@ export async function checkSeenAndSubs(lab: CyrusLab, view: ReaderView, users: r
     sameRaw(lab, paths.sub ?? '', 'flat');
 
     // Non-owner seen state: what the user sees as \Seen in someone else's mailbox.
-    for (const seen of readUserSeen(view.cfg, ml, user)) {
+    for (const seen of await readUserSeen(view.cfg, ml, user)) {
       const name = byUid.get(seen.uniqueid);
       assert.ok(name, `${user} seen entry ${seen.uniqueid} names a mailbox`);
       const snap = view.snapshots.get(name)!;
@@ -68,7 +68,7 @@ export async function checkSeenAndSubs(lab: CyrusLab, view: ReaderView, users: r
 
     // LIST (SUBSCRIBED), not LSUB: 3.6.1's LSUB hides subscriptions whose mailbox is gone, which are kept and replicated.
     const subscribed = await withImap(lab.master, user, async (c) => (await c.command('LIST (SUBSCRIBED) "" "*"')).untagged.filter((t) => t[0] === 'LIST').map((t) => fromUserName(String(t[3]), user)));
-    assert.equal(readUserSubscriptions(view.cfg, ml, user).sort(), subscribed.sort(), `${user} subscriptions vs LIST (SUBSCRIBED)`);
+    assert.equal((await readUserSubscriptions(view.cfg, ml, user)).sort(), subscribed.sort(), `${user} subscriptions vs LIST (SUBSCRIBED)`);
     counts.subs += subscribed.length;
   }
   return counts;

@@ -37,8 +37,8 @@ export async function readEverything(lab: CyrusLab, users: readonly string[]): P
   const view = await readerView(lab);
   const ml = Mboxlist.open(view.cfg);
   for (const u of users) {
-    readUserSeen(view.cfg, ml, u);
-    readUserSubscriptions(view.cfg, ml, u);
+    await readUserSeen(view.cfg, ml, u);
+    await readUserSubscriptions(view.cfg, ml, u);
   }
   for (const root of listQuotaRoots(view.cfg)) readQuota(view.cfg, root);
   return view;
