@@ -4,7 +4,9 @@
  * them in a virtual domain, some quoted names) split into N shard logs with
  * group commit; next to it the raw rate of just streaming the lines, the CPU
  * rate of routing without writing, and the peak RSS of a child process that
- * splits a 10M-line backlog (memory must stay flat whatever the backlog).
+ * splits a 10M-line backlog (memory must stay flat whatever the backlog);
+ * the RSS children run plain node on the built dist/, as the CLIs do
+ * (bench/rss-child.mjs).
  * Last, the drop-in's unsharded pass over the same backlog as one log-run:
  * it reads the file in chunks and groups it per user, keeping a repeated
  * line once, so its memory follows the distinct lines, not the backlog.
@@ -20,9 +22,6 @@ import { BatchSplitter } from '../src/synclog/batch-splitter.js';
 import { LineReader } from '../src/synclog/line-reader.js';
 import { quoteArg } from '../src/synclog/line.js';
 import { splitOnce } from '../src/synclog/splitter.js';
-import { groupFile } from '../src/engine/log-groups.js';
-import { replicateGroups } from '../src/engine/log-pass.js';
-import type { Replicator } from '../src/engine/replicator.js';
 import { newSplitStats } from '../src/synclog/stats.js';
 
 type Row = Record<string, string | number>;
@@ -115,30 +114,14 @@ async function timeRoute(logFile: string, lines: number, bytes: number, shards: 
   return { what: `read + parse + route + copy, N=${shards}, no writes`, lines, 'lines/s': Math.round(stats.linesIn / seconds), 'MB/s': +(bytes / 1e6 / seconds).toFixed(1), notes: '' };
 }
 
-/** Child mode: split the channel and report maxRSS. */
-async function rssChild(dir: string, shards: number): Promise<void> {
-  const started = performance.now();
-  const stats = await splitOnce({ channelDir: dir, shards });
-  const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, lines: stats.linesIn, seconds })}\n`);
-}
+/** The plain-node child (bench/rss-child.mjs) on the built dist/, or why it cannot run. */
+const rssChildScript = fileURLToPath(new URL('./rss-child.mjs', import.meta.url));
+const distBuilt = (): boolean => fs.existsSync(fileURLToPath(new URL('../dist/engine/log-groups.js', import.meta.url)));
 
-/**
- * Child mode: group a log-run as `syncmux-client -r` does, then hand every
- * batch to a replicator that confirms at once, and report maxRSS: the pass's
- * own memory, without a replica.
- */
-async function groupChild(file: string): Promise<void> {
-  const started = performance.now();
-  const grouped = await groupFile(file, {});
-  const kept = grouped.groups.reduce((n, g) => n + g.lines.size, 0);
-  const batches = grouped.groups.length;
-  const groupedRssKiB = process.resourceUsage().maxRSS;
-  const confirmAtOnce: Replicator = { replicate: () => new Promise((resolve) => setImmediate(() => resolve({ ok: true }))), close: async () => {} };
-  const result = await replicateGroups(grouped, confirmAtOnce);
-  if (result.failed.length) throw new Error('a batch failed');
-  const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, groupedRssKiB, lines: grouped.count, kept, groups: batches, seconds })}\n`);
+function runRssChild<T>(args: string[]): T {
+  const child = spawnSync(process.execPath, [rssChildScript, ...args], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`RSS child failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').pop()!) as T;
 }
 
 function dropInPassRss(): Row {
@@ -146,9 +129,7 @@ function dropInPassRss(): Row {
   try {
     const file = path.join(dir, 'log-run');
     const bytes = writeRealisticLog(file, BACKLOG_LINES, 2);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--group-child', file], { encoding: 'utf8' });
-    if (child.status !== 0) throw new Error(`group child failed: ${child.stderr}`);
-    const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as { maxRssKiB: number; groupedRssKiB: number; lines: number; kept: number; groups: number; seconds: number };
+    const r = runRssChild<{ maxRssKiB: number; groupedRssKiB: number; lines: number; kept: number; groups: number; seconds: number }>(['group', file]);
     return {
       what: 'drop-in pass over a 10M-line log-run (group, then every batch to an instant replicator), child process',
       lines: r.lines,
@@ -165,10 +146,7 @@ function backlogRss(shards: number): Row {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncmux-bench-backlog-'));
   try {
     const bytes = writeRealisticLog(path.join(dir, 'log'), BACKLOG_LINES, 2);
-    const self = fileURLToPath(import.meta.url);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--rss-child', dir, String(shards)], { encoding: 'utf8' });
-    if (child.status !== 0) throw new Error(`RSS child failed: ${child.stderr}`);
-    const result = JSON.parse(child.stdout.trim().split('\n').pop()!) as { maxRssKiB: number; lines: number; seconds: number };
+    const result = runRssChild<{ maxRssKiB: number; lines: number; seconds: number }>(['split', dir, String(shards)]);
     return {
       what: `10M-line backlog, N=${shards}, child process`,
       lines: result.lines,
@@ -193,8 +171,8 @@ export async function benchSplit(): Promise<Row[]> {
       await timeSplit(logFile, THROUGHPUT_LINES, bytes, 4),
       await timeSplit(logFile, THROUGHPUT_LINES, bytes, 8),
     ];
-    rows.push(backlogRss(8));
-    rows.push(dropInPassRss());
+    if (distBuilt()) rows.push(backlogRss(8), dropInPassRss());
+    else rows.push({ what: '10M-line backlog RSS rows', skipped: 'needs the built dist/ (npm run build): they measure the code as the CLIs run it' });
     return rows;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -203,7 +181,5 @@ export async function benchSplit(): Promise<Row[]> {
 
 const invokedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
-  if (process.argv[2] === '--rss-child') await rssChild(process.argv[3]!, Number(process.argv[4]));
-  else if (process.argv[2] === '--group-child') await groupChild(process.argv[3]!);
-  else console.table(await benchSplit());
+  console.table(await benchSplit());
 }

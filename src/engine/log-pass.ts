@@ -36,12 +36,18 @@ export function replicateGroups(grouped: GroupedLog, replicator: Replicator, inF
   const { groups } = grouped;
   const waitingOn = new Int32Array(groups.length);
   const doomed = new Uint8Array(groups.length);
-  const dependents: Array<number[] | undefined> = [];
-  const outcomes: UserOutcome[] = [];
+  // Who waits for whom, as one flat list (CSR): an array per group cost megabytes over a large backlog.
+  const depStart = new Int32Array(groups.length + 1);
+  for (const g of groups) for (const j of g.after) depStart[j + 1]!++;
+  for (let i = 0; i < groups.length; i++) depStart[i + 1]! += depStart[i]!;
+  const depList = new Int32Array(depStart[groups.length]!);
+  const depFill = depStart.slice(0, groups.length);
+  /** Only the failures' outcomes are kept: a backlog can hold a hundred thousand confirmed groups. */
+  const failures = new Map<number, UserOutcome & { ok: false }>();
   const ready = new IndexQueue();
   groups.forEach((g, i) => {
     waitingOn[i] = g.after.length;
-    for (const j of g.after) (dependents[j] ??= []).push(i);
+    for (const j of g.after) depList[depFill[j]!++] = i;
     if (g.after.length === 0) ready.push(i);
   });
   return new Promise((resolve, reject) => {
@@ -52,16 +58,16 @@ export function replicateGroups(grouped: GroupedLog, replicator: Replicator, inF
       const settled: Array<[number, UserOutcome]> = [[first, firstOutcome]];
       for (let next = settled.pop(); next; next = settled.pop()) {
         const [i, outcome] = next;
-        outcomes[i] = outcome;
+        if (!outcome.ok) failures.set(i, outcome);
         finished++;
-        if (outcome.ok) groups[i]!.lines = new Set();
-        for (const d of dependents[i] ?? []) {
+        if (outcome.ok) groups[i]!.lines = [];
+        for (let k = depStart[i]!; k < depStart[i + 1]!; k++) {
+          const d = depList[k]!;
           if (!outcome.ok) doomed[d] = 1;
           if (--waitingOn[d]! > 0) continue;
           if (doomed[d]) settled.push([d, { ok: false, retryable: true, error: 'an earlier batch of this user failed' }]);
           else ready.push(d);
         }
-        dependents[i] = undefined;
       }
     };
     const pump = (): void => {
@@ -76,7 +82,7 @@ export function replicateGroups(grouped: GroupedLog, replicator: Replicator, inF
             pump();
           }, reject);
         }
-        if (finished === groups.length) resolve(passResult(grouped, outcomes));
+        if (finished === groups.length) resolve(passResult(grouped, failures));
       } catch (err) {
         reject(err);
       }
@@ -85,11 +91,11 @@ export function replicateGroups(grouped: GroupedLog, replicator: Replicator, inF
   });
 }
 
-function passResult(grouped: GroupedLog, outcomes: UserOutcome[]): PassResult {
+function passResult(grouped: GroupedLog, failures: ReadonlyMap<number, UserOutcome & { ok: false }>): PassResult {
   const failed: PassResult['failed'] = [];
   const unconfirmed: string[] = [];
-  outcomes.forEach((o, i) => {
-    if (o.ok) return;
+  [...failures.keys()].sort((a, b) => a - b).forEach((i) => {
+    const o = failures.get(i)!;
     const g = grouped.groups[i]!;
     failed.push({ key: g.key, error: o.error, ...(o.unreachable ? { unreachable: true } : {}) });
     for (const line of g.lines) unconfirmed.push(line);

@@ -14,7 +14,7 @@ import type { Replicator, UserBatch, UserOutcome } from '../../src/engine/replic
 import { planBatch } from '../../src/engine/plan.js';
 
 const text = (...lines: string[]): Buffer => Buffer.from(lines.map((l) => `${l}\n`).join(''), 'latin1');
-const shown = (lines: Set<string>): string[] => [...lines];
+const shown = (lines: readonly string[]): string[] => [...lines];
 const keyOf = (line: string): string => groupLines(text(line), {}).groups[0]!.key;
 
 test('lines are grouped per user in log order; a repeated line is kept once, and counted', () => {
@@ -72,7 +72,7 @@ test('a million APPENDs to a few mailboxes keep one line per mailbox', () => {
   const { groups, count } = groupLines(Buffer.from(lines.join('')), {});
   assert.is(count, 1_000_000);
   assert.is(groups.length, 100);
-  assert.ok(groups.every((g) => g.lines.size === 1));
+  assert.ok(groups.every((g) => g.lines.length === 1));
 });
 
 // Keeping a repeated line once must not change what the batch does: its plan
