@@ -75,6 +75,8 @@ interface Slot {
   everLoaded: boolean;
   /** The last fatal error, kept until the shard runs again. */
   lastError: string | null;
+  /** The last fatal message, kept across restarts: the same failure again is reported at a lower level. */
+  lastFatal: string | null;
 }
 
 /** A `once` run gives up on a shard after this many crashes in a row. */
@@ -110,6 +112,7 @@ export class ShardPool {
       ready: false,
       everLoaded: false,
       lastError: null,
+      lastFatal: null,
     }));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.loaded = new Promise<void>((resolve, reject) => {
@@ -228,8 +231,11 @@ export class ShardPool {
 
   private fatal(shard: number, message: string): void {
     const slot = this.slots[shard]!;
-    const repeated = slot.lastError === message;
+    // The same failure of a worker that never ran stableMs since the last one is a repeat (a restart loop);
+    // 'ready' clears lastError for status, not this.
+    const repeated = slot.lastFatal === message && Date.now() - slot.startedAt < (this.options.restart?.stableMs ?? 30_000);
     slot.lastError = message;
+    slot.lastFatal = message;
     this.emit({ type: 'fatal', shard, message, repeated });
   }
 

@@ -286,9 +286,10 @@ export class ShardRunner {
     this.throwIfFatal();
   }
 
+  /** Ends the runner with `error`, which its run() then throws: the pool reports it (at LOG_ERR the first time). */
   private fail(error: unknown): void {
+    if (this.fatal === null) this.log('info', `stopping: ${(error as Error)?.message ?? String(error)}`);
     this.fatal ??= error;
-    this.log('err', `shard ${this.options.shard}: ${(error as Error)?.message ?? String(error)}`);
     this.stop();
   }
 

@@ -97,4 +97,67 @@ test('a full disk stops the splitter taking log, loses nothing, and it resumes b
   }
 });
 
+test('a retry journal that cannot be written keeps the lines in log-run, says so once, and resumes', async () => {
+  if (reason) return skip('journal on a full disk', reason);
+  if (process.getuid?.() !== 0) return skip('journal on a full disk', 'mounting a tmpfs needs root');
+  const cyrus = lookupSystemUser('cyrus')!;
+  const failing = CANDIDATES.find((u) => shardOf(u, SHARDS) === 0)!;
+  const lab = await CyrusLab.start();
+  const dir = lab.syncLogDir();
+  let mounted = false;
+  let daemon: Daemon | null = null;
+  let inbox: string | null = null;
+  let inboxMode = 0;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=512k,mode=0700,uid=${cyrus.uid},gid=${cyrus.gid}`, 'tmpfs', dir]);
+    mounted = true;
+    await createUser(lab, failing);
+    await deliver(lab, failing, 1);
+    daemon = startDaemon(lab, SHARDS);
+    await waitChannelDrained(lab);
+    assert.is(await stopDaemon(daemon), 75, daemon.output());
+
+    // The user's lines wait in its shard's log, as the splitter leaves them; the replica will refuse the user,
+    // so the shard must journal them, on a disk with no room left.
+    inbox = lab.tool(lab.replica, 'mbpath', [`user/${failing}`]).stdout.trim();
+    inboxMode = fs.statSync(inbox).mode & 0o7777;
+    fs.chmodSync(inbox, 0);
+    await deliver(lab, failing, 2, { start: 1 });
+    assert.not.ok(fs.existsSync(path.join(dir, 'log.0')), 'no shard log left by the clean stop');
+    fs.renameSync(path.join(dir, 'log'), path.join(dir, 'log.0')); // Cyrus's lines, all of them this shard's
+    const filler = fill(dir, cyrus);
+    daemon = startDaemon(lab, SHARDS);
+    const d = daemon;
+    const journal = path.join(dir, 'retry.0');
+    await waitFor('the report', () => d.output().includes(journal), 20_000);
+    await waitFor('a restart', () => /shard 0 failed again/.test(d.output()), 20_000);
+    await sleep(4000); // several retries
+    assert.is(d.child.exitCode, null, `the daemon stays up\n${d.output()}`);
+    // The shard stops and is restarted with backoff (nothing is taken out of its log meanwhile):
+    // the first failure at LOG_ERR, the same again as "failed again" (LOG_NOTICE).
+    const lines = d.output().split('\n');
+    const first = lines.filter((l) => /^shard 0 failed: ENOSPC/.test(l) && l.includes(journal));
+    assert.is(first.length, 1, `reported once at LOG_ERR:\n${d.output()}`);
+    assert.ok(lines.some((l) => /^shard 0 failed again: ENOSPC/.test(l)), `repeats are "failed again":\n${d.output()}`);
+    assert.ok(fs.existsSync(path.join(dir, 'log-run.0')) || fs.existsSync(path.join(dir, 'log.0')), 'the lines stay in the shard log');
+
+    fs.rmSync(filler);
+    fs.chmodSync(inbox, inboxMode);
+    inbox = null;
+    await waitChannelDrained(lab);
+    await waitFor('the replica to catch up', async () => (await compareLab(lab)).equal, 60_000, 500);
+    await assertReplicaCaughtUp(lab, d, [failing], 'after the journal could not be written');
+    assert.is(await stopDaemon(d), 75, d.output());
+    if (process.env.SYNCMUX_TEST_VERBOSE) process.stdout.write(d.output());
+    daemon = null;
+  } finally {
+    if (daemon) await stopDaemon(daemon);
+    if (inbox) fs.chmodSync(inbox, inboxMode);
+    await lab.stop();
+    if (mounted) execFileSync('umount', [dir]);
+    await lab.destroy();
+  }
+});
+
 test.run();
