@@ -35,16 +35,12 @@ class LockFile : public Napi::ObjectWrap<LockFile> {
          InstanceAccessor<&LockFile::Fd>("fd")});
   }
 
-  // new LockFile(path, { write = false, create = false })
+  // new LockFile(path, write, create): src/native turns its options object into these.
   explicit LockFile(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LockFile>(info) {
     if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "path must be a string");
     path_ = info[0].As<Napi::String>().Utf8Value();
-    bool write = false, create = false;
-    if (info[1].IsObject()) {
-      auto opts = info[1].As<Napi::Object>();
-      write = opts.Get("write").ToBoolean();
-      create = opts.Get("create").ToBoolean();
-    }
+    const bool write = info[1].ToBoolean();
+    const bool create = info[2].ToBoolean();
     int flags = (write ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0);
     fd_ = OpenRetry(path_.c_str(), flags, 0640);
     if (fd_ < 0) throw ErrnoError(info.Env(), errno, "open", path_);

@@ -57,7 +57,7 @@ interface Addon {
   shardOf(key: string, shards: number): number;
   shardOfLines(keys: Uint8Array, shards: number): Uint32Array;
   selectIndexRecords(fd: number, startOffset: number, recordSize: number, numRecords: number, modseqOffset: number, modseqHi: number, modseqLo: number, uidAbove: number): Buffer | null;
-  LockFile: new (file: string, options?: LockFileOptions) => NativeLockFile;
+  LockFile: new (file: string, write: boolean, create: boolean) => NativeLockFile;
   appendLog(file: string, chunks: Uint8Array[], sync: boolean, timeoutMs: number): Promise<number>;
   handOffLogSync(log: string, run: string, timeoutMs?: number): HandOffState;
   handOffLog(log: string, run: string, timeoutMs?: number): Promise<HandOffState>;
@@ -134,6 +134,11 @@ export const shardOf = addon.shardOf;
 export const shardOfLines = addon.shardOfLines;
 /** Validates here what the addon takes as plain numbers. */
 class ValidatedLockFile extends addon.LockFile implements LockFile {
+  constructor(file: string, options: LockFileOptions = {}) {
+    if (typeof file !== 'string') throw new TypeError('path must be a string');
+    super(file, options.write === true, options.create === true);
+  }
+
   override lockSync(mode: LockMode, timeoutMs = -1): void {
     if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) throw new TypeError(`timeoutMs must be a number, not ${String(timeoutMs)}`);
     super.lockSync(mode, timeoutMs < 0 ? -1 : Math.min(Math.floor(timeoutMs), 2 ** 31 - 1));
