@@ -24,7 +24,6 @@
  *     as in stock's sync_parse_response, never skipped.
  */
 import { Writable } from 'node:stream';
-import type tls from 'node:tls';
 import {
   ResponseParser,
   printCommand,
@@ -36,8 +35,7 @@ import {
 } from '../dlist/index.js';
 import { ByteChannel } from './byte-channel.js';
 import { noCode, printable, replicaFault, SyncProtocolError, type SyncErrorCode } from './errors.js';
-import { handshake, type AuthLog, type HandshakeResult } from './handshake.js';
-import type { Secret } from '../cyrus/index.js';
+import { handshake, type AuthLog, type HandshakeOptions, type HandshakeResult } from './handshake.js';
 
 export type Verb = 'GET' | 'APPLY' | 'RESTART' | 'NOOP' | 'EXIT';
 
@@ -48,31 +46,20 @@ export interface Reply {
   text: string;
 }
 
-export interface ConnectOptions {
+/**
+ * What a connection needs: the handshake's options (documented there), where
+ * to connect, and its timeouts. The handshake's own `timeoutMs` is
+ * connectTimeoutMs here, and its `log` is authLog.
+ */
+export interface ConnectOptions extends Omit<HandshakeOptions, 'timeoutMs' | 'log' | 'host'> {
   host: string;
   port: number;
-  authname: string;
-  password: Secret;
-  /** sync_realm. */
-  realm?: string | null;
-  /** `<shorthost>_mechs`, else `force_sasl_client_mech`. */
-  forceMechs?: string | null;
-  /** 'builtin' never uses libsasl2 (tests); default: libsasl2 when installed. */
-  sasl?: 'auto' | 'builtin';
   /** Stock's syslog lines about authentication. */
   authLog?: AuthLog;
-  tryImap: boolean;
-  requireTls: boolean;
-  tls: tls.ConnectionOptions;
-  compress: boolean;
-  /** zlib level for our direction (0-9); the replica inflates whatever we choose. */
-  compressLevel?: number;
   /** client_timeout: TCP connect plus the greeting/auth phase. */
   connectTimeoutMs: number;
   /** sync_timeout: the longest a reply may take once it is the one awaited. */
   replyTimeoutMs: number;
-  /** Protocol trace (-v -v); credentials are already redacted. */
-  trace?: (direction: '>' | '<', line: string) => void;
   /** Told of every NO or BAD final reply on the connection. */
   onRejected?: (command: string, status: string, text: string) => void;
 }
