@@ -20,6 +20,7 @@ import { openLogger, type Logger } from './logger.js';
 import { becomeCyrus, PrivilegeError, useCyrusUmask } from './privileges.js';
 import { afterStopGrace, sleepUnlessStopped, stopGraceMs } from './stopping.js';
 import { connectOnceHonoured, cyrusReleaseOf } from './cyrus-release.js';
+import { exitWhenDrained } from './exit.js';
 
 const PROGRAM = 'sync_client';
 
@@ -158,7 +159,7 @@ function forkToBackground(argv: string[]): number {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenDrained(code),
   (err: unknown) => {
     process.stderr.write(`Fatal error: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(err instanceof PrivilegeError ? EXIT.USAGE : EXIT.SOFTWARE);

@@ -16,6 +16,7 @@ import { openLogger } from './logger.js';
 import { packageVersion } from './version.js';
 import { channelDirOf, commands, stopSignal, LOADS_WORKERS, type CommandContext } from './syncmux-commands.js';
 import { EXIT } from './exit-codes.js';
+import { exitWhenDrained } from './exit.js';
 
 const COMMANDS: ReadonlyArray<readonly [string, string, string]> = [
   ['split', '--shards N [--once]', 'split the channel log into N shard logs'],
@@ -106,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenDrained(code),
   (err: unknown) => {
     process.stderr.write(`syncmux: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(err instanceof PrivilegeError ? EXIT.USAGE : EXIT.SOFTWARE);

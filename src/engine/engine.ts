@@ -72,6 +72,7 @@ export class Engine implements Replicator {
   private readonly connectWaitMutes: Array<() => boolean> = [];
   /** Aborted by stopConnecting() or close(): connect waits end, a live connection goes on. */
   private readonly noMoreConnects = new AbortController();
+  private closed = false;
   readonly config: CyrusConfig;
   readonly endpoint: Endpoint;
   readonly cache: SyncCache | null;
@@ -157,6 +158,8 @@ export class Engine implements Replicator {
   /** The live session, connecting (and waiting out the replica) if needed. */
   async connect(): Promise<ReplicaSession> {
     if (this.live) return this.session!;
+    // A closed engine opens nothing more: a late batch would leave a socket behind.
+    if (this.closed) throw new SyncProtocolError('IMAP_AGAIN', 'connection closed by us');
     this.session = null;
     if (this.connecting) return this.connecting;
     const attempt: Promise<ReplicaSession> = this.openSession().then(
@@ -334,12 +337,24 @@ export class Engine implements Replicator {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushCache();
     this.noMoreConnects.abort(new Error('engine closing'));
     const session = this.session;
+    const connecting = this.connecting;
     this.session = null;
     if (session) await session.replica.connection.close();
+    // An attempt under way when the engine closes would leave its socket open once it is up.
+    if (connecting) {
+      void connecting.then(
+        (late) => {
+          if (this.session === late) this.session = null;
+          return late.replica.connection.close();
+        },
+        () => {},
+      );
+    }
   }
 }
 
