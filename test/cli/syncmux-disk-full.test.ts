@@ -32,43 +32,81 @@ function fill(dir: string, cyrus: { uid: number; gid: number }): string {
   return filler;
 }
 
-test('a full disk stops the splitter taking log, loses nothing, and it resumes by itself', async () => {
-  if (reason) return skip('disk full', reason);
-  if (process.getuid?.() !== 0) return skip('disk full', 'mounting a tmpfs needs root');
+interface SmallDisk {
+  readonly lab: CyrusLab;
+  /** The channel directory: a 512 kB tmpfs owned by cyrus. */
+  readonly dir: string;
+  readonly cyrus: { uid: number; gid: number };
+  /** Stopped at the end if still running. */
+  daemon: Daemon | null;
+  /** A replica INBOX made unreadable (refuseUser), given its mode back at the end. */
+  refused: { path: string; mode: number } | null;
+}
+
+/** Runs `fn` on a lab whose channel directory is a small tmpfs; stops, restores and unmounts whatever it leaves. */
+async function onSmallDisk(name: string, fn: (t: SmallDisk) => Promise<void>): Promise<void> {
+  if (reason) return skip(name, reason);
+  if (process.getuid?.() !== 0) return skip(name, 'mounting a tmpfs needs root');
   const cyrus = lookupSystemUser('cyrus')!;
-  const failing = CANDIDATES.find((u) => shardOf(u, SHARDS) === 0)!;
-  const healthy = CANDIDATES.find((u) => shardOf(u, SHARDS) === 1)!;
   const lab = await CyrusLab.start();
-  const dir = lab.syncLogDir();
+  const t: SmallDisk = { lab, dir: lab.syncLogDir(), cyrus, daemon: null, refused: null };
   let mounted = false;
-  let daemon: Daemon | null = null;
-  let inbox: string | null = null;
-  let inboxMode = 0;
   try {
-    fs.mkdirSync(dir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=512k,mode=0700,uid=${cyrus.uid},gid=${cyrus.gid}`, 'tmpfs', dir]);
+    fs.mkdirSync(t.dir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=512k,mode=0700,uid=${cyrus.uid},gid=${cyrus.gid}`, 'tmpfs', t.dir]);
     mounted = true;
+    await fn(t);
+  } finally {
+    if (t.daemon) await stopDaemon(t.daemon);
+    acceptUser(t);
+    await lab.stop();
+    if (mounted) execFileSync('umount', [t.dir]);
+    await lab.destroy();
+  }
+}
+
+/** The replica refuses `user` from now on: its INBOX cannot be read. */
+function refuseUser(t: SmallDisk, user: string): void {
+  const inbox = t.lab.tool(t.lab.replica, 'mbpath', [`user/${user}`]).stdout.trim();
+  t.refused = { path: inbox, mode: fs.statSync(inbox).mode & 0o7777 };
+  fs.chmodSync(inbox, 0);
+}
+
+function acceptUser(t: SmallDisk): void {
+  if (t.refused) fs.chmodSync(t.refused.path, t.refused.mode);
+  t.refused = null;
+}
+
+/** Stops the daemon the test is done with (exit 75, as stock's on SIGTERM). */
+async function stopChecked(t: SmallDisk, d: Daemon): Promise<void> {
+  assert.is(await stopDaemon(d), 75, d.output());
+  if (process.env.SYNCMUX_TEST_VERBOSE) process.stdout.write(d.output());
+  t.daemon = null;
+}
+
+test('a full disk stops the splitter taking log, loses nothing, and it resumes by itself', () =>
+  onSmallDisk('disk full', async (t) => {
+    const { lab, dir } = t;
+    const failing = CANDIDATES.find((u) => shardOf(u, SHARDS) === 0)!;
+    const healthy = CANDIDATES.find((u) => shardOf(u, SHARDS) === 1)!;
     for (const u of [failing, healthy]) {
       await createUser(lab, u);
       await deliver(lab, u, 1);
     }
-    daemon = startDaemon(lab, SHARDS);
+    const first = (t.daemon = startDaemon(lab, SHARDS));
     await waitChannelDrained(lab);
 
     // The failing user's replica mailbox cannot be read: its lines go to the retry journal.
-    inbox = lab.tool(lab.replica, 'mbpath', [`user/${failing}`]).stdout.trim();
-    inboxMode = fs.statSync(inbox).mode & 0o7777;
-    fs.chmodSync(inbox, 0);
+    refuseUser(t, failing);
     await deliver(lab, failing, 2, { start: 1 });
     await waitFor('the retry journal', () => fs.existsSync(path.join(dir, 'retry.0')) && fs.statSync(path.join(dir, 'retry.0')).size > 0, 30_000);
-    assert.is(await stopDaemon(daemon), 75, daemon.output());
+    await stopChecked(t, first);
 
     // New lines in Cyrus's log, then a full disk, then the daemon.
     await deliver(lab, failing, 2, { start: 3 });
     await deliver(lab, healthy, 3, { start: 1 });
-    const filler = fill(dir, cyrus);
-    daemon = startDaemon(lab, SHARDS);
-    const d = daemon;
+    const filler = fill(dir, t.cyrus);
+    const d = (t.daemon = startDaemon(lab, SHARDS));
     await waitFor('the report', () => /cannot write in/.test(d.output()), 20_000);
     await sleep(4000); // several retries
     assert.is(d.child.exitCode, null, `the daemon stays up\n${d.output()}`);
@@ -80,55 +118,31 @@ test('a full disk stops the splitter taking log, loses nothing, and it resumes b
 
     fs.rmSync(filler);
     await waitFor('the resumption', () => /can write in .* again/.test(d.output()), 20_000);
-    fs.chmodSync(inbox, inboxMode);
-    inbox = null;
+    acceptUser(t);
     await waitChannelDrained(lab);
     await waitFor('the replica to catch up', async () => (await compareLab(lab)).equal, 30_000, 500);
     await assertReplicaCaughtUp(lab, d, [failing, healthy], 'after the disk was full');
-    assert.is(await stopDaemon(d), 75, d.output());
-    if (process.env.SYNCMUX_TEST_VERBOSE) process.stdout.write(d.output());
-    daemon = null;
-  } finally {
-    if (daemon) await stopDaemon(daemon);
-    if (inbox) fs.chmodSync(inbox, inboxMode);
-    await lab.stop();
-    if (mounted) execFileSync('umount', [dir]);
-    await lab.destroy();
-  }
-});
+    await stopChecked(t, d);
+  }));
 
-test('a retry journal that cannot be written keeps the lines in log-run, says so once, and resumes', async () => {
-  if (reason) return skip('journal on a full disk', reason);
-  if (process.getuid?.() !== 0) return skip('journal on a full disk', 'mounting a tmpfs needs root');
-  const cyrus = lookupSystemUser('cyrus')!;
-  const failing = CANDIDATES.find((u) => shardOf(u, SHARDS) === 0)!;
-  const lab = await CyrusLab.start();
-  const dir = lab.syncLogDir();
-  let mounted = false;
-  let daemon: Daemon | null = null;
-  let inbox: string | null = null;
-  let inboxMode = 0;
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=512k,mode=0700,uid=${cyrus.uid},gid=${cyrus.gid}`, 'tmpfs', dir]);
-    mounted = true;
+test('a retry journal that cannot be written keeps the lines in log-run, says so once, and resumes', () =>
+  onSmallDisk('journal on a full disk', async (t) => {
+    const { lab, dir } = t;
+    const failing = CANDIDATES.find((u) => shardOf(u, SHARDS) === 0)!;
     await createUser(lab, failing);
     await deliver(lab, failing, 1);
-    daemon = startDaemon(lab, SHARDS);
+    const first = (t.daemon = startDaemon(lab, SHARDS));
     await waitChannelDrained(lab);
-    assert.is(await stopDaemon(daemon), 75, daemon.output());
+    await stopChecked(t, first);
 
     // The user's lines wait in its shard's log, as the splitter leaves them; the replica will refuse the user,
     // so the shard must journal them, on a disk with no room left.
-    inbox = lab.tool(lab.replica, 'mbpath', [`user/${failing}`]).stdout.trim();
-    inboxMode = fs.statSync(inbox).mode & 0o7777;
-    fs.chmodSync(inbox, 0);
+    refuseUser(t, failing);
     await deliver(lab, failing, 2, { start: 1 });
     assert.not.ok(fs.existsSync(path.join(dir, 'log.0')), 'no shard log left by the clean stop');
     fs.renameSync(path.join(dir, 'log'), path.join(dir, 'log.0')); // Cyrus's lines, all of them this shard's
-    const filler = fill(dir, cyrus);
-    daemon = startDaemon(lab, SHARDS);
-    const d = daemon;
+    const filler = fill(dir, t.cyrus);
+    const d = (t.daemon = startDaemon(lab, SHARDS));
     const journal = path.join(dir, 'retry.0');
     await waitFor('the report', () => d.output().includes(journal), 20_000);
     await waitFor('a restart', () => /shard 0 failed again/.test(d.output()), 20_000);
@@ -137,27 +151,17 @@ test('a retry journal that cannot be written keeps the lines in log-run, says so
     // The shard stops and is restarted with backoff (nothing is taken out of its log meanwhile):
     // the first failure at LOG_ERR, the same again as "failed again" (LOG_NOTICE).
     const lines = d.output().split('\n');
-    const first = lines.filter((l) => /^shard 0 failed: ENOSPC/.test(l) && l.includes(journal));
-    assert.is(first.length, 1, `reported once at LOG_ERR:\n${d.output()}`);
+    const reported = lines.filter((l) => /^shard 0 failed: ENOSPC/.test(l) && l.includes(journal));
+    assert.is(reported.length, 1, `reported once at LOG_ERR:\n${d.output()}`);
     assert.ok(lines.some((l) => /^shard 0 failed again: ENOSPC/.test(l)), `repeats are "failed again":\n${d.output()}`);
     assert.ok(fs.existsSync(path.join(dir, 'log-run.0')) || fs.existsSync(path.join(dir, 'log.0')), 'the lines stay in the shard log');
 
     fs.rmSync(filler);
-    fs.chmodSync(inbox, inboxMode);
-    inbox = null;
+    acceptUser(t);
     await waitChannelDrained(lab);
     await waitFor('the replica to catch up', async () => (await compareLab(lab)).equal, 60_000, 500);
     await assertReplicaCaughtUp(lab, d, [failing], 'after the journal could not be written');
-    assert.is(await stopDaemon(d), 75, d.output());
-    if (process.env.SYNCMUX_TEST_VERBOSE) process.stdout.write(d.output());
-    daemon = null;
-  } finally {
-    if (daemon) await stopDaemon(daemon);
-    if (inbox) fs.chmodSync(inbox, inboxMode);
-    await lab.stop();
-    if (mounted) execFileSync('umount', [dir]);
-    await lab.destroy();
-  }
-});
+    await stopChecked(t, d);
+  }));
 
 test.run();
