@@ -9,12 +9,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { CyrusLab } from '../../lab/cyrus-lab.js';
 import { compareLab } from '../../lab/compare.js';
 import { createUser, deliver } from '../../lab/lab-ops.js';
 import { cyrusSkipReason } from '../support/cyrus.js';
+import { watchEventLoop } from '../support/event-loop.js';
 import { holdLock } from '../support/signals.js';
 import { skip } from '../support/skip.js';
 import { engineFor } from './support.js';
@@ -43,18 +43,13 @@ test(NAME, async () => {
     await deliver(lab, 'alice', 3);
     const session = await eut.engine.connect();
     const lock = await holdLock(path.join(lab.master.paths.configDirectory, 'mailboxes.db'));
-    const delay = monitorEventLoopDelay({ resolution: 5 });
-    delay.enable();
+    const loop = watchEventLoop();
     const started = Date.now();
     const pass = eut.drain();
-    let ticks = 0;
-    const ticker = setInterval(() => ticks++, 10);
     await new Promise((r) => setTimeout(r, 3000));
     await lock.release();
     const result = await pass;
-    clearInterval(ticker);
-    delay.disable();
-    const p99 = delay.percentile(99) / 1e6;
+    const { p99Ms: p99, ticks } = loop.stop();
     assert.ok(Date.now() - started >= 2900, 'the pass waited for the lock');
     assert.equal(result.failed, []);
     assert.ok(p99 < 20, `event loop delay p99 ${p99.toFixed(1)} ms`);
