@@ -9,13 +9,18 @@ import { pidsWithArgument } from '../../lab/cyrus-lab.js';
 
 const TICK = 100; // USER_HZ on Linux
 
+/** utime + stime in seconds from a /proc stat file (a process's or a thread's); throws once it is gone. */
+function statCpuSeconds(file: string): number {
+  const stat = fs.readFileSync(file, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICK;
+}
+
 /** utime + stime of one process in seconds, or 0 once it is gone. */
 export function processCpuSeconds(pid: number | undefined): number {
   if (!pid) return 0;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICK;
+    return statCpuSeconds(`/proc/${pid}/stat`);
   } catch {
     return 0;
   }
@@ -33,9 +38,7 @@ export function threadCpuSeconds(pid: number | undefined): Map<number, number> {
   }
   for (const tid of tids) {
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / TICK);
+      out.set(Number(tid), statCpuSeconds(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       // the thread ended between the listing and the read
     }

@@ -327,6 +327,9 @@ export interface IndexRecords {
   uidAbove(uid: number): IndexRecord[];
 }
 
+/** What an error escaping an index decoder becomes: the file is damaged. */
+const indexError = (message: string, cause: unknown): IndexFormatError => new IndexFormatError(`cyrus.index: ${message}`, '', { cause });
+
 /** The layout checks every reader makes before trusting num_records; `fileSize` null when the caller checks the size itself. */
 function checkLayout(header: IndexHeader, fileSize: number | null): void {
   const L = recordLayout(header.minorVersion);
@@ -365,7 +368,7 @@ export class IndexImage implements IndexRecords {
 
   /** Errors of fn typed and named after the file (records are decoded long after the constructor). */
   private decoding<T>(fn: () => T): T {
-    return decodingFile(this.path, (m, cause) => new IndexFormatError(`cyrus.index: ${m}`, '', { cause }), fn);
+    return decodingFile(this.path, indexError, fn);
   }
 
   private offset(recno: number): number {
@@ -464,7 +467,7 @@ export class IndexSelection implements IndexRecords {
     const decode = recordDecoder(header.minorVersion);
     const step = 4 + header.recordSize;
     if (selected.length % step !== 0) throw new RangeError(`index selection of ${selected.length} bytes is not whole records of ${step}`);
-    this.decoded = decodingFile(path, (m, cause) => new IndexFormatError(`cyrus.index: ${m}`, '', { cause }), () => {
+    this.decoded = decodingFile(path, indexError, () => {
       const out: IndexRecord[] = [];
       for (let o = 0; o < selected.length; o += step) out.push(decode(selected, o + 4, selected.readUInt32BE(o)));
       return out;
@@ -488,7 +491,7 @@ export class IndexSelection implements IndexRecords {
 
 /** Decodes the header of a selective read and checks its layout (the addon checks the file's size). */
 export function selectionHeader(head: Buffer, path = ''): IndexHeader {
-  return decodingFile(path, (m, cause) => new IndexFormatError(`cyrus.index: ${m}`, '', { cause }), () => {
+  return decodingFile(path, indexError, () => {
     const header = decodeIndexHeader(head);
     checkLayout(header, null);
     return header;
