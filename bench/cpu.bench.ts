@@ -5,8 +5,10 @@
  * shape. Prints one table; every row must end with master == replica.
  *
  * Knobs (environment): CPU_WORKLOADS ("20x20,150x100": rate msg/s x
- * users; "20x1+20000" first fills the first user's INBOX with 20,000), CPU_SECONDS (30), CPU_WARM (20 s at the same rate first, so
- * V8's compiled state is measured), CPU_SIZE (2000 bytes), CPU_CLIENTS (a
+ * users; "20x1+20000" first fills the first user's INBOX with 20,000;
+ * "0x20" is the idle row, a connected client with nothing to do for
+ * CPU_SECONDS, read as CPU-s per minute), CPU_SECONDS (30), CPU_WARM (20 s
+ * at the same rate first, so V8's compiled state is measured), CPU_SIZE (2000 bytes), CPU_CLIENTS (a
  * regex on the client names), CPU_REPEAT (1; the median run is shown).
  */
 import fs from 'node:fs';
@@ -30,7 +32,8 @@ async function runRow(spec: ClientSpec, rate: number, userCount: number, inbox: 
     for (let i = 0; i < Number(env('CPU_REPEAT', '1')); i++) runs.push(await steadyCpu(lab, spec, users, rate, seconds, size, Number(env('CPU_WARM', '20'))));
     const mid = [...runs].sort((a, b) => a.cpuMsPerMessage - b.cpuMsPerMessage)[Math.floor(runs.length / 2)]!;
     row['client CPU s'] = mid.clientCpu.toFixed(2);
-    row['client CPU ms / msg'] = mid.cpuMsPerMessage.toFixed(2);
+    row['client CPU ms / msg'] = rate > 0 ? mid.cpuMsPerMessage.toFixed(2) : '-';
+    row['client CPU s / min'] = ((mid.clientCpu * 60) / seconds).toFixed(3);
     row['main thread %'] = mid.clientCpu > 0 ? Math.round((100 * mid.mainThreadCpu) / mid.clientCpu) : '-';
     row['replica CPU s'] = mid.replicaCpu.toFixed(2);
     row['drain after last s'] = mid.tailSeconds.toFixed(2);

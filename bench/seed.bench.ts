@@ -13,9 +13,12 @@
  *    supervisor restarts it when the replica is back: that start is the
  *    clock's start) and the clock stops when the log is drained.
  *
- * SEED_DELAYS ("0,5") puts a proxy adding that many ms each way in front
- * of the replica's sync port for the seed rows: stock's serial stream pays
- * every round trip, which is where a seed over a WAN spends its time.
+ * SEED_DELAYS and CATCHUP_DELAYS ("0,5") put a proxy adding that many ms
+ * each way in front of the replica's sync port for the client under test:
+ * stock's serial stream pays every round trip, which is where a seed or a
+ * catch-up over a WAN spends its time. The defaults are the sizes of the
+ * issue that asked for these rows (500 users × 100 messages plus two of
+ * 10 MB; 20,000 messages to 1,000 users).
  *
  * Client CPU is all the client's threads (the shell's `times` for a client
  * that exits, /proc for a running one). The replica's floor for these
@@ -71,8 +74,8 @@ const SEEDERS = [
 
 
 async function seedRow(seeder: (typeof SEEDERS)[number], delayMs: number): Promise<Row> {
-  const users = Array.from({ length: num('SEED_USERS', 200) }, (_, i) => `seed${i}`);
-  const perUser = num('SEED_MESSAGES', 50);
+  const users = Array.from({ length: num('SEED_USERS', 500) }, (_, i) => `seed${i}`);
+  const perUser = num('SEED_MESSAGES', 100);
   const big = num('SEED_BIG', 2);
   const row: Row = { shape: `seed, ${delayMs} ms`, client: seeder.name, users: users.length, messages: users.length * perUser + big };
   const lab = await CyrusLab.start();
@@ -104,18 +107,28 @@ async function seedRow(seeder: (typeof SEEDERS)[number], delayMs: number): Promi
   return row;
 }
 
-async function catchUpRow(spec: (typeof CLIENTS)[number]): Promise<Row> {
+async function catchUpRow(spec: (typeof CLIENTS)[number], delayMs: number): Promise<Row> {
   const messages = num('CATCHUP_MESSAGES', 20_000);
-  const row: Row = { shape: 'catch-up', client: spec.name, users: num('CATCHUP_USERS', 1000), messages };
-  return rowOnLab(row, {}, async (lab) => {
-    const users = await seededUsers(lab, 'cu', num('CATCHUP_USERS', 1000), ['Sent']);
-    fs.rmSync(`${lab.syncLogDir()}/log`, { force: true });
-    const r = await burst(lab, spec, users, messages);
-    row.seconds = r.drainSeconds.toFixed(2);
-    row['msg/s'] = Math.round(r.msgPerSecond);
-    row['client CPU s'] = r.clientCpu.toFixed(2);
-    row['replica CPU s'] = r.replicaCpu.toFixed(2);
-  });
+  const row: Row = { shape: `catch-up, ${delayMs} ms`, client: spec.name, users: num('CATCHUP_USERS', 1000), messages };
+  let proxy: DelayProxy | null = null;
+  try {
+    return await rowOnLab(row, {}, async (lab) => {
+      const users = await seededUsers(lab, 'cu', num('CATCHUP_USERS', 1000), ['Sent']);
+      fs.rmSync(`${lab.syncLogDir()}/log`, { force: true });
+      if (delayMs > 0) {
+        // Only the client under test pays the delay: the users were seeded directly.
+        proxy = await DelayProxy.start(lab.replica.ports.sync!, delayMs);
+        setSyncPort(lab, proxy.port);
+      }
+      const r = await burst(lab, spec, users, messages);
+      row.seconds = r.drainSeconds.toFixed(2);
+      row['msg/s'] = Math.round(r.msgPerSecond);
+      row['client CPU s'] = r.clientCpu.toFixed(2);
+      row['replica CPU s'] = r.replicaCpu.toFixed(2);
+    });
+  } finally {
+    await (proxy as DelayProxy | null)?.close();
+  }
 }
 
 
@@ -143,14 +156,16 @@ async function main(): Promise<void> {
   }
   if (shapes.includes('catch-up')) {
     const filter = new RegExp(process.env.CATCHUP_CLIENTS ?? '^(stock|syncmux-client|syncmux run --shards 4)');
-    for (const spec of CLIENTS.filter((c) => filter.test(c.name))) {
-      const row = await catchUpRow(spec);
-      console.error(JSON.stringify(row));
-      rows.push(row);
+    for (const delay of (process.env.CATCHUP_DELAYS ?? '0,5').split(',').map(Number)) {
+      for (const spec of CLIENTS.filter((c) => filter.test(c.name))) {
+        const row = await catchUpRow(spec, delay);
+        console.error(JSON.stringify(row));
+        rows.push(row);
+      }
     }
   }
   ratios(rows);
-  console.log(`\nseed and catch-up, ${new Date().toISOString()} (catch-up at 0 ms delay)\n`);
+  console.log(`\nseed and catch-up, ${new Date().toISOString()}\n`);
   console.log(table(rows));
 }
 

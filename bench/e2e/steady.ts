@@ -4,7 +4,8 @@
  * for `seconds`, wait until the channel is drained, and charge the client
  * the CPU (all its threads, from /proc) it spent from the first delivery to
  * the drain. No startup is in the window, so this is what a busy master
- * pays per replicated message. A warm-up at the same rate comes first
+ * pays per replicated message. Rate 0 is the idle row: nothing is
+ * delivered in the window. A warm-up at the same rate comes first
  * (warmSeconds): V8 compiles hot code only after many calls, and a
  * long-running client's steady state is its compiled state.
  */
@@ -70,14 +71,15 @@ export async function steadyCpu(lab: CyrusLab, spec: ClientSpec, users: string[]
     const cpuBefore = processCpuSeconds(client.pid);
     const mainBefore = threadCpuSeconds(client.pid).get(client.pid!) ?? 0;
     const replicaBefore = cpuByCommandLine(lab.replica.paths.imapdConf);
-    await deliverAtRate(lmtp, users, rate, seconds, size, 20_000);
+    if (rate > 0) await deliverAtRate(lmtp, users, rate, seconds, size, 20_000);
+    else await sleep(seconds * 1000); // idle: what a connected client costs with nothing to do
     const lastDelivery = performance.now();
     await drained(lab, client, spec.name, 120_000);
     const tailSeconds = (performance.now() - lastDelivery) / 1000;
     const clientCpu = processCpuSeconds(client.pid) - cpuBefore;
     const mainThreadCpu = (threadCpuSeconds(client.pid).get(client.pid!) ?? 0) - mainBefore;
     const replicaCpu = cpuDelta(replicaBefore, cpuByCommandLine(lab.replica.paths.imapdConf));
-    return { messages: count, clientCpu, cpuMsPerMessage: (clientCpu * 1000) / count, mainThreadCpu, replicaCpu, tailSeconds };
+    return { messages: count, clientCpu, cpuMsPerMessage: count > 0 ? (clientCpu * 1000) / count : NaN, mainThreadCpu, replicaCpu, tailSeconds };
   } finally {
     await Promise.all(lmtp.map((c) => c.close()));
     await client.stop();
