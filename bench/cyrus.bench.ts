@@ -157,21 +157,21 @@ async function benchRealMaster(): Promise<Row[]> {
   const cfg = loadConfig(conf);
   const rows: Row[] = [];
 
-  const ml = Mboxlist.open(cfg);
+  const ml = await Mboxlist.open(cfg);
   const total = [...ml.entries()].length;
-  const mb = rate(total, () => {
+  const mbPerSec = await rateAsync(total, async () => {
     let n = 0;
-    for (const e of Mboxlist.open(cfg).entries()) n += e.uidvalidity > 0 ? 1 : 0;
+    for (const e of (await Mboxlist.open(cfg)).entries()) n += e.uidvalidity > 0 ? 1 : 0;
     if (n === 0) throw new Error('empty');
   });
-  rows.push({ bench: `${REAL}: mailboxes.db open + decode every entry`, entries: total, bytes: fs.statSync(`${cfg.configDirectory}/mailboxes.db`).size, 'entries/s': Math.round(mb.perSec) });
+  rows.push({ bench: `${REAL}: mailboxes.db open + decode every entry`, entries: total, bytes: fs.statSync(`${cfg.configDirectory}/mailboxes.db`).size, 'entries/s': Math.round(mbPerSec) });
   const names = [...ml.entries()].filter((_, i) => i % 50 === 0).map((e) => e.name);
-  const looked = rate(names.length, () => {
-    Mboxlist.withLocked(cfg, (l) => {
+  const lookedPerSec = await rateAsync(names.length, () =>
+    Mboxlist.query(cfg, (l) => {
       for (const n of names) if (!l.lookup(n)) throw new Error(`missing ${n}`);
-    });
-  });
-  rows.push({ bench: `${REAL}: mailboxes.db locked point lookups (twoskip seeks)`, entries: total, 'lookups/s': Math.round(looked.perSec) });
+    }),
+  );
+  rows.push({ bench: `${REAL}: mailboxes.db locked point lookups (twoskip seeks)`, entries: total, 'lookups/s': Math.round(lookedPerSec) });
 
   const snap = async (): Promise<MailboxSnapshot> => {
     const h = await takeMailboxSnapshot(cfg, 'user.big');
@@ -228,7 +228,7 @@ async function rateAsync(units: number, fn: () => Promise<unknown>, minMs = 400)
  */
 async function snapshotUser(conf: string, user: string): Promise<Row> {
   const cfg = loadConfig(conf);
-  const names = Mboxlist.withLocked(cfg, (l) => [...l.userTree(user, {})].map((e) => e.name)) ?? [];
+  const names = await Mboxlist.query(cfg, (l) => [...l.userTree(user, {})].map((e) => e.name)) ?? [];
   const warm = await takeMailboxSnapshot(cfg, names[0] ?? '');
   warm.release();
   globalThis.gc?.();

@@ -29,8 +29,7 @@ class LockFile : public Napi::ObjectWrap<LockFile> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(
         env, "LockFile",
-        {InstanceMethod<&LockFile::TryLock>("tryLock"), InstanceMethod<&LockFile::LockSync>("lockSync"),
-         InstanceMethod<&LockFile::Unlock>("unlock"),
+        {InstanceMethod<&LockFile::TryLock>("tryLock"), InstanceMethod<&LockFile::Unlock>("unlock"),
          InstanceMethod<&LockFile::SamePathInode>("samePathInode"), InstanceMethod<&LockFile::Close>("close"),
          InstanceAccessor<&LockFile::Fd>("fd")});
   }
@@ -61,15 +60,6 @@ class LockFile : public Napi::ObjectWrap<LockFile> {
     if (rc == EAGAIN) return Napi::Boolean::New(info.Env(), false);
     if (rc != 0) throw ErrnoError(info.Env(), rc, "fcntl", path_);
     return Napi::Boolean::New(info.Env(), true);
-  }
-
-  // lockSync(mode, timeoutMs): an integer, negative for no limit (src/native checks it).
-  Napi::Value LockSync(const Napi::CallbackInfo& info) {
-    RequireOpen(info.Env());
-    int rc = WaitLockFd(fd_, ParseMode(info[0]), info[1].As<Napi::Number>().Int32Value(),
-                        CancelToken::From(info.Env()));
-    if (rc != 0) throw ErrnoError(info.Env(), rc, "fcntl", path_);
-    return info.Env().Undefined();
   }
 
   Napi::Value Unlock(const Napi::CallbackInfo& info) {

@@ -97,7 +97,7 @@ export async function runObjects(o: ClientOptions, engine: Engine, replicator: R
   // A damaged mailboxes.db entry fails the run (exit 1) but not the other users.
   let readable = true;
   if (o.mode === 'allUsers') {
-    jobs = allUserJobs(engine, o.objects[0] ?? '', (err) => {
+    jobs = await allUserJobs(engine, o.objects[0] ?? '', (err) => {
       log.log('err', `IOERROR: ${err.message}`);
       readable = false;
     });
@@ -107,8 +107,8 @@ export async function runObjects(o: ClientOptions, engine: Engine, replicator: R
 }
 
 /** -A [prefix]: every user with a live mailbox, and every shared mailbox, in mailboxes.db order. */
-function allUserJobs(engine: Engine, prefix: string, damaged: (err: Error) => void): ObjectJob[] {
-  const mboxlist = Mboxlist.open(engine.config);
+async function allUserJobs(engine: Engine, prefix: string, damaged: (err: Error) => void): Promise<ObjectJob[]> {
+  const mboxlist = await Mboxlist.open(engine.config);
   const jobs: ObjectJob[] = [];
   let lastUser: string | null = null;
   for (const entry of mboxlist.entriesReporting(damaged)) {

@@ -31,7 +31,7 @@ export async function verifyCommand(ctx: CommandContext): Promise<number> {
     process.stderr.write('syncmux verify: give exactly one of --user <userid> or --all\n');
     return EXIT.USAGE;
   }
-  const subjects = named ? [{ user }] : allSubjects(ctx.config);
+  const subjects = named ? [{ user }] : await allSubjects(ctx.config);
   let replica: ReplicaClient;
   try {
     replica = await openReadOnlyReplica(ctx.config, ctx.channel, { signal: ctx.signal });

@@ -11,7 +11,6 @@
  */
 import type { CyrusConfig } from './config.js';
 import type { Db } from './cyrusdb/types.js';
-import { withDbLocked, type OpenDbOptions } from './cyrusdb/open.js';
 import { isList, parseDlistValue, toBigNum } from './dlist-value.js';
 import type { MbType } from './mbtype.js';
 import { parseIntName } from './names.js';
@@ -53,9 +52,4 @@ export function folderThreadModseq(db: Pick<Db, 'get'>, folder: { uniqueid: stri
   const byName = db.get('$FOLDER_IDS') === undefined && db.get('$FOLDER_NAMES') !== undefined;
   const key = byName ? folder.name : folder.uniqueid;
   return key ? parseThreadModseq(db.get(`F${key}`)) : 0n;
-}
-
-/** Reads it under the DB's shared lock; a missing DB means 0 (Cyrus opens nothing read-only). */
-export function readXconvmodseq(path: string, folder: { uniqueid: string | null; name: string }, options: OpenDbOptions = {}): bigint {
-  return withDbLocked(path, (db) => folderThreadModseq(db, folder), options) ?? 0n;
 }

@@ -54,26 +54,10 @@ function lockError(file: string, e: unknown): LockError {
 }
 
 /**
- * Takes `mode` on an existing file, reopening while the path no longer names
- * the locked inode. Returns null if the file is (or becomes) absent.
+ * Takes `mode` on an existing file, waiting on the event loop, reopening
+ * while the path no longer names the locked inode. Returns null if the file
+ * is (or becomes) absent.
  */
-export function lockExistingSync(file: string, mode: LockMode, options: LockOptions = {}): LockFile | null {
-  const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT;
-  for (let attempt = 0; attempt <= (options.maxReopen ?? 20); attempt++) {
-    const lf = openReadOnly(file);
-    if (!lf) return null;
-    try {
-      lf.lockSync(mode, timeout);
-    } catch (e) {
-      lf.close();
-      throw lockError(file, e);
-    }
-    if (lf.samePathInode()) return lf;
-    lf.close();
-  }
-  throw new LockError('file kept being replaced while locking', file);
-}
-
 export async function lockExisting(file: string, mode: LockMode, options: LockOptions = {}): Promise<LockFile | null> {
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT;
   for (let attempt = 0; attempt <= (options.maxReopen ?? 20); attempt++) {
@@ -92,12 +76,6 @@ export async function lockExisting(file: string, mode: LockMode, options: LockOp
 }
 
 /** A Cyrus lock file (namelock, user namespace lock): it must already exist. */
-export function lockNameSync(file: string, mode: LockMode, options: LockOptions = {}): LockFile {
-  const lf = lockExistingSync(file, mode, options);
-  if (!lf) throw new LockError('lock file does not exist (not created by a read-only client)', file, 'ENOENT');
-  return lf;
-}
-
 export async function lockName(file: string, mode: LockMode, options: LockOptions = {}): Promise<LockFile> {
   const lf = await lockExisting(file, mode, options);
   if (!lf) throw new LockError('lock file does not exist (not created by a read-only client)', file, 'ENOENT');
@@ -130,16 +108,6 @@ export function readRangeFd(fd: number, offset: number, length: number): Buffer 
 }
 
 /** Shared-locked whole-file read with the inode re-check; null if absent. */
-export function readFileLockedSync(file: string, options: LockOptions = {}): Buffer | null {
-  const lf = lockExistingSync(file, 'shared', options);
-  if (!lf) return null;
-  try {
-    return readAllFd(lf.fd);
-  } finally {
-    lf.close();
-  }
-}
-
 export async function readFileLocked(file: string, options: LockOptions = {}): Promise<Buffer | null> {
   const lf = await lockExisting(file, 'shared', options);
   if (!lf) return null;
@@ -148,9 +116,4 @@ export async function readFileLocked(file: string, options: LockOptions = {}): P
   } finally {
     lf.close();
   }
-}
-
-/** Blocks this thread for ms (used only between retries of a busy file). */
-export function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

@@ -7,7 +7,7 @@
  * ignored. Decoders are pure; Mboxlist wraps one Db snapshot.
  */
 import type { CyrusConfig } from './config.js';
-import { openDb, queryDb, tryOpenDb, withDbLocked, type OpenDbOptions } from './cyrusdb/open.js';
+import { openDbAsync, queryDb, type OpenDbOptions } from './cyrusdb/open.js';
 import type { DbMemos } from './cyrusdb/read-memo.js';
 import type { Db } from './cyrusdb/types.js';
 import { isKvList, isList, parseDlistValue, toBigNum, toNum32, type DKvList, type DValue } from './dlist-value.js';
@@ -254,24 +254,14 @@ export class Mboxlist {
     readonly ctx: NameContext,
   ) {}
 
-  /** Reads config's mailboxes.db (mboxlist_db_path or <configdir>/mailboxes.db) whole: for a walk of every entry (-A). */
-  static open(config: CyrusConfig, options: OpenDbOptions = {}): Mboxlist {
-    return new Mboxlist(openDb(mboxlistPath(config), options), config);
-  }
-
-  /** Like open(), but null when there is no file yet (fresh server). */
-  static openOrEmpty(config: CyrusConfig, options: OpenDbOptions = {}): Mboxlist | null {
-    const db = tryOpenDb(mboxlistPath(config), options);
-    return db ? new Mboxlist(db, config) : null;
-  }
-
   /**
-   * Runs fn under one shared lock on mailboxes.db with positioned reads
-   * (twoskip), so a lookup costs O(log n) records. Results must be
-   * materialised inside fn. Undefined when there is no file.
+   * Reads config's mailboxes.db (mboxlist_db_path or <configdir>/mailboxes.db)
+   * whole, for a walk of every entry (-A, an audit): the image is read under
+   * a shared lock waited for on the event loop and held only for the read,
+   * then decoded offline.
    */
-  static withLocked<T>(config: CyrusConfig, fn: (ml: Mboxlist) => T, options: OpenDbOptions = {}): T | undefined {
-    return withDbLocked(mboxlistPath(config), (db) => fn(new Mboxlist(db, config)), options) ?? undefined;
+  static async open(config: CyrusConfig, options: OpenDbOptions = {}): Promise<Mboxlist> {
+    return new Mboxlist(await openDbAsync(mboxlistPath(config), options), config);
   }
 
   /**

@@ -24,11 +24,6 @@ export interface LockFileOptions {
 export interface LockFile {
   /** Try once; false if another process or fd holds a conflicting lock. */
   tryLock(mode: LockMode): boolean;
-  /**
-   * Block the calling thread up to timeoutMs (negative or omitted: forever),
-   * polling. Throws ETIMEDOUT. An event loop waits with lockPolling instead.
-   */
-  lockSync(mode: LockMode, timeoutMs?: number): void;
   unlock(): void;
   /** True while the path still names the inode this fd has open. */
   samePathInode(): boolean;
@@ -57,7 +52,7 @@ interface Addon {
   shardOf(key: string, shards: number): number;
   shardOfLines(keys: Uint8Array, shards: number): Uint32Array;
   selectIndexRecords(fd: number, startOffset: number, recordSize: number, numRecords: number, modseqOffset: number, modseqHi: number, modseqLo: number, uidAbove: number): Buffer | null;
-  LockFile: new (file: string, write: boolean, create: boolean) => NativeLockFile;
+  LockFile: new (file: string, write: boolean, create: boolean) => LockFile;
   appendLog(file: string, chunks: Uint8Array[], sync: boolean, timeoutMs: number): Promise<number>;
   handOffLogSync(log: string, run: string, timeoutMs?: number): HandOffState;
   handOffLog(log: string, run: string, timeoutMs?: number): Promise<HandOffState>;
@@ -100,11 +95,6 @@ export interface SaslStep {
   detail?: string;
 }
 
-/** The addon's LockFile: lockSync takes an integer timeout only (the wrapper below validates). */
-interface NativeLockFile extends Omit<LockFile, 'lockSync'> {
-  lockSync(mode: LockMode, timeoutMs: number): void;
-}
-
 interface NativeSaslClient {
   start(mechlist: string): Promise<SaslStep>;
   step(challenge: Buffer): Promise<SaslStep>;
@@ -137,11 +127,6 @@ class ValidatedLockFile extends addon.LockFile implements LockFile {
   constructor(file: string, options: LockFileOptions = {}) {
     if (typeof file !== 'string') throw new TypeError('path must be a string');
     super(file, options.write === true, options.create === true);
-  }
-
-  override lockSync(mode: LockMode, timeoutMs = -1): void {
-    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) throw new TypeError(`timeoutMs must be a number, not ${String(timeoutMs)}`);
-    super.lockSync(mode, timeoutMs < 0 ? -1 : Math.min(Math.floor(timeoutMs), 2 ** 31 - 1));
   }
 }
 export const LockFile: new (file: string, options?: LockFileOptions) => LockFile = ValidatedLockFile;

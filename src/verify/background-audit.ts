@@ -89,7 +89,13 @@ export class BackgroundAudit {
   private async loop(): Promise<void> {
     const signal = this.stopping.signal;
     while (!signal.aborted) {
-      const subjects = allSubjects(this.config);
+      let subjects: Subject[];
+      try {
+        subjects = await allSubjects(this.config, { signal });
+      } catch (err) {
+        if (signal.aborted) return; // a stop ended the wait for mailboxes.db's lock
+        throw err;
+      }
       const spacingMs = Math.max(this.settings.intervalMs / Math.max(1, subjects.length), 1000 / this.settings.rate);
       Object.assign(this.state, { cycleStartedMs: Date.now(), subjectsInCycle: subjects.length, checkedInCycle: 0 });
       const present = new Set(subjects.map((s) => s.user));

@@ -3,7 +3,7 @@
  * on the master followed by `@` with every shared mailbox, in mailboxes.db
  * order (as `syncmux-client -A` walks them); and how one is audited.
  */
-import { type CyrusConfig, Mboxlist, mailboxOwner } from '../cyrus/index.js';
+import { type CyrusConfig, Mboxlist, mailboxOwner, type OpenDbOptions } from '../cyrus/index.js';
 import type { Divergence } from './divergence.js';
 import { auditMailboxes, auditUser, type AuditContext } from './user-audit.js';
 
@@ -16,11 +16,12 @@ export interface Subject {
   mailboxes?: string[];
 }
 
-export function allSubjects(config: CyrusConfig): Subject[] {
+/** Every user with a live mailbox, then the shared mailboxes as one subject, from one read of mailboxes.db. */
+export async function allSubjects(config: CyrusConfig, options: OpenDbOptions = {}): Promise<Subject[]> {
   const users: Subject[] = [];
   const shared: string[] = [];
   let last: string | null = null;
-  for (const entry of Mboxlist.open(config).entries()) {
+  for (const entry of (await Mboxlist.open(config, options)).entries()) {
     if (entry.mbtype.deleted || entry.mbtype.intermediate || entry.mbtype.reserve) continue;
     if (entry.name.startsWith(`${config.deletedPrefix}.`) || entry.name.includes(`!${config.deletedPrefix}.`)) continue;
     const owner = mailboxOwner(entry.name, config);

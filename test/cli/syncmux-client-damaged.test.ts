@@ -40,7 +40,7 @@ test('-u: a truncated cyrus.index, a missing mailbox directory and a garbage see
     await imap(lab.master, 'dave', 'SELECT "Other Users/alice"', 'STORE 1 +FLAGS (\\Seen)');
 
     const cfg = loadConfig(lab.master.paths.imapdConf);
-    const ml = Mboxlist.open(cfg);
+    const ml = await Mboxlist.open(cfg);
     const location = (name: string) => {
       const e = ml.lookup(name)!;
       return { name, uniqueid: e.uniqueid, partition: e.partition!, legacyDirs: e.mbtype.legacyDirs };

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { CyrusDbError, DbBusyError, decodeDb, decodeTwoskip, detectBackend, lookupKey, openDb, openDbAsync, scanPrefix, SkiplistSeeker, tryOpenDb, TwoskipSeeker, unescapeFlat, type Db } from '../../src/cyrus/cyrusdb/index.js';
+import { CyrusDbError, DbBusyError, decodeDb, decodeTwoskip, detectBackend, openDbAsync, queryDb, SkiplistSeeker, tryOpenDbAsync, TwoskipSeeker, unescapeFlat, type Db } from '../../src/cyrus/cyrusdb/index.js';
 import { LockError } from '../../src/cyrus/lock.js';
 import { LockFile } from '../../src/native/index.js';
 import { skip } from '../support/skip.js';
@@ -12,6 +12,14 @@ import { buildTwoskip } from './support/twoskip-writer.js';
 
 const rows = (db: Db, prefix?: string | Buffer): Array<[string, string]> => [...db.entries(prefix)].map((e) => [e.key.toString('latin1'), e.value.toString('latin1')]);
 const isErr = (cls: abstract new (...a: never[]) => Error, re?: RegExp) => (e: unknown): boolean => e instanceof cls && (!re || re.test((e as Error).message));
+
+async function rejects(p: Promise<unknown>, check: (e: unknown) => boolean): Promise<void> {
+  const e = await p.then(() => null, (err: unknown) => err ?? new Error('rejected with nothing'));
+  assert.ok(e && check(e), `expected a rejection, got ${String(e)}`);
+}
+
+/** Every record under `prefix`, through the positioned seeker under one lock. */
+const scanPrefix = async (file: string, prefix: string) => (await queryDb(file, (d) => [...d.entries(prefix)])) ?? [];
 
 /** A deterministic workload with overwrites, deletes, binary bytes and a long key. */
 function workload(): BatchOp[] {
@@ -115,7 +123,7 @@ test('flat escaping', () => {
 });
 
 for (const backend of ['twoskip', 'skiplist', 'flat'] as const) {
-  test(`${backend} written by cyr_dbtool reads back as cyr_dbtool shows it`, () => {
+  test(`${backend} written by cyr_dbtool reads back as cyr_dbtool shows it`, async () => {
     const why = cyrusUnavailable();
     if (why) return skip(`${backend} written by cyr_dbtool`, why);
     const env = CyrusEnv.create();
@@ -125,7 +133,7 @@ for (const backend of ['twoskip', 'skiplist', 'flat'] as const) {
       env.dbtool(file, backend, ops.slice(0, 300));
       env.dbtool(file, backend, ops.slice(300));
       const copy = env.readOnlyCopy(file);
-      const db = openDb(copy);
+      const db = await openDbAsync(copy);
       assert.is(db.backend, backend);
       const oracle = env.dbshow(file, backend);
       assert.is(db.size, oracle.length);
@@ -138,8 +146,8 @@ for (const backend of ['twoskip', 'skiplist', 'flat'] as const) {
         // The second batch sits in the log (ADD and DELETE records, pointers rewritten in place).
         const probes = [...oracle.map(([k]) => k), ...ops.filter((op) => op[0] === 'DELETE').map((op) => op[1]), '', 'a', 'zzz'];
         assertSeekAgrees(fs.readFileSync(copy), probes, ['k01', 'k3', 'empty', 'x', 'k', ''], SkiplistSeeker);
-        assert.equal(lookupKey(copy, 'empty'), Buffer.alloc(0));
-        assert.equal(scanPrefix(copy, 'k00').map((e) => [e.key, e.value]), env.dbshow(file, backend, 'k00'));
+        assert.equal(await queryDb(copy, (d) => d.get('empty')), Buffer.alloc(0));
+        assert.equal((await scanPrefix(copy, 'k00')).map((e) => [e.key, e.value]), env.dbshow(file, backend, 'k00'));
         const torn = fs.readFileSync(copy).subarray(0, fs.statSync(copy).size - 4);
         assert.throws(() => new SkiplistSeeker((o, l) => torn.subarray(o, o + l), torn.length), isErr(DbBusyError));
       }
@@ -148,11 +156,11 @@ for (const backend of ['twoskip', 'skiplist', 'flat'] as const) {
         // cyr_dbtool leaves an un-checkpointed file: replaced records, DELETE hops, out-of-order offsets.
         const probes = [...oracle.map(([k]) => k), ...ops.filter((op) => op[0] === 'DELETE').map((op) => op[1])];
         assertSeekAgrees(fs.readFileSync(copy), probes, ['k01', 'k3', 'empty', 'x', 'k']);
-        assert.equal(lookupKey(copy, 'empty'), Buffer.alloc(0));
-        assert.is(lookupKey(copy, 'nope'), undefined);
-        assert.equal(scanPrefix(copy, 'k00').map((e) => [e.key, e.value]), env.dbshow(file, backend, 'k00'));
+        assert.equal(await queryDb(copy, (d) => d.get('empty')), Buffer.alloc(0));
+        assert.is(await queryDb(copy, (d) => d.get('nope')), undefined);
+        assert.equal((await scanPrefix(copy, 'k00')).map((e) => [e.key, e.value]), env.dbshow(file, backend, 'k00'));
         env.must('cyr_dbtool', [file, backend, 'repack']);
-        assert.equal([...openDb(env.readOnlyCopy(file)).entries()].map((e) => [e.key, e.value]), oracle, 'after repack');
+        assert.equal([...(await openDbAsync(env.readOnlyCopy(file))).entries()].map((e) => [e.key, e.value]), oracle, 'after repack');
       }
     } finally {
       env.cleanup();
@@ -160,7 +168,7 @@ for (const backend of ['twoskip', 'skiplist', 'flat'] as const) {
   });
 }
 
-test('a twoskip that cyr_dbtool left mid-commit (damage) is busy, and Cyrus repairs it', () => {
+test('a twoskip that cyr_dbtool left mid-commit (damage) is busy, and Cyrus repairs it', async () => {
   const why = cyrusUnavailable();
   if (why) return skip('twoskip damage', why);
   const env = CyrusEnv.create();
@@ -169,10 +177,10 @@ test('a twoskip that cyr_dbtool left mid-commit (damage) is busy, and Cyrus repa
     env.dbtool(file, 'twoskip', [['SET', 'a', '1'], ['SET', 'b', '2']]);
     env.run('cyr_dbtool', [file, 'twoskip', 'damage']);
     assert.throws(() => decodeDb(fs.readFileSync(file)), isErr(DbBusyError));
-    assert.throws(() => openDb(file, { busyRetries: 1, busyDelayMs: 1 }), isErr(DbBusyError));
+    await rejects(openDbAsync(file, { busyRetries: 1, busyDelayMs: 1 }), isErr(DbBusyError));
     // Any write open by Cyrus runs recovery; then the committed state reads back.
     env.dbtool(file, 'twoskip', [['SET', 'c', '3']]);
-    assert.equal(rows(openDb(file)), [['a', '1'], ['b', '2'], ['c', '3']]);
+    assert.equal(rows(await openDbAsync(file)), [['a', '1'], ['b', '2'], ['c', '3']]);
   } finally {
     env.cleanup();
   }
@@ -184,34 +192,29 @@ test('reads wait for a conflicting lock and time out', async () => {
     const file = path.join(dir, 'x.db');
     fs.writeFileSync(file, buildTwoskip([['k', 'v']]));
     const writer = new LockFile(file, { write: true });
-    writer.lockSync('exclusive', 0);
-    assert.throws(() => openDb(file, { timeoutMs: 30 }), isErr(LockError, /timed out/));
-    await openDbAsync(file, { timeoutMs: 30 }).then(
-      () => assert.unreachable('should time out'),
-      (e: unknown) => assert.ok(e instanceof LockError),
-    );
+    assert.ok(writer.tryLock('exclusive'));
+    await rejects(openDbAsync(file, { timeoutMs: 30 }), isErr(LockError, /timed out/));
     writer.unlock();
-    assert.equal(rows(openDb(file)), [['k', 'v']]);
     assert.equal(rows(await openDbAsync(file)), [['k', 'v']]);
     writer.close();
-    assert.is(tryOpenDb(path.join(dir, 'missing.db')), null);
-    assert.throws(() => openDb(path.join(dir, 'missing.db')), isErr(CyrusDbError, /no such/));
+    assert.is(await tryOpenDbAsync(path.join(dir, 'missing.db')), null);
+    await rejects(openDbAsync(path.join(dir, 'missing.db')), isErr(CyrusDbError, /no such/));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('a file replaced by rename after open is re-read by inode', () => {
+test('a file replaced by rename after open is re-read by inode', async () => {
   const dir = fs.mkdtempSync('/tmp/syncmux-ino-');
   try {
     const file = path.join(dir, 'x.db');
     fs.writeFileSync(file, buildTwoskip([['old', '1']]));
     // Hold the old inode open and locked shared, replace the path, then read: the new image must win.
     const old = new LockFile(file);
-    old.lockSync('shared', 0);
+    assert.ok(old.tryLock('shared'));
     fs.writeFileSync(`${file}.NEW`, buildTwoskip([['new', '2']]));
     fs.renameSync(`${file}.NEW`, file);
-    assert.equal(rows(openDb(file)), [['new', '2']]);
+    assert.equal(rows(await openDbAsync(file)), [['new', '2']]);
     old.close();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

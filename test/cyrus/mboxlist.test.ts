@@ -137,7 +137,7 @@ test('mailboxes.db made by ctl_mboxlist -u matches ctl_mboxlist -d', async () =>
     });
     const dump = JSON.parse(env.must('ctl_mboxlist', ['-d', '-y']).toString()) as Record<string, Record<string, unknown>>;
     const cfg = loadConfig(env.conf);
-    const ml = Mboxlist.open(cfg);
+    const ml = await Mboxlist.open(cfg);
     const mine = [...ml.entries()];
     assert.equal(mine.map((e) => e.name).sort(), Object.keys(dump).sort());
     for (const e of mine) {
@@ -166,10 +166,10 @@ test('mailboxes.db made by ctl_mboxlist -u matches ctl_mboxlist -d', async () =>
       ['user.tom', 'user.tom.#sieve', 'user.tom.Mid.Leaf', 'user.tom.Sent', 'DELETED.user.tom.Gone.6512A3F0'],
     );
     // The same answers through positioned reads under one lock.
-    assert.equal(Mboxlist.withLocked(cfg, (l) => [...l.userTree('tom', { deleted: true, intermediates: true, tombstones: true })].map((e) => e.name)), tree);
-    assert.equal(Mboxlist.withLocked(cfg, (l) => l.lookup('user.tom.Sent')), ml.lookup('user.tom.Sent'));
-    assert.is(Mboxlist.withLocked(cfg, (l) => l.lookup('user.nobody')), undefined);
-    assert.equal(Mboxlist.withLocked(cfg, (l) => l.byUniqueId('af01aaaa-1111-2222-3333-444455556666')), ml.byUniqueId('af01aaaa-1111-2222-3333-444455556666'));
+    assert.equal(await Mboxlist.query(cfg, (l) => [...l.userTree('tom', { deleted: true, intermediates: true, tombstones: true })].map((e) => e.name)), tree);
+    assert.equal(await Mboxlist.query(cfg, (l) => l.lookup('user.tom.Sent')), ml.lookup('user.tom.Sent'));
+    assert.is(await Mboxlist.query(cfg, (l) => l.lookup('user.nobody')), undefined);
+    assert.equal(await Mboxlist.query(cfg, (l) => l.byUniqueId('af01aaaa-1111-2222-3333-444455556666')), ml.byUniqueId('af01aaaa-1111-2222-3333-444455556666'));
     // query() is for callers that act on the answer: an absent file is an error, not "no mailboxes".
     assert.equal(await Mboxlist.query(cfg, (l) => l.lookup('user.tom.Sent')), ml.lookup('user.tom.Sent'));
     assert.is(await Mboxlist.query(cfg, (l) => l.lookup('user.nobody')), undefined);
@@ -180,7 +180,6 @@ test('mailboxes.db made by ctl_mboxlist -u matches ctl_mboxlist -d', async () =>
     assert.equal(first, [ml.lookup('user.tom.Sent'), undefined, [...ml.userTree('tom')].map((e) => e.name)]);
     assert.equal(await viaMemo(), first);
     const missing = { ...cfg, db: { ...cfg.db, mboxlist: { ...cfg.db.mboxlist, path: `${env.dir}/no-such-mailboxes.db` } } };
-    assert.is(Mboxlist.withLocked(missing, () => 'ran'), undefined);
     const err = await Mboxlist.query(missing, () => 'ran').then(() => null, (e: unknown) => e);
     assert.ok(err instanceof MboxlistError && /no-such-mailboxes\.db: no such file/.test(err.message), String(err));
     assert.is(ml.inbox('jo.e')?.uniqueid, '0f01aaaa-1111-2222-3333-444455556666');

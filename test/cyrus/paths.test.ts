@@ -3,7 +3,6 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildConfig, loadConfig, RawConfig, type CyrusConfig } from '../../src/cyrus/config.js';
-import { Mboxlist } from '../../src/cyrus/mboxlist.js';
 import { dbNameToIntName, intNameToDbName, isUserMailbox, mailboxOwner, parseIntName, userInbox } from '../../src/cyrus/names.js';
 import {
   dirHash,
@@ -23,6 +22,7 @@ import {
 import { listQuotaRoots, readQuota } from '../../src/cyrus/quota.js';
 import { skip } from '../support/skip.js';
 import { CyrusEnv, cyrusUnavailable, message } from './support/cyrus-env.js';
+import { mboxlistSync } from '../support/read-db-sync.js';
 
 const ctx = { deletedPrefix: 'DELETED', defaultDomain: 'example.org' };
 
@@ -137,7 +137,7 @@ test('paths agree with mbpath', () => {
       };
       env.undump(Object.fromEntries(Object.entries(boxes).map(([k, v]) => [k, { ...common, ...v }])));
       const cfg = loadConfig(env.conf);
-      const ml = Mboxlist.open(cfg);
+      const ml = mboxlistSync(cfg);
       for (const name of Object.keys(boxes)) {
         const oracle = JSON.parse(env.must('mbpath', ['-j', name]).toString()) as { data: string; meta: string; archive: string; user?: Record<string, string> };
         const e = ml.lookup(name);
@@ -176,7 +176,7 @@ test('lock and quota files land where Cyrus puts them', () => {
       'user.tom.Legacy': { ...common, uniqueid: 'af01aaaa-1111-2222-3333-444455556666', mbtype: 'el' },
     });
     const cfg = loadConfig(env.conf);
-    const ml = Mboxlist.open(cfg);
+    const ml = mboxlistSync(cfg);
     for (const name of ['user.tom', 'user.tom.Legacy']) {
       const e = ml.lookup(name);
       if (!e?.partition) throw new Error(name);

@@ -27,7 +27,7 @@ test('lock files across a master restart, and after the lock dir is emptied (tmp
     await createUser(lab, 'carol', ['Archive']);
     await deliver(lab, 'carol', 2);
     const cfg = loadConfig(lab.master.paths.imapdConf);
-    const live = [...Mboxlist.open(cfg).entries()].filter((e) => entryState(e) === 'live').map((e) => e.name);
+    const live = [...(await Mboxlist.open(cfg)).entries()].filter((e) => entryState(e) === 'live').map((e) => e.name);
     assert.equal(live, ['user.carol', 'user.carol.Archive']);
     const before = lockFiles(cfg);
     assert.ok(before.includes(path.basename(lockFile(cfg, userNamespaceLockName('carol')))), before.join(' '));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { decodeAnnotationKey, decodeAnnotationValue, mailboxAnnotations, messageAnnotations, OWNER_TOKEN, serverAnnotations } from '../../src/cyrus/annotations.js';
 import { buildConfig, loadConfig, RawConfig } from '../../src/cyrus/config.js';
 import { MemoryDb } from '../../src/cyrus/cyrusdb/memory-db.js';
-import { tryOpenDb } from '../../src/cyrus/cyrusdb/open.js';
+import { tryOpenDbAsync } from '../../src/cyrus/cyrusdb/open.js';
 import { Mboxlist } from '../../src/cyrus/mboxlist.js';
 import { decodeQuotaFile, decodeQuotaValue, QuotaFormatError } from '../../src/cyrus/quota.js';
 import { decodeSeenValue, readUserSeen, seenPath, SeenFormatError } from '../../src/cyrus/seen.js';
@@ -186,7 +186,7 @@ test('seen and subscription files at the paths Cyrus uses', async () => {
       'user.old': { ...common, uniqueid: '4f2a9c1e-1111-2222-3333-444455556666', mbtype: 'el' },
     });
     const cfg = loadConfig(env.conf);
-    const ml = Mboxlist.open(cfg);
+    const ml = await Mboxlist.open(cfg);
     const oracle = (user: string): Record<string, string> => (JSON.parse(env.must('mbpath', ['-j', `user.${user}`]).toString()) as { user: Record<string, string> }).user;
     for (const user of ['tom', 'old']) {
       const seen = seenPath(cfg, ml, user);
@@ -214,7 +214,7 @@ test('seen and subscription files at the paths Cyrus uses', async () => {
         ],
       );
       assert.equal(await readUserSubscriptions(cfg, ml, user), [`user.${user}`, `user.${user}.Sent`, 'shared.folder']);
-      assert.is(tryOpenDb(subs)?.backend, 'flat');
+      assert.is((await tryOpenDbAsync(subs))?.backend, 'flat');
     }
   } finally {
     env.cleanup();

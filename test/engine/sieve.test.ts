@@ -112,7 +112,7 @@ test('a sieve directory not yet migrated to #sieve is handed to Cyrus sync_clien
     await createUser(lab, 'alice');
     // What an upgraded 2.x/3.0 user has: scripts in the sieve directory, no #sieve mailbox.
     const cfg = loadConfig(lab.master.paths.imapdConf);
-    const inbox = Mboxlist.withLocked(cfg, (ml) => ml.inbox('alice'))!;
+    const inbox = (await Mboxlist.query(cfg, (ml) => ml.inbox('alice')))!;
     const dir = userSieveDir(cfg, 'alice', { uniqueid: inbox.uniqueid, legacyDirs: inbox.mbtype.legacyDirs })!;
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'old.script'), 'require ["fileinto"];\r\nif header :contains "subject" "x" { fileinto "INBOX"; }\r\n');
@@ -125,7 +125,7 @@ test('a sieve directory not yet migrated to #sieve is handed to Cyrus sync_clien
     assert.equal(await userSync(), { ok: true, handedOff: true }, eut.logs.join('\n'));
     // The default client, or the lab's wrapper for a master of another Cyrus build (its own sync_client).
     assert.ok(eut.logs.some((l) => /not yet migrated into a #sieve mailbox.*handing alice to \/\S+\/sync_client -u/.test(l)), eut.logs.join('\n'));
-    assert.ok(Mboxlist.withLocked(cfg, (ml) => ml.find('user.alice.#sieve')), 'Cyrus sync_client created the #sieve mailbox on the master');
+    assert.ok(await Mboxlist.query(cfg, (ml) => ml.find('user.alice.#sieve')), 'Cyrus sync_client created the #sieve mailbox on the master');
     const replica = tree(lab.replica.paths.sieveDir);
     assert.ok(Object.entries(replica).some(([f, v]) => f.endsWith('/defaultbc') && v === '-> old.bc'), JSON.stringify(replica));
     assert.equal(stockWouldSend(lab, ['-u', 'alice']).sent, []);

@@ -61,7 +61,7 @@ test(NAME, async () => {
     const inbox = await takeMailboxSnapshot(cfg, 'user.alice');
     inbox.release();
     await passWaitsFor(lab, inbox.snapshot.paths.annotations, () => deliver(lab, 'alice', 2));
-    await passWaitsFor(lab, subsPath(cfg, Mboxlist.open(cfg), 'alice'), async () => {
+    await passWaitsFor(lab, subsPath(cfg, await Mboxlist.open(cfg), 'alice'), async () => {
       await imap(lab.master, 'alice', 'SUBSCRIBE Drafts');
     });
   } finally {

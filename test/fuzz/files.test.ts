@@ -11,8 +11,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { messageAnnotations } from '../../src/cyrus/annotations.js';
 import { readRaclModseq } from '../../src/cyrus/counters.js';
-import { readXconvmodseq } from '../../src/cyrus/conversations.js';
-import { lookupKey, scanPrefix, tryOpenDb } from '../../src/cyrus/cyrusdb/open.js';
+import { folderThreadModseq } from '../../src/cyrus/conversations.js';
+import { queryDb, tryOpenDbAsync } from '../../src/cyrus/cyrusdb/open.js';
 import { CyrusFileError } from '../../src/cyrus/file-error.js';
 import { LockError } from '../../src/cyrus/lock.js';
 import { mailboxMetaFile } from '../../src/cyrus/paths.js';
@@ -82,10 +82,10 @@ const dbs = [fixture('mailboxes.twoskip'), fixture('mailboxes.skiplist'), fixtur
 
 test('cyrusdb files: whole reads, positioned lookups and scans under the lock', async () => {
   await inTempDir(async (dir) => {
-    const rejected = await fuzzFile(path.join(dir, 'mailboxes.db'), dbs, (f) => {
-      tryOpenDb(f, NO_RETRY);
-      lookupKey(f, 'Nuser\x1ftom', NO_RETRY);
-      scanPrefix(f, 'N', NO_RETRY);
+    const rejected = await fuzzFile(path.join(dir, 'mailboxes.db'), dbs, async (f) => {
+      await tryOpenDbAsync(f, NO_RETRY);
+      await queryDb(f, (db) => db.get('Nuser\x1ftom'), NO_RETRY);
+      await queryDb(f, (db) => [...db.entries('N')], NO_RETRY);
     }, repairTwoskip);
     console.log(`  cyrusdb: ${runs} files, ${rejected} rejected`);
   });
@@ -93,15 +93,15 @@ test('cyrusdb files: whole reads, positioned lookups and scans under the lock', 
 
 test('per-user files: seen, subscriptions, annotations, counters, conversations', async () => {
   await inTempDir(async (dir) => {
-    const seen = await fuzzFile(path.join(dir, 'tom.seen'), [fixture('seen.twoskip'), fixture('seen.skiplist')], (f) => { const db = tryOpenDb(f, NO_RETRY); return db && decodeSeenDb(db); }, repairTwoskip); // readSeenFile's reads, without its event-loop lock wait
-    const subs = await fuzzFile(path.join(dir, 'tom.sub'), [fixture('subs.flat')], (f) => { const db = tryOpenDb(f, NO_RETRY); return db && decodeSubscriptions(db, 'tom', CTX); });
-    const annots = await fuzzFile(path.join(dir, 'cyrus.annotations'), [fixture('cyrus.annotations'), fixture('annotations.twoskip')], (f) => {
-      const db = tryOpenDb(f, NO_RETRY);
+    const seen = await fuzzFile(path.join(dir, 'tom.seen'), [fixture('seen.twoskip'), fixture('seen.skiplist')], async (f) => { const db = await tryOpenDbAsync(f, NO_RETRY); return db && decodeSeenDb(db); }, repairTwoskip); // readSeenFile's reads
+    const subs = await fuzzFile(path.join(dir, 'tom.sub'), [fixture('subs.flat')], async (f) => { const db = await tryOpenDbAsync(f, NO_RETRY); return db && decodeSubscriptions(db, 'tom', CTX); });
+    const annots = await fuzzFile(path.join(dir, 'cyrus.annotations'), [fixture('cyrus.annotations'), fixture('annotations.twoskip')], async (f) => {
+      const db = await tryOpenDbAsync(f, NO_RETRY);
       if (db) messageAnnotations(db, { owner: 'tom' });
     }, repairTwoskip);
     const counters = await fuzzFile(path.join(dir, 'tom.counters'), [Buffer.alloc(104, 1)], (f) => readRaclModseq(f));
     const convs = await fuzzFile(path.join(dir, 'tom.conversations'), [fixture('seen.skiplist'), fixture('mailboxes.skiplist')], (f) =>
-      readXconvmodseq(f, { uniqueid: 'af01aaaa-1111-2222-3333-444455556666', name: 'user.tom' }, NO_RETRY),
+      queryDb(f, (db) => folderThreadModseq(db, { uniqueid: 'af01aaaa-1111-2222-3333-444455556666', name: 'user.tom' }), NO_RETRY),
     );
     console.log(`  rejected: seen ${seen}, subs ${subs}, annotations ${annots}, counters ${counters}, conversations ${convs} of ${runs} each`);
   });

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import { mailboxAnnotations } from '../../src/cyrus/annotations.js';
-import { decodeDb, tryOpenDb } from '../../src/cyrus/cyrusdb/open.js';
+import { decodeDb } from '../../src/cyrus/cyrusdb/open.js';
+import { readDbSync } from '../support/read-db-sync.js';
 import { DbMemo } from '../../src/cyrus/cyrusdb/read-memo.js';
 import * as assert from 'uvu/assert';
 import { CyrusDbError } from '../../src/cyrus/cyrusdb/types.js';
@@ -49,7 +50,7 @@ test('seen: a garbage value is a SeenFormatError naming the file; every reader e
     const file = path.join(dir, 'tom.seen');
     const b = Buffer.from(fixture('seen.twoskip'));
     fs.writeFileSync(file, Buffer.from('3f2a\tgarbage\n'));
-    const readSeen = (f: string) => { const db = tryOpenDb(f); return db && decodeSeenDb(db); }; // readSeenFile, read synchronously
+    const readSeen = (f: string) => { const db = readDbSync(f); return db && decodeSeenDb(db); }; // readSeenFile's decoding, read synchronously
     const e = throwsTyped(() => readSeen(file), SeenFormatError, /unsupported version/);
     assert.is((e as SeenFormatError).path, file);
     assert.ok(e instanceof CyrusFileError);

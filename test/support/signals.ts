@@ -23,7 +23,7 @@ export async function holdLock(file: string): Promise<{ release: () => Promise<v
   const script = `
     import { LockFile } from ${JSON.stringify(path.join(root, 'src', 'native', 'index.ts'))};
     const lock = new LockFile(process.argv[1], { write: true, create: true });
-    lock.lockSync('exclusive');
+    if (!lock.tryLock('exclusive')) throw new Error('already locked');
     process.stdout.write('locked\\n');
     process.stdin.on('end', () => process.exit(0));
     process.stdin.resume();

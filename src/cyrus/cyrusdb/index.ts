@@ -1,7 +1,7 @@
 /**
  * Public face of the read-only cyrusdb readers (twoskip, skiplist, flat).
  */
-export { decodeDb, emptyDb, lookupKey, openDb, openDbAsync, pathIdentity, queryDb, readLockedDb, scanPrefix, tryOpenDb, tryOpenDbAsync, withDbLocked, type DbReader, type OpenDbOptions } from './open.js';
+export { decodeDb, emptyDb, openDbAsync, pathIdentity, queryDb, readLockedDb, tryOpenDbAsync, type DbReader, type OpenDbOptions } from './open.js';
 export { DbMemo, DbMemos } from './read-memo.js';
 export { TwoskipSeeker, type ReadAt } from './twoskip-seek.js';
 export { SkiplistSeeker } from './skiplist-seek.js';

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import type { LockFile } from '../../native/index.js';
-import { lockExisting, lockExistingSync, readAllFd, readFileLocked, readFileLockedSync, readRangeFd, sleepSync, type LockOptions } from '../lock.js';
+import { lockExisting, readAllFd, readFileLocked, readRangeFd, type LockOptions } from '../lock.js';
 import { detectBackend, detectMagic } from './detect.js';
 import { decodeFlat } from './flat.js';
 import { MemoryDb } from './memory-db.js';
@@ -17,7 +17,7 @@ import { decodeTwoskip } from './twoskip.js';
 import { identityKey, type DbMemo } from './read-memo.js';
 import { SkiplistSeeker } from './skiplist-seek.js';
 import { TwoskipSeeker } from './twoskip-seek.js';
-import { CyrusDbError, DbBusyError, toKey, type Db, type Entry } from './types.js';
+import { CyrusDbError, DbBusyError, toKey, type Db } from './types.js';
 import { decodingEach, decodingFile, namingFile } from '../file-error.js';
 
 export interface OpenDbOptions extends LockOptions {
@@ -69,7 +69,7 @@ const dbError = (message: string, cause: unknown): CyrusDbError => new CyrusDbEr
  * fn against the file without blocking the event loop: answered from the
  * memo while the file is unchanged, else under a shared lock waited for on
  * the event loop (Cyrus may hold mailboxes.db for seconds: a checkpoint, a
- * big rename). Busy images are retried like tryOpenDb; null when absent.
+ * big rename). Busy images are retried like tryOpenDbAsync; null when absent.
  */
 export async function queryDb<T>(path: string, fn: (db: DbReader) => T, options: OpenDbOptions & { memo?: DbMemo } = {}): Promise<T | null> {
   const hit = options.memo?.answer(pathIdentity(path), fn);
@@ -99,28 +99,6 @@ export function decodeDb(buf: Buffer, path = ''): Db {
 }
 
 /** Reads and decodes; null when the file does not exist (Cyrus: "no entries"). */
-export function tryOpenDb(path: string, options: OpenDbOptions = {}): Db | null {
-  const retries = options.busyRetries ?? 5;
-  let delay = options.busyDelayMs ?? 20;
-  for (let attempt = 0; ; attempt++) {
-    const buf = readFileLockedSync(path, options);
-    if (!buf) return null;
-    try {
-      return decodeDb(buf, path);
-    } catch (e) {
-      if (!(e instanceof DbBusyError) || attempt >= retries) throw e;
-    }
-    sleepSync(delay);
-    delay *= 2;
-  }
-}
-
-export function openDb(path: string, options: OpenDbOptions = {}): Db {
-  const db = tryOpenDb(path, options);
-  if (!db) throw new CyrusDbError('no such database file', path);
-  return db;
-}
-
 export async function tryOpenDbAsync(path: string, options: OpenDbOptions = {}): Promise<Db | null> {
   const retries = options.busyRetries ?? 5;
   let delay = options.busyDelayMs ?? 20;
@@ -146,38 +124,4 @@ export async function openDbAsync(path: string, options: OpenDbOptions = {}): Pr
 /** An empty snapshot, for absent optional databases. */
 export function emptyDb(path = ''): Db {
   return new MemoryDb('flat', path, []);
-}
-
-/**
- * Runs `fn` against the file under one shared lock: a seeker that reads only
- * the records it visits for twoskip and skiplist files, else (flat) the
- * decoded snapshot.
- * Busy images are retried like tryOpenDb; null when the file is absent.
- */
-export function withDbLocked<T>(path: string, fn: (db: DbReader) => T, options: OpenDbOptions = {}): T | null {
-  const retries = options.busyRetries ?? 5;
-  let delay = options.busyDelayMs ?? 20;
-  for (let attempt = 0; ; attempt++) {
-    const lf = lockExistingSync(path, 'shared', options);
-    if (!lf) return null;
-    try {
-      return readLockedDb(lf, path, fn);
-    } catch (e) {
-      if (!(e instanceof DbBusyError) || attempt >= retries) throw e;
-    } finally {
-      lf.close();
-    }
-    sleepSync(delay);
-    delay *= 2;
-  }
-}
-
-/** One key, read with O(log n) positioned reads on twoskip and skiplist files; undefined if absent (or no file). */
-export function lookupKey(path: string, key: Buffer | string, options: OpenDbOptions = {}): Buffer | undefined {
-  return withDbLocked(path, (db) => db.get(key), options) ?? undefined;
-}
-
-/** All records under a key prefix, in key order, without reading the whole twoskip or skiplist file. */
-export function scanPrefix(path: string, prefix: Buffer | string, options: OpenDbOptions = {}): Entry[] {
-  return withDbLocked(path, (db) => [...db.entries(prefix)], options) ?? [];
 }

@@ -7,10 +7,11 @@
  */
 import fs from 'node:fs';
 import * as assert from 'uvu/assert';
-import { formatMbType, hasUserFlag, isExpunged, isUnlinked, mboxlistPath, tryOpenDb, type MailboxSnapshot } from '../../../src/cyrus/index.js';
+import { formatMbType, hasUserFlag, isExpunged, isUnlinked, mboxlistPath, type MailboxSnapshot } from '../../../src/cyrus/index.js';
 import type { CyrusLab } from '../../../lab/cyrus-lab.js';
 import type { ReaderView } from './reader-view.js';
 import { ctlMboxlistDump, dbtoolShow, mbexamine, mbpath, unexpungeList } from './tool-oracles.js';
+import { readDbSync } from '../../support/read-db-sync.js';
 
 const hex = (rows: Iterable<readonly [Buffer, Buffer]>): string[] => [...rows].map(([k, v]) => `${k.toString('hex')}=${v.toString('hex')}`);
 
@@ -30,7 +31,7 @@ export function checkMboxlist(lab: CyrusLab, view: ReaderView): void {
     assert.is(e.mbtype.intermediate, !(e.name in noInter), `${e.name} intermediate`);
   }
   // The bytes under the decoding: every key and value as cyr_dbtool reads a copy.
-  const raw = tryOpenDb(mboxlistPath(view.cfg));
+  const raw = readDbSync(mboxlistPath(view.cfg));
   assert.ok(raw, 'mailboxes.db opens');
   assert.equal(hex([...raw.entries()].map((r) => [r.key, r.value] as const)), hex(dbtoolShow(lab, mboxlistPath(view.cfg), 'twoskip')), 'mailboxes.db records = cyr_dbtool');
 }

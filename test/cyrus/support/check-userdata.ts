@@ -6,7 +6,7 @@
  * FETCH ANNOTATION), and quota roots vs the `quota` tool.
  */
 import * as assert from 'uvu/assert';
-import { listQuotaRoots, Mboxlist, readQuota, readUserSeen, readUserSubscriptions, seenPath, subsPath, tryOpenDb, type Annotation } from '../../../src/cyrus/index.js';
+import { listQuotaRoots, Mboxlist, readQuota, readUserSeen, readUserSubscriptions, seenPath, subsPath, type Annotation } from '../../../src/cyrus/index.js';
 import type { CyrusLab } from '../../../lab/cyrus-lab.js';
 import { pairs, quote } from '../../../lab/imap-tokens.js';
 import { withImap } from '../../../lab/lab-ops.js';
@@ -14,12 +14,13 @@ import { fromUserName, ownerName, viewerName } from './ext-names.js';
 import { imapMessageAnnotations, imapMetadata } from './imap-view.js';
 import type { ReaderView } from './reader-view.js';
 import { dbtoolShow, mbpath, quotaReport } from './tool-oracles.js';
+import { readDbSync } from '../../support/read-db-sync.js';
 
 const hex = (rows: Iterable<readonly [Buffer, Buffer]>): string[] => [...rows].map(([k, v]) => `${k.toString('hex')}=${v.toString('hex')}`);
 
 /** Raw records of a cyrusdb file: reader vs cyr_dbtool on a copy; [] when the file is absent for both. */
 function sameRaw(lab: CyrusLab, file: string, backend: 'twoskip' | 'flat'): number {
-  const db = tryOpenDb(file);
+  const db = readDbSync(file);
   if (!db) return 0;
   assert.equal(hex([...db.entries()].map((e) => [e.key, e.value] as const)), hex(dbtoolShow(lab, file, backend)), `${file} = cyr_dbtool`);
   return db.size;
@@ -38,7 +39,7 @@ function uidSet(seq: string): number[] {
 /** Returns how many non-owner seen entries and subscriptions were compared. */
 export async function checkSeenAndSubs(lab: CyrusLab, view: ReaderView, users: readonly string[]): Promise<{ seen: number; subs: number }> {
   const counts = { seen: 0, subs: 0 };
-  const ml = Mboxlist.open(view.cfg);
+  const ml = await Mboxlist.open(view.cfg);
   const byUid = new Map(view.entries.filter((e) => e.uniqueid && !e.mbtype.deleted).map((e) => [e.uniqueid, e.name]));
   for (const user of users) {
     const inbox = ml.inbox(user);

@@ -5,9 +5,9 @@
  * as Cyrus 3.6.1 does (v17 index, GUIDs, CRCs).
  */
 import { loadConfig, type CyrusConfig } from '../../../src/cyrus/config.js';
-import { Mboxlist } from '../../../src/cyrus/mboxlist.js';
 import { mailboxDataDir, mailboxMetaFile, type MailboxLocation } from '../../../src/cyrus/paths.js';
 import { message, type CyrusEnv } from './cyrus-env.js';
+import { mboxlistSync } from '../../support/read-db-sync.js';
 
 export interface FixtureMailbox {
   name: string;
@@ -29,7 +29,7 @@ export function createMailboxes(env: CyrusEnv, boxes: readonly FixtureMailbox[])
     ),
   );
   const cfg = loadConfig(env.conf);
-  const ml = Mboxlist.open(cfg);
+  const ml = mboxlistSync(cfg);
   const locations = new Map<string, MailboxLocation>();
   for (const b of boxes) {
     const e = ml.lookup(b.name);

@@ -21,7 +21,7 @@ export interface ReaderView {
 
 export async function readerView(lab: CyrusLab): Promise<ReaderView> {
   const cfg = loadConfig(lab.master.paths.imapdConf);
-  const entries = [...Mboxlist.open(cfg).entries()];
+  const entries = [...(await Mboxlist.open(cfg)).entries()];
   const snapshots = new Map<string, MailboxSnapshot>();
   for (const e of entries) {
     if (entryState(e) !== 'live') continue;
@@ -35,7 +35,7 @@ export async function readerView(lab: CyrusLab): Promise<ReaderView> {
 /** Every read the reader offers, once: snapshots, then each user's seen and subscriptions, then quota. */
 export async function readEverything(lab: CyrusLab, users: readonly string[]): Promise<ReaderView> {
   const view = await readerView(lab);
-  const ml = Mboxlist.open(view.cfg);
+  const ml = await Mboxlist.open(view.cfg);
   for (const u of users) {
     await readUserSeen(view.cfg, ml, u);
     await readUserSubscriptions(view.cfg, ml, u);
