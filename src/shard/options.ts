@@ -26,6 +26,9 @@ export interface RunnerSettings {
    * Watch mode: poll interval when no fs event arrives. Default 1 s, stock's
    * own poll: inotify wakes the runner at once; the poll only covers
    * filesystems that miss events, and costs every idle shard a wakeup.
+   * Woken by the splitter, the default is 10 s: the splitter's watch wakes
+   * the shard for its log and its control files, and an idle daemon's four
+   * shards polling each second cost 0.3 CPU-s a minute.
    */
   readonly pollMs?: number;
   /**
@@ -33,7 +36,7 @@ export interface RunnerSettings {
    * append to its log (`syncmux run`), so it watches no directory. Every
    * event of the busy channel directory (the writers' appends, the
    * splitter's and every shard's renames) woke every shard's thread; now
-   * skip-/resync- files are read on the next wake-up, within pollMs.
+   * the splitter forwards only the skip-/resync- files' events.
    */
   readonly wokenBySplitter?: boolean;
   /** How often a barrier wait looks at the other shards. Default 20 ms. */
@@ -89,7 +92,7 @@ export function resolveSettings(settings: RunnerSettings): ResolvedSettings {
     chunkLines: Math.max(1, settings.chunkLines ?? 50_000),
     retryBatchLines: Math.max(1, settings.retryBatchLines ?? 10_000),
     retryConcurrency: Math.max(1, Math.min(concurrency, settings.retryConcurrency ?? Math.ceil(concurrency / 2))),
-    pollMs: Math.max(1, settings.pollMs ?? 1000),
+    pollMs: Math.max(1, settings.pollMs ?? (settings.wokenBySplitter ? 10_000 : 1000)),
     watchDirectory: !settings.wokenBySplitter,
     barrierPollMs: Math.max(1, settings.barrierPollMs ?? 20),
     barrierTimeoutMs: settings.barrierTimeoutMs ?? null,

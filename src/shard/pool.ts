@@ -136,10 +136,10 @@ export class ShardPool {
     return this.slots.map((_, shard) => this.stats.read(shard));
   }
 
-  /** Asks a shard's worker for a pass now (no-op while it is not running). */
-  wake(shard: number): void {
+  /** Asks a shard's worker for a pass now (no-op while it is not running); `control`: a control file changed. */
+  wake(shard: number, control = false): void {
     const worker = this.slots[shard]?.worker;
-    if (worker && !this.stopping) this.send(worker, { t: 'wake' });
+    if (worker && !this.stopping) this.send(worker, control ? { t: 'wake', control } : { t: 'wake' });
   }
 
   restarts(shard: number): number {

@@ -39,8 +39,12 @@ export type ToWorker =
   | { readonly t: 'shutdown'; readonly graceMs: number }
   /** Ask for a `stats` message. */
   | { readonly t: 'stats' }
-  /** Run a pass now (`syncmux wait`: an idle shard proves it caught up without waiting for its poll). */
-  | { readonly t: 'wake' };
+  /**
+   * Run a pass now (`syncmux wait`: an idle shard proves it caught up
+   * without waiting for its poll); `control`: a control file changed, read
+   * the directory again.
+   */
+  | { readonly t: 'wake'; readonly control?: boolean };
 
 export type FromWorker =
   /** Its code is loaded; waiting for `start` before it touches anything. */

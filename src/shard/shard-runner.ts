@@ -128,8 +128,9 @@ export class ShardRunner {
     return this.stopController.signal.aborted;
   }
 
-  /** Watch mode: start the next pass now instead of at the next event or poll. */
-  wake(): void {
+  /** Watch mode: start the next pass now instead of at the next event or poll; `control`: re-read the control files first. */
+  wake(control = false): void {
+    if (control) this.controlChanged = true;
     this.waker?.fire();
   }
 

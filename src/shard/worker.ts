@@ -31,7 +31,7 @@ const started = new Promise<void>((resolve) => (startWork = resolve));
 
 port.on('message', (message: ToWorker) => {
   if (message.t === 'start') startWork();
-  else if (message.t === 'wake') runner?.wake();
+  else if (message.t === 'wake') runner?.wake(message.control === true);
   else if (message.t === 'stats') {
     if (runner) post({ t: 'stats', stats: { ...runner.snapshot() }, final: false });
   } else if (message.t === 'shutdown') {

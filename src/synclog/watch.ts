@@ -29,6 +29,12 @@ export interface WatchOptions extends SplitOptions {
    * no new `log`: log-run and its checkpoint keep what it already took.
    */
   readonly onStorageError?: (error: Error | null) => void;
+  /**
+   * Hears the name of every other file event in the channel directory (the
+   * splitter's watch is the process's only one: `syncmux run` forwards the
+   * control files to its shards). Called on the event loop; keep it cheap.
+   */
+  readonly onOtherFile?: (name: string) => void;
 }
 
 /** Errors that say the disk, not the data, is the problem: wait and retry instead of stopping. */
@@ -84,7 +90,9 @@ export class PassRequests {
 
 export async function runSplitter(options: WatchOptions): Promise<SplitStats> {
   const splitter = ChannelSplitter.open(options);
-  const waker = new Waker(options.channelDir, (name) => name === 'log', options.pollMs ?? 1000, options.signal, options.onWatchFailed, options.coalesceMs ?? 0);
+  const onOther = options.onOtherFile;
+  const interesting = onOther ? (name: string) => name === 'log' || (onOther(name), false) : (name: string) => name === 'log';
+  const waker = new Waker(options.channelDir, interesting, options.pollMs ?? 1000, options.signal, options.onWatchFailed, options.coalesceMs ?? 0);
   const requests = options.requests;
   if (requests) requests.wake = () => waker.fire();
   let storageRetryMs = 0; // > 0 while the channel directory cannot be written

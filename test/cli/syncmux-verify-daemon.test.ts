@@ -14,6 +14,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { CyrusLab } from '../../lab/cyrus-lab.js';
 import { createUser, deliver, imap } from '../../lab/lab-ops.js';
@@ -38,6 +39,13 @@ test(NAME, async () => {
       await deliver(lab, u, 3);
     }
     await waitChannelDrained(lab);
+    // The shards watch no directory: the splitter's watch hands them a new control file at once, not at their 10 s poll.
+    const request = path.join(lab.syncLogDir(), 'resyncuser-carol');
+    fs.writeFileSync(request, '');
+    spawnSync('chown', ['cyrus:mail', request]);
+    const asked = Date.now();
+    await waitFor('the shard to take resyncuser-carol', () => !fs.existsSync(request), 5000);
+    assert.ok(Date.now() - asked < 5000, `resyncuser-carol taken after ${Date.now() - asked} ms`);
     const cyclesBefore = audit()?.cycles ?? 0;
     await waitFor('two clean audit passes', () => (audit()?.cycles ?? 0) >= cyclesBefore + 2, 60_000);
     assert.is(audit()!.divergingCount, 0, JSON.stringify(audit()));
