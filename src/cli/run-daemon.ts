@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { syncChannel } from '../cyrus/index.js';
 import { chownToCyrus, RateLimit } from '../engine/index.js';
-import { ShardPool, mainLagMs, retryLagMs, type ShardStats, engineModule, RESYNC_PREFIX, SKIP_PREFIX } from '../shard/index.js';
+import { ShardPool, mainLagMs, retryLagMs, type ShardStats, engineModule, isControlFile } from '../shard/index.js';
 import { newSplitStats, runSplitter, splitOnce, type SplitStats, PassRequests } from '../synclog/index.js';
 import { auditSettings, BackgroundAudit, type AuditStatus } from '../verify/index.js';
 import { startWaitServer } from './wait-server.js';
@@ -114,7 +114,7 @@ export async function runDaemon(ctx: CommandContext, shards: number, once: boole
       coalesceMs: syncChannel(ctx.config, ctx.channel).coalesceMs, onShardAppended: (shard: number) => pool.wake(shard),
       // The shards watch no directory (they would wake on every append): the splitter's watch tells them of control files.
       onOtherFile: (name: string) => {
-        if (name.startsWith(SKIP_PREFIX) || name.startsWith(RESYNC_PREFIX)) for (let i = 0; i < shards; i++) pool.wake(i, true);
+        if (isControlFile(name)) for (let i = 0; i < shards; i++) pool.wake(i, true);
       },
       onRetry: (error: Error) => ctx.log.log('warning', `taking the sync log over in ${ctx.channelDir}: ${error.message}; trying again`) };
     if (once) {

@@ -39,3 +39,6 @@ export function shardFiles(dir: string, shard: number): ShardFiles {
 /** Touch files an admin creates in the channel directory, followed by a userid. */
 export const SKIP_PREFIX = 'skipuser-';
 export const RESYNC_PREFIX = 'resyncuser-';
+
+/** A skip or resync request's touch file (by name). */
+export const isControlFile = (name: string): boolean => name.startsWith(SKIP_PREFIX) || name.startsWith(RESYNC_PREFIX);

@@ -3,7 +3,7 @@
  * `syncmux-client -i <shard>` does), the worker pool, and their counters.
  */
 export { Backoff, type BackoffOptions } from './backoff.js';
-export { shardFiles, RESYNC_PREFIX, SKIP_PREFIX, type ShardFiles } from './files.js';
+export { isControlFile, shardFiles, RESYNC_PREFIX, SKIP_PREFIX, type ShardFiles } from './files.js';
 export type { LogFn, LogPriority } from './log.js';
 export type { RunnerSettings, ShardRunnerOptions } from './options.js';
 export { ShardPool, type PoolEvent, type PoolOptions, type RestartOptions } from './pool.js';

@@ -21,7 +21,7 @@ import { ControlFiles, type ResyncRequest } from './control-files.js';
 import { Delivery } from './delivery.js';
 import { KeyedDispatcher } from './dispatcher.js';
 import { takeShardLog } from './handoff.js';
-import { RESYNC_PREFIX, shardFiles, SKIP_PREFIX, type ShardFiles } from './files.js';
+import { isControlFile, shardFiles, type ShardFiles } from './files.js';
 import { silentLog, type LogFn } from './log.js';
 import { resolveSettings, type ResolvedSettings, type ShardRunnerOptions } from './options.js';
 import { RetryDriver } from './retry-driver.js';
@@ -271,7 +271,7 @@ export class ShardRunner {
 
   private interesting(name: string): boolean {
     if (name === path.basename(this.files.log)) return true;
-    const control = name.startsWith(SKIP_PREFIX) || name.startsWith(RESYNC_PREFIX) || (!!this.options.shutdownFile && name === path.basename(this.options.shutdownFile));
+    const control = isControlFile(name) || (!!this.options.shutdownFile && name === path.basename(this.options.shutdownFile));
     if (control) this.controlChanged = true;
     return control;
   }

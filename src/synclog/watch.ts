@@ -90,8 +90,11 @@ export class PassRequests {
 
 export async function runSplitter(options: WatchOptions): Promise<SplitStats> {
   const splitter = ChannelSplitter.open(options);
-  const onOther = options.onOtherFile;
-  const interesting = onOther ? (name: string) => name === 'log' || (onOther(name), false) : (name: string) => name === 'log';
+  const interesting = (name: string): boolean => {
+    if (name === 'log') return true;
+    options.onOtherFile?.(name);
+    return false;
+  };
   const waker = new Waker(options.channelDir, interesting, options.pollMs ?? 1000, options.signal, options.onWatchFailed, options.coalesceMs ?? 0);
   const requests = options.requests;
   if (requests) requests.wake = () => waker.fire();
