@@ -165,14 +165,34 @@ function raclInDoubt(session: ReplicaSession, s: MailboxSnapshot, remote: Replic
   return session.config.reverseAcls && s.raclmodseq !== 0n && remote.raclmodseq !== s.raclmodseq;
 }
 
-/** update_mailbox_once plus stock's first retry (fresh state, no SINCE_*). */
+/** A CHECKSUM or CHANGED answer: the replica's state is not the one the APPLY was computed against. */
+function isSyncMismatch(err: unknown): err is SyncProtocolError {
+  return err instanceof SyncProtocolError && (err.code === 'IMAP_SYNC_CHECKSUM' || err.code === 'IMAP_SYNC_CHANGED');
+}
+
+/** update_mailbox_once plus stock's first retry (fresh state, no SINCE_*); a stale cached state first gets stock's first attempt. */
 async function syncOneFolder(session: ReplicaSession, name: string, remote: ReplicaMailbox | null, replicaNames: string[], fromCache: boolean): Promise<void> {
   try {
     await updateOnce(session, name, remote, replicaNames, true, fromCache);
-  } catch (err) {
+  } catch (first) {
     session.cache?.drop(name);
-    if (!(err instanceof SyncProtocolError) || (err.code !== 'IMAP_SYNC_CHECKSUM' && err.code !== 'IMAP_SYNC_CHANGED')) throw err;
-    if (!fromCache || err.code === 'IMAP_SYNC_CHECKSUM') session.log('notice', `${name}: ${err.code}, recalculating and trying again`);
+    if (!isSyncMismatch(first)) throw first;
+    let err = first;
+    if (fromCache && err.code === 'IMAP_SYNC_CHANGED') {
+      // The replica moved past our cached state (another client ran, or the cache outlived a restart):
+      // what stock does first, against the replica's own state. Only if that fails too is the mailbox
+      // read whole: a million-message INBOX would otherwise be decoded because a cache was stale.
+      const [current] = await fetchReplica(session, [name]);
+      try {
+        await updateOnce(session, name, current ?? null, replicaNames, true);
+        return;
+      } catch (again) {
+        session.cache?.drop(name);
+        if (!isSyncMismatch(again)) throw again;
+        err = again;
+      }
+    }
+    session.log('notice', `${name}: ${err.code}, recalculating and trying again`);
     const [fresh] = await fetchReplica(session, [name]);
     try {
       await updateOnce(session, name, fresh ?? null, replicaNames, false);

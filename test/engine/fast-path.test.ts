@@ -64,6 +64,31 @@ realTest('a cache entry made stale by hand is detected (SINCE_MODSEQ) and repair
   assert.is.not(fresh.syncCrc, 12345);
 });
 
+// Another client replicated in between (stock before a switch, or a second engine): the cached
+// state is behind the replica's. The retry is stock's first attempt against the replica's state,
+// a delta with SINCE_*, not a whole-mailbox APPLY from the full index.
+realTest('a cache left behind by another client costs one scoped retry, not a full mailbox read', async () => {
+  const sent: string[] = [];
+  const traced = engineFor(lab!, { engine: { trace: (d, line) => { if (d === '>') sent.push(line); } } });
+  try {
+    await deliver(lab!, 'alice', 1, { start: 200 });
+    assert.equal((await traced.drain()).failed, []); // traced's cache now knows INBOX
+    await deliver(lab!, 'alice', 1, { start: 201 });
+    assert.equal((await eut!.drain()).failed, []); // the replica moves on without traced
+    await deliver(lab!, 'alice', 1, { start: 202 });
+    sent.length = 0;
+    assert.equal((await traced.drain()).failed, []);
+    const applies = sent.filter((l) => l.startsWith('APPLY MAILBOX'));
+    assert.ok(sent.some((l) => l.startsWith('GET MAILBOXES')), `the stale state was refreshed:\n${sent.join('\n')}`);
+    assert.is(applies.length, 2, sent.join('\n'));
+    assert.ok(applies.every((l) => l.includes('SINCE_MODSEQ')), `both APPLYs are deltas:\n${applies.join('\n')}`);
+    assert.not.ok(traced.logs.some((l) => /recalculating/.test(l)), traced.logs.join('\n'));
+    assert.equal((await compareLab(lab!, ['alice'])).differences, []);
+  } finally {
+    await traced.engine.close();
+  }
+});
+
 // The replica's delayed delete renames alice's folders to DELETED.* (bumping their modseqs); the
 // resync renames them back by uniqueid, and where the replica is now ahead of the master only a
 // copyback can reconcile, which syncmux hands to Cyrus's own sync_client.
