@@ -114,9 +114,25 @@ async function snapshotMailbox(client: ImapClient, name: string): Promise<Snapsh
     out.messages = examine.status;
     return out;
   }
-  const fetch = await client.command('UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE MODSEQ EMAILID BODY.PEEK[])');
   const messages: Record<string, unknown> = {};
-  for (const t of fetch.untagged) {
+  const uidNext = Number(/\bUIDNEXT (\d+)/i.exec(String(out.status))?.[1] ?? 0);
+  // By UID ranges: a million-message mailbox's bodies at once would not fit in the heap.
+  // The last range is open-ended, so a message that came after the STATUS is compared too.
+  for (let from = 1; ; from += FETCH_CHUNK_UIDS) {
+    const last = from + FETCH_CHUNK_UIDS >= uidNext;
+    const fetch = await client.command(`UID FETCH ${from}:${last ? '*' : from + FETCH_CHUNK_UIDS - 1} (UID FLAGS INTERNALDATE RFC822.SIZE MODSEQ EMAILID BODY.PEEK[])`);
+    addMessages(fetch.untagged, messages);
+    if (last) break;
+  }
+  out.messages = messages;
+  return out;
+}
+
+/** UIDs per FETCH of a mailbox's messages. */
+const FETCH_CHUNK_UIDS = 5000;
+
+function addMessages(untagged: ImapToken[][], messages: Record<string, unknown>): void {
+  for (const t of untagged) {
     if (t[1] !== 'FETCH') continue;
     const items = pairs(t[2] ?? null);
     const uid = String(items.get('UID'));
@@ -131,8 +147,6 @@ async function snapshotMailbox(client: ImapClient, name: string): Promise<Snapsh
       sha1: typeof body === 'string' ? crypto.createHash('sha1').update(Buffer.from(body, 'latin1')).digest('hex') : null,
     };
   }
-  out.messages = messages;
-  return out;
 }
 
 function aclPairs(t: ImapToken[] | undefined): Record<string, string> {
