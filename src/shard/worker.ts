@@ -16,6 +16,13 @@ import type { LogFn } from './log.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './protocol.js';
 import { ShardRunner } from './shard-runner.js';
 import { StatsBuffer } from './stats-buffer.js';
+import { StatsPace } from './stats-pace.js';
+import { STATS_FIELDS } from './stats.js';
+
+/** How often an idle worker (its stats row unchanged for a few publishes) still publishes it. */
+const IDLE_STATS_INTERVAL_MS = 10_000;
+/** Fields that move with every publish or every empty poll, not with work (a pass's end publishes them anyway). */
+const MOVES_WHEN_IDLE = new Set<string>(['updatedMs', 'caughtUpMs']);
 
 const config = workerData as WorkerConfig;
 const port = parentPort!;
@@ -86,7 +93,7 @@ async function main(): Promise<void> {
 }
 
 async function runShardWorker(replicator: Replicator, closeReplicator: () => Promise<void>): Promise<void> {
-  let publish = (): void => {};
+  let onPassEnd = (): void => {};
   const shardRunner = await ShardRunner.open({
     ...config.settings,
     channelDir: config.channelDir,
@@ -94,12 +101,28 @@ async function runShardWorker(replicator: Replicator, closeReplicator: () => Pro
     shards: config.shards,
     replicator,
     signal: stop.signal,
-    onPassEnd: () => publish(),
+    onPassEnd: () => onPassEnd(),
     log,
   });
   runner = shardRunner;
-  publish = (): void => statsBuffer.write(config.shard, shardRunner.snapshot());
-  const timer = setInterval(publish, config.statsIntervalMs);
+  const publish = (): string => {
+    const stats = shardRunner.snapshot();
+    statsBuffer.write(config.shard, stats);
+    return STATS_FIELDS.map((field) => (MOVES_WHEN_IDLE.has(field) ? 0 : stats[field])).join(' ');
+  };
+  // Retries finish between passes too, so the row is also published on a timer: every
+  // statsIntervalMs while it changes, every IDLE_STATS_INTERVAL_MS once it has not.
+  const pace = new StatsPace(config.statsIntervalMs, IDLE_STATS_INTERVAL_MS);
+  let timer: NodeJS.Timeout | undefined;
+  const tick = (): void => {
+    timer = setTimeout(tick, pace.next(publish()));
+  };
+  onPassEnd = () => {
+    if (!pace.observe(publish())) return;
+    clearTimeout(timer);
+    timer = setTimeout(tick, config.statsIntervalMs);
+  };
+  timer = setTimeout(tick, config.statsIntervalMs);
   try {
     const work = config.mode === 'once' ? shardRunner.runOnce() : shardRunner.run();
     work.catch(() => {}); // observed below; this only keeps an early rejection from counting as unhandled
@@ -109,7 +132,7 @@ async function runShardWorker(replicator: Replicator, closeReplicator: () => Pro
     }
     await work;
   } finally {
-    clearInterval(timer);
+    clearTimeout(timer);
     publish();
     post({ t: 'stats', stats: { ...shardRunner.snapshot() }, final: true });
     await shardRunner.close();
