@@ -8,7 +8,8 @@
  * users; "20x1+20000" first fills the first user's INBOX with 20,000;
  * "0x20" is the idle row, a connected client with nothing to do for
  * CPU_SECONDS, read as CPU-s per minute), CPU_SECONDS (30), CPU_WARM (20 s
- * at the same rate first, so V8's compiled state is measured), CPU_SIZE (2000 bytes), CPU_CLIENTS (a
+ * at the same rate first, so V8's compiled state is measured; for the idle
+ * row, that long idle first), CPU_SIZE (2000 bytes), CPU_CLIENTS (a
  * regex on the client names), CPU_REPEAT (1; the median run is shown).
  */
 import fs from 'node:fs';

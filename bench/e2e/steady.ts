@@ -63,9 +63,11 @@ export async function steadyCpu(lab: CyrusLab, spec: ClientSpec, users: string[]
   try {
     await drained(lab, client, spec.name, 60_000);
     await sleep(2000); // connected, caught up, idle
-    if (warmSeconds > 0) {
+    if (warmSeconds > 0 && rate > 0) {
       await deliverAtRate(lmtp, users, rate, warmSeconds, size, 10_000_000);
       await drained(lab, client, spec.name, 120_000);
+    } else if (warmSeconds > 0) {
+      await sleep(warmSeconds * 1000); // idle: past start-up's tail (V8 shrinking the heaps it grew while loading)
     }
     const count = Math.round(rate * seconds);
     const cpuBefore = processCpuSeconds(client.pid);
