@@ -74,7 +74,8 @@ async function uidNext(client: ImapClient): Promise<number> {
 }
 
 /** `onSteady` runs once the client is connected and idle, right before the first timed delivery. */
-export async function latency(lab: CyrusLab, spec: ClientSpec, user: string, seconds: number, onSteady: () => void = () => {}, intervalMs = 100): Promise<LatencyResult> {
+/** onSteady and beforeStop see the client's pid when the clock starts and once the last sample is in (for /proc readings). */
+export async function latency(lab: CyrusLab, spec: ClientSpec, user: string, seconds: number, onSteady: (pid: number | undefined) => void = () => {}, intervalMs = 100, beforeStop?: (pid: number | undefined) => void): Promise<LatencyResult> {
   const client = RunningClient.start(spec, lab);
   const lmtp = await LmtpClient.connect(lab.master.ports.lmtp);
   const replica = await ImapClient.login(lab.replica.ports.imap, ADMIN.user, ADMIN.password, user);
@@ -86,7 +87,7 @@ export async function latency(lab: CyrusLab, spec: ClientSpec, user: string, sec
     await new Promise((r) => setTimeout(r, 1500));
     const count = Math.round((seconds * 1000) / intervalMs);
     const base = await uidNext(replica);
-    onSteady();
+    onSteady(client.pid);
     const delivered: number[] = [];
     const seen: number[] = [];
     // Deliveries keep their 100 ms schedule whatever the replication delay, as the lab's baseline does;
@@ -111,6 +112,7 @@ export async function latency(lab: CyrusLab, spec: ClientSpec, user: string, sec
     await poller;
     if (seen.length < count) throw new Error(`${spec.name}: only ${seen.length} of ${count} messages reached the replica`);
     for (let i = 0; i < count; i++) samples.push(Math.max(0, seen[i]! - delivered[i]!));
+    beforeStop?.(client.pid);
   } finally {
     replica.close();
     await lmtp.close();
