@@ -28,7 +28,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CyrusLab } from '../lab/cyrus-lab.js';
-import { withImap } from '../lab/lab-ops.js';
+import { createUser, withImap } from '../lab/lab-ops.js';
 import { makeMessage } from '../lab/lmtp-client.js';
 import { cyrusUnavailableReason } from '../lab/install.js';
 import type { AppendMessage } from '../lab/imap-client.js';
@@ -96,7 +96,7 @@ async function storeRows(store: string, users: number, inbox: number, specs: Cli
   const setup: Row = { client: `${store} store (setup)` };
   await rowOnLab(setup, {}, async (lab) => {
     const started = performance.now();
-    await withImap(lab.master, null, (c) => c.command(`CREATE "user/${BIG}"`));
+    await createUser(lab, BIG, []);
     await Promise.all([addUsers(lab, users), fillInbox(lab, inbox)]);
     const filled = performance.now();
     setup['peak RSS MB'] = `${seedBig(lab).toFixed(0)} (the seed, syncmux-client -u)`;
